@@ -1,0 +1,105 @@
+// The CLI entry: the only place that reads argv, env and TTY state, and the one handler that
+// turns errors into exit statuses.
+
+import yargs from 'yargs';
+import { ExitStatus, UsageError } from '../errors.js';
+import { renderError } from '../ui/render-error.js';
+import { commands } from './commands/index.js';
+import type { CliContext, GlobalOptions } from './context.js';
+
+export function processContext(signal: AbortSignal): CliContext {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+    stdoutIsTTY: Boolean(process.stdout.isTTY),
+    stderrIsTTY: Boolean(process.stderr.isTTY),
+    signal,
+  };
+}
+
+/** Runs the CLI and resolves to the exit status. Never throws. */
+export async function main(argv: string[], ctx?: CliContext): Promise<number> {
+  const controller = new AbortController();
+  const context = ctx ?? processContext(controller.signal);
+  const onSignal = () => controller.abort(new Error('interrupted'));
+  if (!ctx) {
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
+  let status: number = ExitStatus.ok;
+  try {
+    status = await runCommand(argv, context);
+  } catch (error) {
+    const color = context.stderrIsTTY && !context.env.NO_COLOR;
+    const debug = argv.includes('--log-level=debug') || argv.join(' ').includes('--log-level debug');
+    context.stderr.write(renderError(error, { color, debug }) + '\n');
+    status = typeof (error as { exitCode?: unknown }).exitCode === 'number'
+      ? (error as { exitCode: number }).exitCode
+      : ExitStatus.internal;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  return status;
+}
+
+async function runCommand(argv: string[], ctx: CliContext): Promise<number> {
+  let status: number = ExitStatus.ok;
+  let helpShown = false;
+  const parser = yargs(argv)
+    .scriptName('tsbuild')
+    .usage('tsbuild <command> [options]\n\nReproducible, daemonless container builds from Dockerfiles.')
+    .option('root', {
+      type: 'string',
+      describe: 'Store directory (default: $TSBUILD_ROOT, /var/lib/tsbuild as root, else $XDG_DATA_HOME/tsbuild)',
+    })
+    .option('log-level', {
+      choices: ['error', 'warn', 'info', 'debug'] as const,
+      default: 'info' as const,
+      describe: 'How much tsbuild says about itself; debug shows internals and stacks',
+    })
+    .env('TSBUILD')
+    .strict()
+    .demandCommand(1, 'Name a command: tsbuild --help lists them.')
+    .recommendCommands()
+    .completion('completion', 'Print a shell completion script (bash/zsh): tsbuild completion >> ~/.bashrc')
+    .exitProcess(false)
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .wrap(Math.min(100, process.stdout.columns ?? 100))
+    .fail((message, error) => {
+      if (error) throw error;
+      throw new UsageError(message ?? 'invalid command line', { hint: 'Run tsbuild --help for usage.' });
+    });
+
+  for (const spec of commands) {
+    parser.command(
+      spec.command,
+      spec.describe,
+      (y) => {
+        let built = spec.builder(y);
+        for (const [cmd, what] of spec.examples) built = built.example(cmd, what);
+        return built;
+      },
+      async (args) => {
+        status = await spec.handler(args as unknown as GlobalOptions, ctx);
+      },
+    );
+  }
+
+  const output = await new Promise<string>((resolve, reject) => {
+    parser
+      .parseAsync(argv, {}, (_err, _argv, text) => {
+        if (text) {
+          helpShown = true;
+          resolve(text);
+        }
+      })
+      .then(() => resolve(''), reject);
+  });
+  if (helpShown && output) ctx.stdout.write(output + '\n');
+  return status;
+}
