@@ -11,7 +11,8 @@
 // filesystem changes relative to the busybox base (one line per path, `- path` for a path the
 // build removed) followed by the compared config fields. A case with a `reference: docs` line
 // in `case.txt` is written by hand from the Dockerfile reference (features newer than the
-// BuildKit in Debian's docker.io) and is skipped here.
+// BuildKit in Debian's docker.io) and is skipped here. `case.txt` may also hold `target: T`
+// and `build-arg: K=V` lines, passed to both builders.
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -42,11 +43,11 @@ for (const name of readdirSync(casesDir).sort()) {
   const meta = existsSync(join(dir, 'case.txt')) ? readFileSync(join(dir, 'case.txt'), 'utf8') : '';
   if (/^reference:\s*docs/m.test(meta)) continue;
   const context = existsSync(join(dir, 'context')) ? join(dir, 'context') : work;
-  const args = ['build', '--network', 'none', '-f', join(dir, 'Dockerfile'), '-t', `conformance-${name}`, context];
+  const args = ['build', '--network', 'none', '-f', join(dir, 'Dockerfile'), '-t', `conformance-${name}`, ...caseFlags(meta), context];
   try {
     run(args);
   } catch (error) {
-    writeFileSync(join(dir, 'expected.txt'), `error\n${String(error.stderr).split('\n').filter((l) => /error|ERROR/.test(l)).slice(-3).join('\n')}\n`);
+    writeFileSync(join(dir, 'expected.txt'), `error\n${String(error.stderr).split('\n').filter((l) => /error|failed to solve/i.test(l)).slice(-3).join('\n')}\n`);
     console.log(`${name}: fails (recorded)`);
     continue;
   }
@@ -57,3 +58,11 @@ for (const name of readdirSync(casesDir).sort()) {
   console.log(`${name}: ok`);
 }
 rmSync(work, { recursive: true, force: true });
+
+/** `case.txt` lines `target: T` and `build-arg: K=V` become build flags. */
+function caseFlags(meta) {
+  return meta.split('\n').flatMap((line) => {
+    const m = /^(target|build-arg):\s*(.+)$/.exec(line.trim());
+    return m ? [`--${m[1]}`, m[2]] : [];
+  });
+}

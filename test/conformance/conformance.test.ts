@@ -1,0 +1,107 @@
+// The Dockerfile conformance suite: every case in fixtures/conformance/ is built by tsbuild on
+// the busybox base, exported as an OCI archive, canonicalised to a listing, and compared with
+// what Docker's builder (BuildKit) made of the same case (expected.txt, written by
+// scripts/conformance-reference.mjs, or by hand from the Dockerfile reference where the
+// BuildKit available here is older). Cases expected to fail must fail with a clear error.
+
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import type { CliContext } from '../../src/cli/context.js';
+import { busyboxImageLayout } from '../helpers/busybox-image.js';
+// @ts-expect-error plain JS helper shared with scripts/conformance-reference.mjs
+import { listImage } from '../helpers/image-listing.mjs';
+// @ts-expect-error plain JS helper shared with scripts/conformance-reference.mjs
+import { diffListings, formatExpected } from '../helpers/conformance.mjs';
+
+const CASES = resolve(import.meta.dirname, '../../fixtures/conformance');
+
+interface CaseMeta {
+  flags: string[];
+  pending?: string;
+}
+
+function readMeta(dir: string): CaseMeta {
+  const file = join(dir, 'case.txt');
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const flags: string[] = [];
+  let pending: string | undefined;
+  for (const line of text.split('\n')) {
+    const m = /^([a-z-]+):\s*(.+)$/.exec(line.trim());
+    if (!m) continue;
+    const [, key, value] = m as unknown as [string, string, string];
+    if (key === 'target' || key === 'build-arg') flags.push(`--${key}`, value);
+    if (key === 'secret') flags.push('--secret', value.replace(/src=([^,]+)/, (_, src: string) => `src=${join(dir, src)}`));
+    if (key === 'pending') pending = value;
+  }
+  return { flags, pending };
+}
+
+async function run(argv: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  stdout.on('data', (c: Buffer) => out.push(c));
+  stderr.on('data', (c: Buffer) => err.push(c));
+  const ctx: CliContext = {
+    stdout,
+    stderr,
+    env: {},
+    cwd: process.cwd(),
+    stdoutIsTTY: false,
+    stderrIsTTY: false,
+    signal: new AbortController().signal,
+  };
+  const status = await main(argv, ctx);
+  return { status, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+}
+
+describe('Dockerfile conformance with BuildKit', () => {
+  let work: string;
+  let store: string;
+  let baseListing: string[];
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'tsbuild-conformance-'));
+    store = join(work, 'store');
+    const layout = await busyboxImageLayout();
+    const loaded = await run(['load', '--root', store, '-t', 'busybox:latest', layout]);
+    expect(loaded.status, loaded.stderr).toBe(0);
+    baseListing = (await listImage(layout)).listing;
+  });
+
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  for (const name of readdirSync(CASES).sort()) {
+    const dir = join(CASES, name);
+    const meta = readMeta(dir);
+    const expected = readFileSync(join(dir, 'expected.txt'), 'utf8');
+    const mustFail = expected.startsWith('error\n');
+    const test = meta.pending ? it.skip : it;
+    if (meta.pending) console.log(`conformance ${name}: skipped, pending: ${meta.pending}`);
+    test(`${name}${mustFail ? ' (must fail)' : ''}`, async () => {
+      const context = existsSync(join(dir, 'context')) ? join(dir, 'context') : dir;
+      const archive = join(work, `${name}.oci.tar`);
+      const result = await run([
+        'build', '--root', store, '--progress', 'plain', '-f', join(dir, 'Dockerfile'),
+        '--output', `type=oci,dest=${archive}`, ...meta.flags, context,
+      ]);
+      if (mustFail) {
+        expect(result.status, result.stderr).toBe(1);
+        expect(result.stderr).toMatch(/^error: /m);
+        expect(result.stderr).not.toMatch(/^\s+at .*\(.*:\d+:\d+\)$/m);
+        return;
+      }
+      expect(result.status, result.stderr).toBe(0);
+      const image = await listImage(archive);
+      expect(formatExpected(diffListings(baseListing, image.listing), image.config)).toBe(expected);
+      if (name === 'run-mount-secret') {
+        expect(readFileSync(archive).includes('s3cr3t-value')).toBe(false);
+      }
+    });
+  }
+});
