@@ -36,6 +36,9 @@ export type BuildEvent =
       code: string;
       message: string;
       exitStatus?: number;
+      /** Where in the recipe the failing instruction is, and the recipe text, for an excerpt. */
+      location?: SourceLocation;
+      source?: string;
     }
   | { type: 'step.cancelled'; time: number; step: number }
   | {
@@ -56,8 +59,19 @@ export type BuildEvent =
       image?: { digest: string; names: string[] };
       stepsCached: number;
       stepsRun: number;
+      /** The image's layers, base first, for the summary. */
+      layers?: LayerInfo[];
     }
-  | { type: 'build.error'; time: number; durationMs: number; code: string; message: string };
+  | {
+      type: 'build.error';
+      time: number;
+      durationMs: number;
+      code: string;
+      message: string;
+      /** Set when the error points into the recipe (a RecipeError/BuildError with a location). */
+      location?: SourceLocation;
+      source?: string;
+    };
 
 export type BuildEventType = BuildEvent['type'];
 
