@@ -1,0 +1,119 @@
+// What goes into each kind of step's cache key (the definition half; the other halves are the
+// parent's key and, for COPY/ADD, the content digests of the selected sources). After
+// BuildKit's ExecOp.CacheMap: take the step, keep only what can change its result, tag it with
+// its kind. Everything here is part of the key format (solve/key.ts): adding or dropping a
+// field means bumping KEY_VERSION.
+
+import type { CopyStep, RunMount, RunStep, TargetPlatform, FileSource } from '../plan/types.js';
+import type { KeyValue } from './key.js';
+
+/** Build-wide settings that reach into step keys. Secrets are deliberately not here. */
+export interface StepKeyContext {
+  platform: TargetPlatform;
+  /** The build's --network: what `RUN --network=default` means. */
+  network: 'none' | 'host';
+}
+
+/**
+ * Proxy settings reach RUN steps as build args but never change what a step produces, so,
+ * as in Docker, they stay out of the key (a CI runner behind a proxy shares the cache).
+ */
+export const PROXY_ARGS: ReadonlySet<string> = new Set(
+  ['HTTP_PROXY', 'HTTPS_PROXY', 'FTP_PROXY', 'NO_PROXY', 'ALL_PROXY'].flatMap((name) => [name, name.toLowerCase()]),
+);
+
+/**
+ * The environment a RUN step sees: build args in scope, then the stage's ENV (an ENV of the
+ * same name wins, as in Docker). Nothing of the host's.
+ */
+export function runEnvironment(step: RunStep): string[] {
+  const fromEnv = new Set(step.config.env.map((entry) => entry.slice(0, Math.max(0, entry.indexOf('=')))));
+  const args = Object.keys(step.args)
+    .filter((name) => !fromEnv.has(name))
+    .sort()
+    .map((name) => `${name}=${step.args[name]}`);
+  return [...args, ...step.config.env];
+}
+
+export function resolveNetwork(step: RunStep, context: StepKeyContext): 'none' | 'host' {
+  return step.network === 'default' ? context.network : step.network;
+}
+
+export function runDefinition(step: RunStep, context: StepKeyContext): KeyValue {
+  const env = runEnvironment(step).filter((entry) => !PROXY_ARGS.has(entry.slice(0, entry.indexOf('='))));
+  return {
+    kind: 'run',
+    command: step.command.form === 'shell' ? { shell: step.command.script } : { exec: step.command.argv },
+    heredocs: step.heredocs.map(({ name, content, chomp }) => ({ name, content, chomp })),
+    env,
+    user: step.config.user,
+    workdir: step.config.workdir,
+    shell: step.config.shell,
+    network: resolveNetwork(step, context),
+    security: step.security,
+    mounts: step.mounts.map(mountDefinition),
+    platform: platformDefinition(context.platform),
+  };
+}
+
+/** A mount as far as it can change the result: a secret's id and place, never its value. */
+function mountDefinition(mount: RunMount): KeyValue {
+  switch (mount.type) {
+    case 'bind':
+      return { type: 'bind', target: mount.target, source: mount.source, from: fileSourceDefinition(mount.from), readwrite: mount.readwrite };
+    case 'cache':
+      // A cache mount's contents are a shared scratch area by design: only its shape is keyed.
+      return {
+        type: 'cache', target: mount.target, id: mount.id, sharing: mount.sharing, readonly: mount.readonly,
+        uid: mount.uid, gid: mount.gid, mode: mount.mode,
+        from: mount.from ? fileSourceDefinition(mount.from) : undefined, source: mount.source,
+      };
+    case 'tmpfs':
+      return { type: 'tmpfs', target: mount.target, size: mount.size };
+    case 'secret':
+      return { type: 'secret', id: mount.id, target: mount.target, env: mount.env, required: mount.required, uid: mount.uid, gid: mount.gid, mode: mount.mode };
+    case 'ssh':
+      return { type: 'ssh', id: mount.id, target: mount.target, required: mount.required };
+  }
+}
+
+/** A stage source is keyed by its index here and by its result through the vertex's inputs. */
+function fileSourceDefinition(from: FileSource): KeyValue {
+  switch (from.kind) {
+    case 'context':
+      return { kind: 'context' };
+    case 'stage':
+      return { kind: 'stage', stage: from.stage };
+    case 'image':
+      return { kind: 'image', ref: from.ref };
+  }
+}
+
+export function copyDefinition(step: CopyStep, context: StepKeyContext): KeyValue {
+  return {
+    kind: step.kind,
+    sources: step.sources,
+    heredocs: step.heredocs.map(({ name, content, chomp }) => ({ name, content, chomp })),
+    dest: step.dest,
+    // A relative destination resolves against the workdir.
+    workdir: step.config.workdir,
+    from: fileSourceDefinition(step.from),
+    chown: step.chown,
+    chmod: step.chmod,
+    link: step.link,
+    exclude: step.exclude,
+    parents: step.parents,
+    checksum: step.checksum,
+    keepGitDir: step.keepGitDir,
+    platform: platformDefinition(context.platform),
+  };
+}
+
+/** WORKDIR creating its directory: a small layer, owned by the current user. */
+export function mkdirDefinition(path: string, user: string, context: StepKeyContext): KeyValue {
+  return { kind: 'mkdir', path, user, platform: platformDefinition(context.platform) };
+}
+
+function platformDefinition(platform: TargetPlatform): KeyValue {
+  return { os: platform.os, architecture: platform.architecture, variant: platform.variant };
+}
