@@ -1,0 +1,204 @@
+// Writing a layer: a deterministic tar of a directory, streamed. Entries come in a depth-first
+// walk with the children of each directory sorted bytewise (UTF-8), so the same tree always
+// gives the same bytes and memory holds only the names of the directories on the current path.
+// The diffID (and, when compressing, the blob digest) is computed in the same pass.
+
+import { constants, type Stats } from 'node:fs';
+import { lstat, open, readdir, readlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { LayerError } from '../errors.js';
+import { DigestingStream, type Digest } from '../lib/digest.js';
+import { compressor, type Compression } from './compress.js';
+import { MediaType } from './oci.js';
+import { compareBytes, encodeHeader, endOfArchive, padding, type TarEntry } from './tar-header.js';
+import { readTreeXattrs, type Xattrs } from './xattr.js';
+
+export interface WriteLayerOptions {
+  /** Every mtime later than this (seconds since the epoch) is clamped to it. */
+  sourceDateEpoch: number;
+  /**
+   * `directory`: the tree as it is. `overlay-upper`: an overlayfs upper dir, whose whiteouts
+   * (0/0 character devices) become `.wh.<name>` entries and whose opaque directories
+   * (`trusted.overlay.opaque=y`) get a `.wh..wh..opq` entry; `trusted.overlay.*` is dropped.
+   */
+  kind: 'directory' | 'overlay-upper';
+  /** Host owner that stands for root in the image: its files are recorded as uid/gid 0. */
+  rootOwner?: { uid: number; gid: number };
+  compression?: Compression;
+  compressionLevel?: number;
+}
+
+export interface WriteLayerResult {
+  /** sha256 of the uncompressed tar. */
+  diffId: Digest;
+  /** Size of the uncompressed tar. */
+  size: number;
+  /** The blob as written to `out` when compressed; absent for `compression: 'none'`. */
+  compressed?: { digest: Digest; size: number; mediaType: string };
+}
+
+const OPAQUE_XATTR = 'trusted.overlay.opaque';
+const OVERLAY_XATTR_PREFIX = 'trusted.overlay.';
+const CHUNK = 1 << 20;
+const SMALL_FILE = 64 << 10;
+
+/** Streams a deterministic tar of `sourceDir` into `out` (which is ended) and returns its digests. */
+export async function writeLayer(sourceDir: string, out: Writable, options: WriteLayerOptions): Promise<WriteLayerResult> {
+  const root = resolve(sourceDir);
+  const rootStats = await lstat(root).catch((cause: unknown) => {
+    throw new LayerError('E_LAYER_SOURCE', `cannot read layer source ${root}`, { cause });
+  });
+  if (!rootStats.isDirectory()) throw new LayerError('E_LAYER_SOURCE', `layer source ${root} is not a directory`);
+  const compression = options.compression ?? 'none';
+  const compress = compression === 'none' ? undefined : compressor(compression, options.compressionLevel);
+  const xattrs = await readTreeXattrs(root);
+  const diff = new DigestingStream();
+  const blob = new DigestingStream();
+  const tar = Readable.from(tarChunks(root, options, xattrs), { objectMode: false, highWaterMark: CHUNK });
+  if (compress) await pipeline(tar, diff, compress, blob, out);
+  else await pipeline(tar, diff, out);
+  const result: WriteLayerResult = { diffId: diff.digest(), size: diff.size };
+  if (compress) {
+    const mediaType = compression === 'gzip' ? MediaType.ociLayerGzip : MediaType.ociLayerZstd;
+    result.compressed = { digest: blob.digest(), size: blob.size, mediaType };
+  }
+  return result;
+}
+
+interface Frame {
+  /** Root-relative path of the directory ('' for the root). */
+  dir: string;
+  names: string[];
+}
+
+async function* tarChunks(root: string, options: WriteLayerOptions, xattrs: Map<string, Xattrs>): AsyncGenerator<Buffer> {
+  const overlay = options.kind === 'overlay-upper';
+  const hardlinks = new Map<string, string>();
+  const stack: Frame[] = [{ dir: '', names: await sortedNames(root) }];
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1]!;
+    const name = frame.names.pop();
+    if (name === undefined) {
+      stack.pop();
+      continue;
+    }
+    const path = frame.dir === '' ? name : `${frame.dir}/${name}`;
+    const abs = join(root, path);
+    const stats = await lstat(abs);
+    const fileXattrs = xattrsFor(xattrs.get(abs), overlay);
+    const base = baseEntry(path, stats, options, fileXattrs);
+    if (overlay && stats.isCharacterDevice() && stats.rdev === 0) {
+      const whiteoutPath = frame.dir === '' ? `.wh.${name}` : `${frame.dir}/.wh.${name}`;
+      yield encodeHeader({ ...base, type: 'file', path: whiteoutPath, size: 0, xattrs: undefined });
+      continue;
+    }
+    const firstPath = stats.nlink > 1 && !stats.isDirectory() ? hardlinkTarget(hardlinks, stats, path) : undefined;
+    if (firstPath !== undefined) {
+      yield encodeHeader({ ...base, type: 'link', linkname: firstPath, size: 0 });
+    } else if (stats.isFile()) {
+      yield* fileChunks(abs, { ...base, type: 'file', size: stats.size });
+    } else if (stats.isDirectory()) {
+      yield encodeHeader({ ...base, type: 'directory' });
+      if (overlay && xattrs.get(abs)?.get(OPAQUE_XATTR)?.toString() === 'y') {
+        yield encodeHeader({ ...base, type: 'file', path: `${path}/.wh..wh..opq`, size: 0, xattrs: undefined });
+      }
+      stack.push({ dir: path, names: await sortedNames(abs) });
+    } else if (stats.isSymbolicLink()) {
+      yield encodeHeader({ ...base, type: 'symlink', linkname: await readlink(abs) });
+    } else if (stats.isCharacterDevice() || stats.isBlockDevice()) {
+      const type = stats.isCharacterDevice() ? 'char' : 'block';
+      yield encodeHeader({ ...base, type, devmajor: major(stats.rdev), devminor: minor(stats.rdev) });
+    } else if (stats.isFIFO()) {
+      yield encodeHeader({ ...base, type: 'fifo' });
+    }
+    // Sockets are skipped: they cannot be carried in a layer.
+  }
+  yield endOfArchive();
+}
+
+/** Children of a directory, sorted bytewise descending so that pop() yields them in order. */
+async function sortedNames(dir: string): Promise<string[]> {
+  const names = await readdir(dir);
+  for (const name of names) {
+    // readdir decodes invalid UTF-8 as U+FFFD; such a name could not be read back.
+    if (name.includes('\uFFFD')) {
+      throw new LayerError('E_LAYER_SOURCE', `${join(dir, name)}: file name is not UTF-8`, {
+        hint: 'tsbuild handles UTF-8 file names only',
+      });
+    }
+  }
+  return names.sort((a, b) => compareBytes(b, a));
+}
+
+function baseEntry(path: string, stats: Stats, options: WriteLayerOptions, xattrs: Xattrs | undefined): Omit<TarEntry, 'type'> {
+  const owner = options.rootOwner;
+  return {
+    path,
+    mode: stats.mode & 0o7777,
+    uid: owner && stats.uid === owner.uid ? 0 : stats.uid,
+    gid: owner && stats.gid === owner.gid ? 0 : stats.gid,
+    size: 0,
+    mtime: Math.max(0, Math.min(Math.floor(stats.mtimeMs / 1000), options.sourceDateEpoch)),
+    xattrs,
+  };
+}
+
+function xattrsFor(all: Xattrs | undefined, overlay: boolean): Xattrs | undefined {
+  if (!all) return undefined;
+  const kept = new Map([...all].filter(([name]) => !(overlay && name.startsWith(OVERLAY_XATTR_PREFIX))));
+  return kept.size > 0 ? kept : undefined;
+}
+
+/** The first path seen for this inode, or undefined (and remembered) if this is the first. */
+function hardlinkTarget(seen: Map<string, string>, stats: Stats, path: string): string | undefined {
+  const key = `${stats.dev}:${stats.ino}`;
+  const first = seen.get(key);
+  if (first === undefined) seen.set(key, path);
+  return first;
+}
+
+/** Header, data and padding of a regular file; small files in one chunk. */
+async function* fileChunks(abs: string, entry: TarEntry): AsyncGenerator<Buffer> {
+  const header = encodeHeader(entry);
+  const handle = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    if (entry.size <= SMALL_FILE) {
+      const data = Buffer.allocUnsafe(entry.size);
+      await readFully(handle, data, abs, entry.size);
+      yield Buffer.concat([header, data, Buffer.alloc(padding(entry.size))]);
+      return;
+    }
+    yield header;
+    for (let left = entry.size; left > 0; ) {
+      const chunk = Buffer.allocUnsafe(Math.min(left, CHUNK));
+      await readFully(handle, chunk, abs, entry.size);
+      left -= chunk.length;
+      yield chunk;
+    }
+    yield Buffer.alloc(padding(entry.size));
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readFully(handle: Awaited<ReturnType<typeof open>>, buffer: Buffer, abs: string, size: number): Promise<void> {
+  let filled = 0;
+  while (filled < buffer.length) {
+    const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, null);
+    if (bytesRead === 0) {
+      throw new LayerError('E_LAYER_SOURCE', `${abs} shrank while the layer was written (expected ${size} bytes)`);
+    }
+    filled += bytesRead;
+  }
+}
+
+// Linux's encoding of dev_t (glibc's gnu_dev_major/minor).
+function major(dev: number): number {
+  return Number(((BigInt(dev) >> 8n) & 0xfffn) | ((BigInt(dev) >> 32n) & ~0xfffn));
+}
+
+function minor(dev: number): number {
+  return Number((BigInt(dev) & 0xffn) | ((BigInt(dev) >> 12n) & ~0xffn));
+}
