@@ -1,0 +1,74 @@
+// The live terminal view. Events only update the model (cheap, synchronous); a timer takes a
+// snapshot and re-renders the ink tree at most FRAMES_PER_SECOND times a second, whatever the
+// event rate, so a step printing a flood of lines costs the build almost nothing.
+
+import type { Writable } from 'node:stream';
+import type { EventSink } from '../../events.js';
+import { BuildModel } from '../model.js';
+import type { ProgressViewProps } from './components/ProgressView.js';
+import { loadLiveView } from './load.js';
+import type { LiveView, TerminalOut } from './live.js';
+
+export const FRAMES_PER_SECOND = 10;
+const DEFAULT_COLUMNS = 80;
+const DEFAULT_ROWS = 24;
+
+export interface TtyRendererOptions {
+  out: Writable;
+  color: boolean;
+  columns?: number;
+  rows?: number;
+  now: () => number;
+}
+
+export function createTtyRenderer(options: TtyRendererOptions): { sink: EventSink; finish(): Promise<void> } {
+  const model = new BuildModel();
+  let term: TerminalOut | undefined;
+  let live: LiveView | undefined;
+  let unfollow = () => {};
+
+  const props = (): ProgressViewProps => ({
+    view: model.snapshot(),
+    now: options.now(),
+    width: term?.columns ?? DEFAULT_COLUMNS,
+    rows: term?.rows ?? DEFAULT_ROWS,
+    color: options.color,
+  });
+  const draw = () => live?.update(props());
+  const tick = () => {
+    // Redraw on news, and while the build runs (spinner, elapsed time).
+    if (model.dirty || model.inProgress) draw();
+  };
+
+  const ready = loadLiveView().then((module) => {
+    term = new module.TerminalOut(options.out, options.columns ?? DEFAULT_COLUMNS, options.rows ?? DEFAULT_ROWS);
+    unfollow = followResize(options.out, term, draw);
+    live = module.mountProgressView(term, props());
+  });
+  const timer = setInterval(tick, 1000 / FRAMES_PER_SECOND);
+  timer.unref();
+
+  return {
+    sink: (event) => model.apply(event),
+    async finish() {
+      clearInterval(timer);
+      await ready;
+      draw();
+      await live!.unmount();
+      unfollow();
+    },
+  };
+}
+
+/** A real terminal stream emits 'resize' and knows its size; pass both on to ink. */
+function followResize(out: Writable, term: TerminalOut, redraw: () => void): () => void {
+  const sized = out as Writable & { columns?: number; rows?: number };
+  const onResize = () => {
+    if (typeof sized.columns === 'number') term.columns = sized.columns;
+    if (typeof sized.rows === 'number') term.rows = sized.rows;
+    term.emit('resize');
+    redraw();
+  };
+  out.on('resize', onResize);
+  return () => out.off('resize', onResize);
+}
