@@ -17,6 +17,8 @@ type StepErrorEvent = Extract<BuildEvent, { type: 'step.error' }>;
 
 interface RunningStep {
   startedAt: number;
+  /** When the step last printed: a partial line flushed at the end is stamped with it. */
+  lastLogAt: number;
   lines: LineBuffer;
   tail: LineTail;
 }
@@ -45,12 +47,12 @@ export function createPlainSink({ out, color }: PlainRendererOptions): EventSink
     return lines.map((line) => `${label(id)} ${seconds} ${line}\n`).join('');
   };
   /** Flushes a step's partial line and forgets the step. */
-  const end = (id: number, time: number): { text: string; tail: string[] } => {
+  const end = (id: number): { text: string; tail: string[] } => {
     const step = running.get(id);
     if (!step) return { text: '', tail: [] };
     running.delete(id);
     const rest = step.lines.flush();
-    return { text: rest === undefined ? '' : logLines(id, step, [rest], time), tail: step.tail.toArray() };
+    return { text: rest === undefined ? '' : logLines(id, step, [rest], step.lastLogAt), tail: step.tail.toArray() };
   };
 
   const render = (event: BuildEvent): string => {
@@ -61,28 +63,31 @@ export function createPlainSink({ out, color }: PlainRendererOptions): EventSink
       case 'step.start':
         running.set(event.step, {
           startedAt: event.time,
+          lastLogAt: event.time,
           lines: new LineBuffer(),
           tail: new LineTail(REPORT_TAIL_LINES),
         });
         return `${title(event.step)}\n`;
       case 'step.log': {
         const step = running.get(event.step);
-        return step ? logLines(event.step, step, step.lines.push(event.data), event.time) : '';
+        if (!step) return '';
+        step.lastLogAt = event.time;
+        return logLines(event.step, step, step.lines.push(event.data), event.time);
       }
       case 'step.cached': {
         const started = running.has(event.step);
-        return `${end(event.step, event.time).text}${started ? '' : `${title(event.step)}\n`}${label(event.step)} ${paint('cyan', 'CACHED')}\n`;
+        return `${end(event.step).text}${started ? '' : `${title(event.step)}\n`}${label(event.step)} ${paint('cyan', 'CACHED')}\n`;
       }
       case 'step.done':
-        return `${end(event.step, event.time).text}${label(event.step)} ${paint('green', 'DONE')} ${formatDuration(event.durationMs)}\n`;
+        return `${end(event.step).text}${label(event.step)} ${paint('green', 'DONE')} ${formatDuration(event.durationMs)}\n`;
       case 'step.error': {
-        const { text, tail } = end(event.step, event.time);
+        const { text, tail } = end(event.step);
         const info = infos.get(event.step);
         if (info && !failed) failed = { info, tail, error: event };
         return `${text}${label(event.step)} ${paint('red', `ERROR: ${event.message}`)}\n`;
       }
       case 'step.cancelled':
-        return `${end(event.step, event.time).text}${label(event.step)} ${paint('yellow', 'CANCELLED')}\n`;
+        return `${end(event.step).text}${label(event.step)} ${paint('yellow', 'CANCELLED')}\n`;
       case 'transfer':
         return transferLine(event);
       case 'warning':
@@ -110,7 +115,7 @@ export function createPlainSink({ out, color }: PlainRendererOptions): EventSink
 
   const errorReport = (event: Extract<BuildEvent, { type: 'build.error' }>): string => {
     const out: string[] = [];
-    for (const id of [...running.keys()]) out.push(end(id, event.time).text + `${label(id)} ${paint('yellow', 'CANCELLED')}\n`);
+    for (const id of [...running.keys()]) out.push(end(id).text + `${label(id)} ${paint('yellow', 'CANCELLED')}\n`);
     if (failed) {
       out.push('------\n', ` > ${stepTitle(failed.info)}:\n`);
       for (const line of failed.tail) out.push(` ${line}\n`);
