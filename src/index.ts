@@ -1,0 +1,24 @@
+// tsbuild's library API: the CLI and the tests call only this. Each module adds its exports
+// here.
+
+// Store (src/store): the embedded content store, references, image loading.
+export {
+  Store,
+  defaultStoreRoot,
+  load as loadImage,
+  describeLoaded,
+  hostPlatform,
+  imageLayers,
+  parseReference,
+  formatReference,
+  normalizeReference,
+  familiarReference,
+  repositoryName,
+  type CacheRecord,
+  type ContentStore,
+  type LayerRef,
+  type StoredImage,
+  type ImageReference,
+  type LoadOptions,
+  type LoadedImage,
+} from './store/index.js';

@@ -1,0 +1,86 @@
+// Where each kind of object lives under the store root. The blobs/ tree and index.json make
+// the root itself an OCI image layout (skopeo inspect oci:ROOT:docker.io/library/x:tag works);
+// everything else is tsbuild's own and OCI readers ignore it.
+//
+//   blobs/sha256/<hex>          content, immutable, named by digest
+//   index.json, oci-layout      the tags (ref.name annotations hold normalised references)
+//   ingest/<owner>.<rand>       blobs being written (owner = pid.starttime)
+//   tmp/<owner>.<purpose>.<rand>/  scratch dirs: snapshot staging, build upper dirs
+//   snapshots/<diffID hex>/fs   an unpacked layer, an overlay lowerdir; info.json beside fs
+//   cache/<hh>/<hex>.json       cache key → CacheRecord
+//   leases/<owner>.<rand>.lease what live processes use; prune keeps it
+//   locks/<name>.lock           cross-process locks (src/lib/lock.ts)
+
+import { join } from 'node:path';
+import { assertDigest, digestHex, sha256, isDigest, type Digest } from '../lib/digest.js';
+import { currentProcess, processStartTime, type ProcessIdentity } from '../lib/lock.js';
+
+export class StoreLayout {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  get blobsDir(): string {
+    return join(this.root, 'blobs', 'sha256');
+  }
+  get ingestDir(): string {
+    return join(this.root, 'ingest');
+  }
+  get tmpDir(): string {
+    return join(this.root, 'tmp');
+  }
+  get snapshotsDir(): string {
+    return join(this.root, 'snapshots');
+  }
+  get cacheDir(): string {
+    return join(this.root, 'cache');
+  }
+  get leasesDir(): string {
+    return join(this.root, 'leases');
+  }
+  get locksDir(): string {
+    return join(this.root, 'locks');
+  }
+  get indexPath(): string {
+    return join(this.root, 'index.json');
+  }
+  get ociLayoutPath(): string {
+    return join(this.root, 'oci-layout');
+  }
+
+  blob(digest: Digest): string {
+    return join(this.blobsDir, digestHex(assertDigest(digest)));
+  }
+  snapshot(diffId: Digest): string {
+    return join(this.snapshotsDir, digestHex(assertDigest(diffId)));
+  }
+  lock(name: string): string {
+    return join(this.locksDir, `${name}.lock`);
+  }
+  /** Cache keys are digests in practice; any other string is hashed to a file name. */
+  cacheRecord(key: string): string {
+    const hex = isDigest(key) ? digestHex(key) : digestHex(sha256(key));
+    return join(this.cacheDir, hex.slice(0, 2), `${hex}.json`);
+  }
+}
+
+/** The prefix that names the owning process of an ingest file, temp dir or lease. */
+export function ownerTag(): string {
+  const me = currentProcess();
+  return `${me.pid}.${me.start}`;
+}
+
+/** Parses the owner prefix back; undefined for names tsbuild did not make. */
+export function ownerOf(name: string): ProcessIdentity | undefined {
+  const match = /^(\d+)\.(\d+)\./.exec(name);
+  return match ? { pid: Number(match[1]), start: match[2]! } : undefined;
+}
+
+/** True when the named owner is gone (so its leftovers may be removed). */
+export function ownerIsDead(name: string): boolean {
+  const owner = ownerOf(name);
+  if (!owner) return true;
+  return processStartTime(owner.pid) !== owner.start;
+}
