@@ -1,0 +1,98 @@
+// Content digests of files remembered by their stat identity (size, mtime, ctime, inode,
+// device), so a warm build hashes only the files that changed. Advisory: a lost or stale
+// cache file only costs re-reading, never a wrong digest, because any change to a file
+// changes its ctime. Saved atomically; concurrent builds may overwrite each other's entries.
+
+import type { BigIntStats } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../../lib/atomic.js';
+import { sha256File, type Digest } from '../../lib/digest.js';
+
+const FORMAT = 1;
+
+/**
+ * A file modified within this window of being hashed may be modified again with the same
+ * timestamps (the kernel stamps files with a coarse clock), so it is hashed but not remembered.
+ */
+const RACY_WINDOW_NS = 2_000_000_000n;
+
+interface CachedDigest {
+  /** `size:mtimeNs:ctimeNs:ino:dev` */
+  id: string;
+  digest: Digest;
+}
+
+export interface StatCacheOptions {
+  /** Reads and hashes a file (tests count reads through it). */
+  digestFile?: (hostPath: string) => Promise<Digest>;
+  /** The wall clock in ns, for the racy-file rule. */
+  now?: () => bigint;
+}
+
+export class StatCache {
+  /** Lookups answered from the cache, and files read, since this object was made. */
+  hits = 0;
+  misses = 0;
+  private readonly entries: Map<string, CachedDigest>;
+  private dirty = false;
+
+  private readonly file: string | undefined;
+  private readonly digestFile: (hostPath: string) => Promise<Digest>;
+  private readonly now: () => bigint;
+
+  private constructor(file: string | undefined, entries: Map<string, CachedDigest>, options: StatCacheOptions) {
+    this.file = file;
+    this.entries = entries;
+    this.digestFile = options.digestFile ?? defaultDigester;
+    this.now = options.now ?? (() => BigInt(Date.now()) * 1_000_000n);
+  }
+
+  /** Loads the cache file if it exists (a missing or unreadable one starts empty). */
+  static async open(file?: string, options: StatCacheOptions = {}): Promise<StatCache> {
+    const entries = new Map<string, CachedDigest>();
+    if (file !== undefined) {
+      try {
+        const parsed = JSON.parse(await readFile(file, 'utf8')) as { format?: number; entries?: Record<string, CachedDigest> };
+        if (parsed.format === FORMAT && parsed.entries) {
+          for (const [path, value] of Object.entries(parsed.entries)) entries.set(path, value);
+        }
+      } catch {
+        // no cache yet, or a damaged one: start empty
+      }
+    }
+    return new StatCache(file, entries, options);
+  }
+
+  /** The sha256 of a regular file's content, from the cache when its stat identity is unchanged. */
+  async digest(hostPath: string, stats: BigIntStats): Promise<Digest> {
+    const id = `${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}:${stats.ino}:${stats.dev}`;
+    const cached = this.entries.get(hostPath);
+    if (cached?.id === id) {
+      this.hits++;
+      return cached.digest;
+    }
+    this.misses++;
+    const digest = await this.digestFile(hostPath);
+    const changedAt = stats.mtimeNs > stats.ctimeNs ? stats.mtimeNs : stats.ctimeNs;
+    if (this.now() - changedAt > RACY_WINDOW_NS) {
+      this.entries.set(hostPath, { id, digest });
+      this.dirty = true;
+    } else if (cached) {
+      this.entries.delete(hostPath);
+      this.dirty = true;
+    }
+    return digest;
+  }
+
+  /** Writes the cache file if anything changed. */
+  async save(): Promise<void> {
+    if (this.file === undefined || !this.dirty) return;
+    const entries = Object.fromEntries([...this.entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    await writeFileAtomic(this.file, JSON.stringify({ format: FORMAT, entries }));
+    this.dirty = false;
+  }
+}
+
+async function defaultDigester(hostPath: string): Promise<Digest> {
+  return (await sha256File(hostPath)).digest;
+}

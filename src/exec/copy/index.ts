@@ -1,0 +1,4 @@
+export { copyIntoLayer } from './copy.js';
+export { isArchiveFile, detectCompression, type Compression } from './archive.js';
+export { parseChmod, type ModeChange } from './chmod.js';
+export type { ContextFilter, CopySource, CopySelection, CopyRequest, CopyResult } from './types.js';

@@ -1,0 +1,136 @@
+// The destination of a copy: the target root's lower dirs seen through a LayeredRoot with the
+// fresh upper dir on top. Every write goes into the upper dir at a canonical path (no symlink
+// in it), and each dir on the way is created there first: a dir that exists only in a lower
+// is copied up with its metadata, as overlayfs would do, so the upper dir stays a valid diff.
+
+import { execFile } from 'node:child_process';
+import type { Stats } from 'node:fs';
+import { chmod, copyFile, lchown, link, lutimes, mkdir, readlink, rm, symlink, utimes } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { promisify } from 'node:util';
+import { BuildError } from '../../errors.js';
+import { LayeredRoot, hasOpaqueXattr, isWhiteout, joinInRoot, pathComponents, type LayeredEntry } from '../layered-root.js';
+
+const execFileAsync = promisify(execFile);
+
+/** Owner and permission bits (incl. setuid, setgid, sticky) of something written. */
+export interface Meta {
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+export class TargetTree {
+  readonly view: LayeredRoot;
+  private readonly upperDir: string;
+  private readonly upperLayer: number;
+  written = 0;
+  bytes = 0;
+  /** Source inode → upper host path of its first copy, to keep hardlinks within one copy. */
+  private readonly linked = new Map<string, string>();
+
+  constructor(lowerDirs: readonly string[], upperDir: string) {
+    this.upperDir = upperDir;
+    this.upperLayer = lowerDirs.length;
+    // The upper dir is written only here and never holds overlay markers: no xattr probe for it.
+    this.view = new LayeredRoot([...lowerDirs, upperDir], {
+      isOpaque: async (hostPath) => !hostPath.startsWith(upperDir + '/') && (await hasOpaqueXattr(hostPath)),
+    });
+  }
+
+  /** Resolves a destination inside the target root; missing components stay as written. */
+  async resolve(path: string): Promise<string> {
+    return (await this.view.resolve(path, { allowMissing: true }))!;
+  }
+
+  entry(canonicalPath: string): Promise<LayeredEntry | undefined> {
+    return this.view.lookup(canonicalPath);
+  }
+
+  /** Makes every dir of `canonicalDir` exist in the upper dir; new ones get `meta`. */
+  async mkdirAll(canonicalDir: string, meta: Meta): Promise<void> {
+    const names = pathComponents(canonicalDir);
+    for (let i = 1; i <= names.length; i++) await this.ensureDir(joinInRoot(names.slice(0, i)), meta);
+  }
+
+  /**
+   * Makes the dir exist in the upper dir (its parent must already): copied up from a lower
+   * with its metadata, or created with `meta`. Returns whether it was created new.
+   */
+  async ensureDir(canonicalPath: string, meta: Meta): Promise<boolean> {
+    const existing = await this.entry(canonicalPath);
+    if (existing && !existing.stats.isDirectory()) {
+      throw new BuildError('E_COPY_NOT_DIRECTORY', `cannot copy to non-directory: ${canonicalPath}`, {
+        hint: 'the destination (or one of its parents) exists in the image as a file or symlink',
+      });
+    }
+    if (existing?.layer === this.upperLayer) return false;
+    const hostPath = this.hostPath(canonicalPath);
+    await mkdir(hostPath);
+    await applyMeta(hostPath, existing ? metaOf(existing.stats) : meta);
+    this.view.forget(canonicalPath);
+    this.written++;
+    return existing === undefined;
+  }
+
+  /** Writes a non-dir entry from a source at a canonical path whose parent is in the upper dir. */
+  async writeLeaf(canonicalPath: string, source: LayeredEntry, meta: Meta): Promise<void> {
+    const existing = await this.entry(canonicalPath);
+    if (existing?.stats.isDirectory()) {
+      throw new BuildError('E_COPY_OVERWRITE_DIR', `cannot overwrite directory ${canonicalPath} with a non-directory`, {
+        hint: 'remove the directory first, or copy to a different path',
+      });
+    }
+    const hostPath = this.hostPath(canonicalPath);
+    if (existing?.layer === this.upperLayer) await rm(hostPath);
+    const { stats } = source;
+    this.written++;
+    if (stats.isSymbolicLink()) {
+      await symlink(await readlink(source.hostPath), hostPath);
+      await lchown(hostPath, meta.uid, meta.gid);
+      await lutimes(hostPath, stats.atime, stats.mtime);
+      return;
+    }
+    const inode = `${stats.dev}:${stats.ino}`;
+    const first = stats.isFile() && stats.nlink > 1 ? this.linked.get(inode) : undefined;
+    if (first !== undefined) {
+      await link(first, hostPath);
+      return;
+    }
+    if (stats.isFile()) {
+      await copyFile(source.hostPath, hostPath);
+      this.bytes += stats.size;
+      if (stats.nlink > 1) this.linked.set(inode, hostPath);
+    } else {
+      await makeSpecial(hostPath, source, canonicalPath);
+    }
+    await applyMeta(hostPath, meta);
+    await utimes(hostPath, stats.atime, stats.mtime);
+  }
+
+  private hostPath(canonicalPath: string): string {
+    return join(this.upperDir, posix.normalize(canonicalPath));
+  }
+}
+
+export function metaOf(stats: Stats): Meta {
+  return { mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid };
+}
+
+async function applyMeta(hostPath: string, meta: Meta): Promise<void> {
+  await lchown(hostPath, meta.uid, meta.gid);
+  await chmod(hostPath, meta.mode); // after chown, which clears setuid/setgid
+}
+
+/** FIFOs and device nodes: Node has no mknod(2), so the coreutils tools make them. */
+async function makeSpecial(hostPath: string, source: LayeredEntry, canonicalPath: string): Promise<void> {
+  const { stats } = source;
+  const major = String(Math.floor(stats.rdev / 256) & 0xfff);
+  const minor = String((stats.rdev & 0xff) | ((stats.rdev >> 12) & 0xfff00));
+  if (stats.isFIFO()) await execFileAsync('mknod', [hostPath, 'p']);
+  else if (stats.isCharacterDevice() && !isWhiteout(stats)) await execFileAsync('mknod', [hostPath, 'c', major, minor]);
+  else if (stats.isBlockDevice()) await execFileAsync('mknod', [hostPath, 'b', major, minor]);
+  else {
+    throw new BuildError('E_COPY_UNSUPPORTED_TYPE', `cannot copy ${canonicalPath}: sockets and 0/0 devices cannot be stored in a layer`);
+  }
+}

@@ -1,0 +1,253 @@
+// A read-only view of a root made of overlay lower dirs (bottom first), as the kernel's
+// overlayfs would show it: whiteouts (0/0 char devices) hide an entry of the layers below,
+// an opaque dir (xattr `trusted.overlay.opaque=y`) hides the dirs below it, and a non-dir
+// hides everything below it. Paths are resolved chroot-style: a symlink is followed
+// relative to this root and `..` stops at `/`, so nothing resolves to a host path outside
+// the layers (the approach of moby's FollowSymlinkInScope and containerd's RootPath).
+
+import { execFile } from 'node:child_process';
+import type { Stats } from 'node:fs';
+import { lstat, readdir, readlink, open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { BuildError } from '../errors.js';
+
+const execFileAsync = promisify(execFile);
+
+/** Symlinks followed during one resolution before giving up, as Linux's MAXSYMLINKS. */
+const MAX_SYMLINKS = 40;
+
+/** One entry of the merged view: the layer that provides it and its host path. */
+export interface LayeredEntry {
+  /** Index into the lower dirs (0 = bottom). */
+  layer: number;
+  /** The backing file on the host; read it, never write it. */
+  hostPath: string;
+  stats: Stats;
+}
+
+export interface ResolveOptions {
+  /** Follow a symlink in the last component too (default true). */
+  followFinal?: boolean;
+  /**
+   * Return a path even when components are missing: the missing tail is appended as
+   * written (for destinations that will be created). Default: missing → undefined.
+   */
+  allowMissing?: boolean;
+  /** Called when a symlink or `..` would leave the root; may throw. Default: clamp to `/`. */
+  onEscape?: (path: string, via: string) => void;
+}
+
+export interface LayeredRootOptions {
+  /** Treat 0/0 char devices and opaque xattrs as overlay markers (default true). */
+  overlayMarkers?: boolean;
+  /** Whether a dir is opaque; default reads the xattr. Lets a caller skip dirs it wrote itself. */
+  isOpaque?: (hostPath: string) => Promise<boolean>;
+}
+
+/** Splits an in-root path into its names, dropping empty parts and `.`. */
+export function pathComponents(path: string): string[] {
+  return path.split('/').filter((part) => part !== '' && part !== '.');
+}
+
+export function joinInRoot(components: readonly string[]): string {
+  return '/' + components.join('/');
+}
+
+export function isWhiteout(stats: Stats): boolean {
+  return stats.isCharacterDevice() && stats.rdev === 0;
+}
+
+async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw error;
+  }
+}
+
+/** Reads the overlay opaque marker; getfattr is the only way from Node without an addon. */
+export async function hasOpaqueXattr(hostPath: string): Promise<boolean> {
+  try {
+    const { stdout } = await execFileAsync('getfattr', [
+      '--absolute-names', '--no-dereference', '--only-values', '-n', 'trusted.overlay.opaque', hostPath,
+    ]);
+    return stdout.trim() === 'y';
+  } catch {
+    return false; // no such attribute
+  }
+}
+
+export class LayeredRoot {
+  readonly lowerDirs: readonly string[];
+  private readonly overlayMarkers: boolean;
+  private readonly isOpaque: (hostPath: string) => Promise<boolean>;
+  /** Canonical dir path → layers (top first) whose copy of the dir is visible in the merge. */
+  private readonly dirLayerCache = new Map<string, Promise<number[] | undefined>>();
+
+  constructor(lowerDirs: readonly string[], options: LayeredRootOptions = {}) {
+    this.lowerDirs = [...lowerDirs];
+    this.overlayMarkers = options.overlayMarkers ?? true;
+    this.isOpaque = options.isOpaque ?? hasOpaqueXattr;
+  }
+
+  /** Drops what is known about a dir, after a writer changed it in one of the layers. */
+  forget(canonicalDir: string): void {
+    this.dirLayerCache.delete(joinInRoot(pathComponents(canonicalDir)));
+  }
+
+  /** The entry at a canonical path (no symlinks in it), not following a final symlink. */
+  async lookup(canonicalPath: string): Promise<LayeredEntry | undefined> {
+    const names = pathComponents(canonicalPath);
+    if (names.length === 0) return this.rootEntry();
+    const parentLayers = await this.dirLayers(joinInRoot(names.slice(0, -1)));
+    if (!parentLayers) return undefined;
+    const rel = names.join('/');
+    for (const layer of parentLayers) {
+      const hostPath = join(this.lowerDirs[layer]!, rel);
+      const stats = await lstatOrUndefined(hostPath);
+      if (!stats) continue;
+      if (this.overlayMarkers && isWhiteout(stats)) return undefined;
+      return { layer, hostPath, stats };
+    }
+    return undefined;
+  }
+
+  /** Resolves `path` inside the root, following symlinks chroot-style. */
+  async resolve(path: string, options: ResolveOptions = {}): Promise<string | undefined> {
+    const followFinal = options.followFinal ?? true;
+    const pending = pathComponents(path);
+    const done: string[] = [];
+    let symlinks = 0;
+    while (pending.length > 0) {
+      const name = pending.shift()!;
+      if (name === '..') {
+        if (done.length === 0) options.onEscape?.(path, '..');
+        done.pop();
+        continue;
+      }
+      const candidate = joinInRoot([...done, name]);
+      const entry = await this.lookup(candidate);
+      if (!entry) {
+        if (!options.allowMissing) return undefined;
+        done.push(name); // a lookup below a missing dir finds nothing, so the rest stays literal
+        continue;
+      }
+      const isLast = pending.length === 0;
+      if (entry.stats.isSymbolicLink() && (!isLast || followFinal)) {
+        if (++symlinks > MAX_SYMLINKS) {
+          throw new BuildError('E_SYMLINK_LOOP', `too many levels of symbolic links resolving ${path}`);
+        }
+        const target = await readlink(entry.hostPath);
+        if (target.startsWith('/')) {
+          options.onEscape?.(path, `${candidate} -> ${target}`);
+          done.length = 0;
+        }
+        pending.unshift(...pathComponents(target));
+        continue;
+      }
+      done.push(name);
+    }
+    return joinInRoot(done);
+  }
+
+  /** lstat in the merged view; intermediate symlinks are resolved inside the root. */
+  async lstat(path: string): Promise<LayeredEntry | undefined> {
+    const canonical = await this.resolve(path, { followFinal: false });
+    return canonical === undefined ? undefined : this.lookup(canonical);
+  }
+
+  /** stat in the merged view: every symlink is resolved inside the root. */
+  async stat(path: string): Promise<LayeredEntry | undefined> {
+    const canonical = await this.resolve(path);
+    return canonical === undefined ? undefined : this.lookup(canonical);
+  }
+
+  async readlink(path: string): Promise<string> {
+    const entry = await this.lstat(path);
+    if (!entry?.stats.isSymbolicLink()) throw notFound(path, 'a symlink');
+    return readlink(entry.hostPath);
+  }
+
+  /** Names in a directory of the merged view, sorted bytewise. */
+  async readdir(path: string): Promise<string[]> {
+    const canonical = await this.resolve(path);
+    const layers = canonical === undefined ? undefined : await this.dirLayers(canonical);
+    if (!layers || canonical === undefined) throw notFound(path, 'a directory');
+    const rel = pathComponents(canonical).join('/');
+    const visible = new Set<string>();
+    const hidden = new Set<string>();
+    for (const layer of layers) {
+      const dirents = await readdir(join(this.lowerDirs[layer]!, rel), { withFileTypes: true });
+      const below: string[] = [];
+      for (const dirent of dirents) {
+        if (visible.has(dirent.name) || hidden.has(dirent.name)) continue;
+        if (this.overlayMarkers && dirent.isCharacterDevice()) {
+          const stats = await lstat(join(this.lowerDirs[layer]!, rel, dirent.name));
+          if (isWhiteout(stats)) {
+            below.push(dirent.name);
+            continue;
+          }
+        }
+        visible.add(dirent.name);
+      }
+      for (const name of below) hidden.add(name);
+    }
+    return [...visible].sort(compareBytes);
+  }
+
+  /** Opens a regular file of the merged view for reading (symlinks resolved inside the root). */
+  async open(path: string): Promise<FileHandle> {
+    const entry = await this.stat(path);
+    if (!entry?.stats.isFile()) throw notFound(path, 'a regular file');
+    return open(entry.hostPath, 'r');
+  }
+
+  private async rootEntry(): Promise<LayeredEntry | undefined> {
+    const top = this.lowerDirs.length - 1;
+    if (top < 0) return undefined;
+    return { layer: top, hostPath: this.lowerDirs[top]!, stats: await lstat(this.lowerDirs[top]!) };
+  }
+
+  /** The layers (top first) that contribute to the merged dir at a canonical path. */
+  private dirLayers(canonicalDir: string): Promise<number[] | undefined> {
+    let cached = this.dirLayerCache.get(canonicalDir);
+    if (!cached) {
+      cached = this.computeDirLayers(canonicalDir);
+      this.dirLayerCache.set(canonicalDir, cached);
+    }
+    return cached;
+  }
+
+  private async computeDirLayers(canonicalDir: string): Promise<number[] | undefined> {
+    const names = pathComponents(canonicalDir);
+    const candidates =
+      names.length === 0
+        ? this.lowerDirs.map((_, index) => index).reverse()
+        : await this.dirLayers(joinInRoot(names.slice(0, -1)));
+    if (!candidates) return undefined;
+    const rel = names.join('/');
+    const result: number[] = [];
+    for (let i = 0; i < candidates.length; i++) {
+      const layer = candidates[i]!;
+      const hostPath = join(this.lowerDirs[layer]!, rel);
+      const stats = await lstatOrUndefined(hostPath);
+      if (!stats) continue;
+      if (!stats.isDirectory()) break; // a file, symlink or whiteout hides everything below
+      result.push(layer);
+      const moreBelow = i < candidates.length - 1;
+      if (moreBelow && names.length > 0 && this.overlayMarkers && (await this.isOpaque(hostPath))) break;
+    }
+    return result.length > 0 ? result : undefined;
+  }
+}
+
+export function compareBytes(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+function notFound(path: string, what: string): BuildError {
+  return new BuildError('E_NOT_FOUND', `${path}: not found or not ${what}`);
+}
