@@ -22,3 +22,7 @@ export {
   type LoadOptions,
   type LoadedImage,
 } from './store/index.js';
+
+// Sandbox (src/exec/sandbox.ts): run one step isolated by the native helper.
+export { runSandboxed, sandboxHelperPath, sandboxHelperVersion } from './exec/sandbox.js';
+export type { SandboxIO, SandboxLimits, SandboxMount, SandboxResult, SandboxSpec } from './exec/types.js';

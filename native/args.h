@@ -1,0 +1,52 @@
+/* The command line, parsed into plain data. Parsing never touches the system. */
+#ifndef TSBUILD_SANDBOX_ARGS_H
+#define TSBUILD_SANDBOX_ARGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+enum mount_kind { MOUNT_BIND, MOUNT_RO_BIND, MOUNT_TMPFS };
+
+/* One --bind, --ro-bind or --tmpfs, in the order given. */
+struct mount_op {
+  enum mount_kind kind;
+  const char *source; /* host path; NULL for tmpfs */
+  const char *target; /* absolute path inside the root */
+  int source_fd;      /* O_PATH fd of source, opened before the host view goes away */
+  bool source_is_dir;
+  struct mount_op *next;
+};
+
+enum network_mode { NETWORK_NONE, NETWORK_HOST };
+
+struct opts {
+  const char **lowers; /* bottom first, as given */
+  size_t n_lowers;
+  const char *upper;
+  const char *work;
+  const char *root;
+  struct mount_op *mounts;
+  const char *hostname;
+  uid_t uid;
+  gid_t gid;
+  gid_t *groups;
+  size_t n_groups;
+  const char *chdir;
+  char **env; /* "K=V", NULL-terminated */
+  size_t n_env;
+  enum network_mode network;
+  unsigned long long memory_bytes; /* 0: no limit */
+  unsigned long long pids;         /* 0: no limit */
+  double cpus;                     /* 0: no limit */
+  const char *cpuset;              /* NULL: no pinning */
+  double timeout_seconds;          /* 0: none */
+  int status_fd;                   /* -1: none */
+  char **argv;                     /* the command, NULL-terminated */
+};
+
+/* Parses argv into opts and checks every rule between options; exits 0 for --help and
+ * --version, dies with a message naming the option otherwise. */
+void parse_args(int argc, char **argv, struct opts *opts);
+
+#endif

@@ -1,0 +1,14 @@
+/* What the step may do: Docker's default capability set and a seccomp filter in the spirit of
+ * Docker's default profile. Both are static tables in policy.c. */
+#ifndef TSBUILD_SANDBOX_POLICY_H
+#define TSBUILD_SANDBOX_POLICY_H
+
+#include <sys/types.h>
+
+/* Switches to uid/gid/groups and leaves only the default capabilities (none for a non-root
+ * uid, as Docker does), with no_new_privs set. */
+void drop_privileges(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups, int setgroups_allowed);
+/* Installs the seccomp filter: the last step before execve. */
+void apply_seccomp(void);
+
+#endif
