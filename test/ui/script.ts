@@ -2,6 +2,7 @@
 // step, chatty output with partial lines, a transfer, and a success or a failure at the end.
 
 import type { BuildEvent, StepInfo } from '../../src/events.js';
+import { BuildModel, type BuildView } from '../../src/ui/model.js';
 
 export const T0 = 1_700_000_000_000;
 
@@ -87,4 +88,28 @@ export function failure(): BuildEvent[] {
     { type: 'step.cancelled', time: at(1_250), step: 4 },
     { type: 'build.error', time: at(1_300), durationMs: 1_300, code: 'E_STEP_FAILED', message: 'RUN make: exit status 2' },
   ];
+}
+
+/** The tty model's snapshot after the events, as the live view would draw it. */
+export function viewAfter(events: BuildEvent[]): BuildView {
+  const model = new BuildModel();
+  for (const event of events) model.apply(event);
+  return model.snapshot();
+}
+
+/** A build of `count` steps over `stages` stages, with the given ones running. */
+export function bigBuild(count: number, stages: number, running: number[]): BuildEvent[] {
+  const steps: StepInfo[] = Array.from({ length: count }, (_, i) => ({
+    id: i + 1,
+    stage: `stage${i % stages}`,
+    index: Math.floor(i / stages) + 1,
+    total: Math.ceil(count / stages),
+    instruction: `RUN ./step ${i + 1}`,
+  }));
+  const events: BuildEvent[] = [{ type: 'build.start', time: at(0), steps }];
+  for (const id of running) {
+    events.push({ type: 'step.start', time: at(10), step: id });
+    events.push({ type: 'step.log', time: at(20), step: id, stream: 'stdout', data: `one ${id}\ntwo ${id}\nthree ${id}\nfour ${id}\n` });
+  }
+  return events;
 }
