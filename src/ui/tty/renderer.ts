@@ -66,8 +66,9 @@ function followResize(out: Writable, term: TerminalOut, redraw: () => void): () 
   const onResize = () => {
     if (typeof sized.columns === 'number') term.columns = sized.columns;
     if (typeof sized.rows === 'number') term.rows = sized.rows;
-    term.emit('resize');
+    // Our tree takes the width as a prop: re-render it first, then let ink clear and redraw.
     redraw();
+    term.emit('resize');
   };
   out.on('resize', onResize);
   return () => out.off('resize', onResize);
