@@ -26,3 +26,18 @@ export {
 // Sandbox (src/exec/sandbox.ts): run one step isolated by the native helper.
 export { runSandboxed, sandboxHelperPath, sandboxHelperVersion } from './exec/sandbox.js';
 export type { SandboxIO, SandboxLimits, SandboxMount, SandboxResult, SandboxSpec } from './exec/types.js';
+
+// Recipe frontend (src/recipe, src/plan): Dockerfile text → Recipe → BuildGraph, .dockerignore.
+export {
+  parseRecipe,
+  expandWord,
+  expandWords,
+  createIgnoreMatcher,
+  readIgnorePatterns,
+  ignoreFileCandidates,
+  type Recipe,
+  type Stage,
+  type Instruction,
+} from './recipe/index.js';
+export { planBuild, baseImageRefs, isProxyArg, PROXY_ARG_NAMES, parsePlatform, formatPlatform } from './plan/index.js';
+export type * from './plan/types.js';

@@ -62,8 +62,12 @@ export interface StageConfig {
   stopSignal?: string;
   healthcheck?: HealthcheckSpec;
   onBuild: string[];
-  /** Set when CMD/ENTRYPOINT shell form was used, as Docker records it. */
+  /** True when SHELL set `shell` (here or in the base): only then does the image config record it. */
+  explicitShell?: boolean;
+  /** Set by CMD (either form), as BuildKit records it. */
   argsEscaped?: boolean;
+  /** MAINTAINER: the image's `author`. */
+  author?: string;
 }
 
 export type StageBase =
@@ -115,16 +119,22 @@ interface StepBase {
   config: StageConfig;
   /** Build args in scope: RUN sees them as environment, they are not persisted in the image. */
   args: Record<string, string>;
+  /** True when Docker writes no history entry for the step (ONBUILD). */
+  noHistory?: boolean;
 }
 
 export interface RunStep extends StepBase {
   kind: 'run';
+  /** Shell form runs as `[...config.shell, script]`. Heredocs are already folded into the script. */
   command: { form: 'shell'; script: string } | { form: 'exec'; argv: string[] };
+  /** Files to provide read-only, mode 0755, at `/dev/pipes/<name>` (a `RUN <<EOF` whose body starts with `#!`). */
   heredocs: Heredoc[];
   mounts: RunMount[];
   /** `default` follows the build's --network. */
   network: 'default' | 'none' | 'host';
   security: 'sandbox' | 'insecure';
+  /** Proxy build args given (HTTP_PROXY …): in RUN's environment, never in history or cache keys. */
+  proxy?: Record<string, string>;
 }
 
 export interface CopyStep extends StepBase {

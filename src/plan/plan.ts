@@ -1,0 +1,251 @@
+// Recipe + options → BuildGraph. Stages are planned from the target back through what it
+// needs (its base stage, COPY --from, RUN --mount from=), so unused stages are never
+// expanded, as in BuildKit. A stage may only use stages defined before it, which makes the
+// recipe order a dependency order and rules cycles out.
+
+import { RecipeError, UsageError, type SourceLocation } from '../errors.js';
+import { parseInstructionText, type ArgInstruction, type Instruction, type Recipe, type Stage } from '../recipe/index.js';
+import { ArgScope, expansionEnv, isProxyArg } from './args.js';
+import { emptyConfig, imageConfig, scratchConfig, stageConfig } from './base-config.js';
+import { planConfigStep } from './config-steps.js';
+import { expandWith, recipeError, type PlanContext, type StageState } from './context.js';
+import { planCopyStep } from './copy-step.js';
+import { hostPlatform, parsePlatform, platformArgs } from './platform.js';
+import { planRunStep } from './run-step.js';
+import type { BuildGraph, FileSource, PlanOptions, PlannedStage, PlannedStep, PlanWarning, StageBase, StageConfig, TargetPlatform } from './types.js';
+
+/** Build args BuildKit consumes itself: never reported as unused. */
+const BUILTIN_ARG = /^(SOURCE_DATE_EPOCH|BUILDKIT_[A-Z0-9_]+)$/;
+
+export function planBuild(recipe: Recipe, options: PlanOptions = {}): BuildGraph {
+  return new Planner(recipe, options, false).plan();
+}
+
+/**
+ * The image refs the target needs, after ARG expansion: bases in FROM and images read by
+ * COPY --from / RUN --mount from= (never `scratch` or stage names). Solve resolves these and
+ * passes their configs back as `options.baseImages`.
+ */
+export function baseImageRefs(recipe: Recipe, options: PlanOptions = {}): string[] {
+  const graph = new Planner(recipe, options, true).plan();
+  const refs = graph.stages.flatMap((stage) => [...(stage.base.kind === 'image' ? [stage.base.ref] : []), ...stage.imageInputs]);
+  return [...new Set(refs)];
+}
+
+interface StageResult {
+  planned: PlannedStage;
+  final: StageConfig;
+  args: ArgScope;
+}
+
+class Planner implements PlanContext {
+  readonly recipe: Recipe;
+  readonly warnings: PlanWarning[] = [];
+  private readonly options: PlanOptions;
+  /** Discovery (baseImageRefs): base configs are not known yet, so none are expected. */
+  private readonly discovering: boolean;
+  private readonly platform: TargetPlatform;
+  private readonly buildPlatform: TargetPlatform;
+  private readonly buildArgs: Record<string, string>;
+  /** Global scope: predefined platform args, then the ARGs before the first FROM. */
+  private readonly globals = new ArgScope();
+  private readonly consumed = new Set<string>();
+  private readonly resolvedArgs: Record<string, string> = {};
+  private readonly results = new Map<number, StageResult>();
+  /** The stage being planned, and what it depends on so far. */
+  private current: { stage: Stage; deps: Set<number>; images: Set<string> } | undefined;
+
+  constructor(recipe: Recipe, options: PlanOptions, discovering: boolean) {
+    this.recipe = recipe;
+    this.options = options;
+    this.discovering = discovering;
+    this.buildPlatform = hostPlatform();
+    this.platform = options.platform ? parsePlatform(options.platform) : this.buildPlatform;
+    this.buildArgs = options.buildArgs ?? {};
+    for (const [name, value] of Object.entries(platformArgs(this.platform, this.buildPlatform))) this.globals.declare(name, value);
+    for (const instruction of recipe.globalArgs) this.declareArgs(instruction, this.globals, () => this.globalVars());
+  }
+
+  plan(): BuildGraph {
+    const target = this.targetIndex();
+    this.planStage(target);
+    const stages = [...this.results.entries()].sort(([a], [b]) => a - b).map(([, result]) => result.planned);
+    this.warnUnusedBuildArgs();
+    return {
+      file: this.recipe.file,
+      source: this.recipe.source,
+      platform: this.platform,
+      buildPlatform: this.buildPlatform,
+      target,
+      stages,
+      buildArgs: this.resolvedArgs,
+      warnings: this.warnings,
+    };
+  }
+
+  private targetIndex(): number {
+    const target = this.options.target;
+    const stages = this.recipe.stages;
+    if (target === undefined || target === '') return stages.length - 1;
+    const byName = stages.find((stage) => stage.name === target.toLowerCase());
+    if (byName) return byName.index;
+    if (/^\d+$/.test(target) && Number(target) < stages.length) return Number(target);
+    const names = stages.map((stage) => stage.name).filter(Boolean);
+    throw new UsageError(`target stage "${target}" could not be found`, {
+      hint: names.length > 0 ? `Stages in ${this.recipe.file}: ${names.join(', ')} (or an index 0–${stages.length - 1}).` : `Name a stage with FROM image AS name, or use an index 0–${stages.length - 1}.`,
+    });
+  }
+
+  private globalVars(): Map<string, string> {
+    return new Map(this.globals.entries());
+  }
+
+  /** ARG: a --build-arg wins, then the default (expanded), then for `ARG name` the global value. */
+  private declareArgs(instruction: ArgInstruction, scope: ArgScope, vars: () => ReadonlyMap<string, string>): void {
+    for (const { name, defaultValue } of instruction.args) {
+      let value: string | undefined;
+      if (Object.hasOwn(this.buildArgs, name)) value = this.buildArgs[name];
+      else if (defaultValue !== undefined) value = expandWith(this, vars(), defaultValue, instruction.location);
+      else if (scope !== this.globals) value = this.globals.get(name);
+      scope.declare(name, value);
+      this.consumed.add(name);
+      if (value !== undefined && !isProxyArg(name)) this.resolvedArgs[name] = value;
+    }
+  }
+
+  private planStage(index: number): StageResult {
+    const done = this.results.get(index);
+    if (done) return done;
+    const stage = this.recipe.stages[index]!;
+    const { base, config, args, triggers } = this.resolveBase(stage);
+    const outer = this.current;
+    this.current = { stage, deps: new Set(base.kind === 'stage' ? [base.stage] : []), images: new Set() };
+    const state: StageState = { index, config: structuredClone(config), args, cmdSet: false };
+    const steps: PlannedStep[] = [];
+    for (const trigger of triggers) {
+      const step = this.planStep(state, trigger);
+      steps.push({ ...step, instruction: `ONBUILD ${step.instruction}` });
+    }
+    for (const instruction of stage.instructions) steps.push(this.planStep(state, instruction));
+    const { deps, images } = this.current;
+    this.current = outer;
+    const result: StageResult = {
+      planned: {
+        index,
+        ...(stage.name ? { name: stage.name } : {}),
+        base,
+        platform: this.stagePlatform(stage),
+        dependsOn: [...deps].sort((a, b) => a - b),
+        imageInputs: [...images],
+        baseConfig: config,
+        steps,
+        location: stage.from.location,
+      },
+      final: state.config,
+      args: state.args,
+    };
+    this.results.set(index, result);
+    for (const dep of deps) this.planStage(dep);
+    return result;
+  }
+
+  private planStep(state: StageState, instruction: Instruction): PlannedStep {
+    switch (instruction.keyword) {
+      case 'FROM':
+        throw recipeError(this, 'E_RECIPE_SYNTAX', 'FROM inside a stage', instruction.location);
+      case 'RUN': {
+        const step = planRunStep(this, state, instruction);
+        const proxy = Object.fromEntries(Object.entries(this.buildArgs).filter(([name]) => isProxyArg(name)));
+        return Object.keys(proxy).length > 0 ? { ...step, proxy } : step;
+      }
+      case 'COPY':
+      case 'ADD':
+        return planCopyStep(this, state, instruction);
+      case 'ARG':
+        this.declareArgs(instruction, state.args, () => expansionEnv(state.args, state.config.env));
+        return planConfigStep(this, state, instruction);
+      default:
+        return planConfigStep(this, state, instruction);
+    }
+  }
+
+  private resolveBase(stage: Stage): { base: StageBase; config: StageConfig; args: ArgScope; triggers: Instruction[] } {
+    const from = stage.from;
+    const image = expandWith(this, this.globalVars(), from.image, from.location);
+    if (image.trim() === '') {
+      throw recipeError(this, 'E_RECIPE_SYNTAX', `base name (${from.image}) should not be blank`, from.location, 'Give the ARG used in FROM a value, e.g. with --build-arg.');
+    }
+    const baseStage = this.recipe.stages.find((other) => other.index < stage.index && other.name === image.toLowerCase());
+    if (baseStage) {
+      const result = this.planStage(baseStage.index);
+      return { base: { kind: 'stage', stage: baseStage.index }, config: stageConfig(result.final), args: result.args.clone(), triggers: [] };
+    }
+    if (image.toLowerCase() === 'scratch') return { base: { kind: 'scratch' }, config: scratchConfig(), args: new ArgScope(), triggers: [] };
+    const info = this.options.baseImages?.[image];
+    if (!info) {
+      if (!this.discovering) {
+        this.warnings.push({ message: `base image ${image} was not resolved: planned with an empty config`, location: from.location });
+      }
+      return { base: { kind: 'image', ref: image }, config: emptyConfig(), args: new ArgScope(), triggers: [] };
+    }
+    const triggers = (info.onBuild ?? []).map((text) => this.parseTrigger(text, from.location));
+    return { base: { kind: 'image', ref: image }, config: imageConfig(info), args: new ArgScope(), triggers };
+  }
+
+  private parseTrigger(text: string, at: SourceLocation): Instruction {
+    try {
+      return parseInstructionText(text, at, this.recipe.directives.escape, this.recipe.source);
+    } catch (error) {
+      if (!(error instanceof RecipeError)) throw error;
+      throw recipeError(this, error.code, `ONBUILD trigger of the base image: ${error.message}`, at, error.hint);
+    }
+  }
+
+  private stagePlatform(stage: Stage): TargetPlatform {
+    const flag = stage.from.flags.find((f) => f.name === 'platform');
+    if (!flag) return this.platform;
+    const text = expandWith(this, this.globalVars(), flag.value!, flag.location);
+    try {
+      return parsePlatform(text);
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      throw recipeError(this, 'E_RECIPE_FLAG', error.message, flag.location, error.hint);
+    }
+  }
+
+  resolveSource(name: string, location: SourceLocation): FileSource {
+    const current = this.current!;
+    const stages = this.recipe.stages;
+    const byIndex = /^\d+$/.test(name) ? stages[Number(name)] : undefined;
+    if (/^\d+$/.test(name) && !byIndex) {
+      throw recipeError(this, 'E_RECIPE_STAGE', `invalid stage index ${name}: the recipe has ${stages.length} stages`, location, `Use an index 0–${stages.length - 1} or a stage name.`);
+    }
+    const stage = byIndex ?? stages.find((s) => s.name === name.toLowerCase());
+    if (!stage) {
+      if (!/^[a-z0-9][a-z0-9._\-/:@]*$/i.test(name)) {
+        throw recipeError(this, 'E_RECIPE_STAGE', `"${name}" is neither a stage nor a valid image reference`, location, `Stages: ${stages.map((s) => s.name ?? s.index).join(', ')}.`);
+      }
+      current.images.add(name);
+      return { kind: 'image', ref: name };
+    }
+    this.assertEarlier(current.stage, stage, location);
+    current.deps.add(stage.index);
+    return { kind: 'stage', stage: stage.index };
+  }
+
+  private assertEarlier(current: Stage, used: Stage, location: SourceLocation): void {
+    if (used.index < current.index) return;
+    const label = (stage: Stage) => `"${stage.name ?? stage.index}"`;
+    if (used.index === current.index) {
+      throw recipeError(this, 'E_RECIPE_CYCLE', `circular dependency: stage ${label(current)} uses itself`, location, 'Copy from an earlier stage.');
+    }
+    throw recipeError(this, 'E_RECIPE_CYCLE', `stage ${label(current)} uses stage ${label(used)}, defined later (line ${used.from.location.line}): a stage can only use stages defined before it, so this order would make a cycle`, location, `Move stage ${label(used)} above this one.`);
+  }
+
+  private warnUnusedBuildArgs(): void {
+    const unused = Object.keys(this.buildArgs).filter((name) => !this.consumed.has(name) && !isProxyArg(name) && !BUILTIN_ARG.test(name));
+    if (unused.length > 0) {
+      this.warnings.push({ message: `build args given but not consumed by the target: ${unused.sort().join(', ')}` });
+    }
+  }
+}
