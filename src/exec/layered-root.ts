@@ -8,7 +8,7 @@
 import { execFile } from 'node:child_process';
 import type { Stats } from 'node:fs';
 import { lstat, readdir, readlink, open, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { BuildError } from '../errors.js';
 
@@ -41,8 +41,8 @@ export interface ResolveOptions {
 export interface LayeredRootOptions {
   /** Treat 0/0 char devices and opaque xattrs as overlay markers (default true). */
   overlayMarkers?: boolean;
-  /** Whether a dir is opaque; default reads the xattr. Lets a caller skip dirs it wrote itself. */
-  isOpaque?: (hostPath: string) => Promise<boolean>;
+  /** The top dir is an upper dir the caller writes: it holds no overlay markers, so it is never probed. */
+  writableTop?: boolean;
 }
 
 /** Splits an in-root path into its names, dropping empty parts and `.`. */
@@ -68,29 +68,54 @@ async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
   }
 }
 
-/** Reads the overlay opaque marker; getfattr is the only way from Node without an addon. */
-export async function hasOpaqueXattr(hostPath: string): Promise<boolean> {
-  try {
-    const { stdout } = await execFileAsync('getfattr', [
-      '--absolute-names', '--no-dereference', '--only-values', '-n', 'trusted.overlay.opaque', hostPath,
-    ]);
-    return stdout.trim() === 'y';
-  } catch {
-    return false; // no such attribute
+/**
+ * The opaque dirs of one layer dir. Node cannot read xattrs, so one `getfattr -R` dump per
+ * layer (as src/layer does) lists every dir carrying the marker; it runs only when a dir exists
+ * in two layers of a root, the one case where opacity changes the merge.
+ */
+export async function listOpaqueDirs(layerDir: string): Promise<Set<string>> {
+  const args = ['-R', '-P', '-h', '-d', '-m', '^trusted\\.overlay\\.opaque$', '-e', 'text', '--absolute-names', '--', layerDir];
+  const { stdout } = await execFileAsync('getfattr', args, { maxBuffer: 64 << 20, encoding: 'buffer' }).catch(
+    (error: { stdout?: Buffer }) => ({ stdout: error.stdout ?? Buffer.alloc(0) }),
+  );
+  const opaque = new Set<string>();
+  let file: string | undefined;
+  for (const line of stdout.toString('utf8').split('\n')) {
+    if (line.startsWith('# file: ')) file = unescapeOctal(line.slice('# file: '.length));
+    else if (file !== undefined && line === 'trusted.overlay.opaque="y"') opaque.add(file);
   }
+  return opaque;
+}
+
+/** getfattr writes bytes outside a safe set as `\ooo` octal escapes. */
+function unescapeOctal(text: string): string {
+  const bytes: number[] = [];
+  const raw = Buffer.from(text, 'utf8');
+  for (let i = 0; i < raw.length; i++) {
+    const octal = raw.toString('latin1', i + 1, i + 4);
+    if (raw[i] === 0x5c && /^[0-7]{3}$/.test(octal)) {
+      bytes.push(parseInt(octal, 8));
+      i += 3;
+    } else if (raw[i] === 0x5c && raw[i + 1] === 0x5c) {
+      bytes.push(0x5c);
+      i += 1;
+    } else bytes.push(raw[i]!);
+  }
+  return Buffer.from(bytes).toString('utf8');
 }
 
 export class LayeredRoot {
   readonly lowerDirs: readonly string[];
   private readonly overlayMarkers: boolean;
-  private readonly isOpaque: (hostPath: string) => Promise<boolean>;
+  private readonly writableTop: boolean;
+  private readonly opaqueDirs = new Map<number, Promise<Set<string>>>();
   /** Canonical dir path → layers (top first) whose copy of the dir is visible in the merge. */
   private readonly dirLayerCache = new Map<string, Promise<number[] | undefined>>();
 
   constructor(lowerDirs: readonly string[], options: LayeredRootOptions = {}) {
-    this.lowerDirs = [...lowerDirs];
+    this.lowerDirs = lowerDirs.map((dir) => resolve(dir));
     this.overlayMarkers = options.overlayMarkers ?? true;
-    this.isOpaque = options.isOpaque ?? hasOpaqueXattr;
+    this.writableTop = options.writableTop ?? false;
   }
 
   /** Drops what is known about a dir, after a writer changed it in one of the layers. */
@@ -205,6 +230,16 @@ export class LayeredRoot {
     return open(entry.hostPath, 'r');
   }
 
+  private async isOpaque(layer: number, hostPath: string): Promise<boolean> {
+    if (this.writableTop && layer === this.lowerDirs.length - 1) return false;
+    let dirs = this.opaqueDirs.get(layer);
+    if (!dirs) {
+      dirs = listOpaqueDirs(this.lowerDirs[layer]!);
+      this.opaqueDirs.set(layer, dirs);
+    }
+    return (await dirs).has(hostPath);
+  }
+
   private async rootEntry(): Promise<LayeredEntry | undefined> {
     const top = this.lowerDirs.length - 1;
     if (top < 0) return undefined;
@@ -238,7 +273,7 @@ export class LayeredRoot {
       if (!stats.isDirectory()) break; // a file, symlink or whiteout hides everything below
       result.push(layer);
       const moreBelow = i < candidates.length - 1;
-      if (moreBelow && names.length > 0 && this.overlayMarkers && (await this.isOpaque(hostPath))) break;
+      if (moreBelow && names.length > 0 && this.overlayMarkers && (await this.isOpaque(layer, hostPath))) break;
     }
     return result.length > 0 ? result : undefined;
   }

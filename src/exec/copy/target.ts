@@ -9,7 +9,7 @@ import { chmod, copyFile, lchown, link, lutimes, mkdir, readlink, rm, symlink, u
 import { join, posix } from 'node:path';
 import { promisify } from 'node:util';
 import { BuildError } from '../../errors.js';
-import { LayeredRoot, hasOpaqueXattr, isWhiteout, joinInRoot, pathComponents, type LayeredEntry } from '../layered-root.js';
+import { LayeredRoot, isWhiteout, joinInRoot, pathComponents, type LayeredEntry } from '../layered-root.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -32,10 +32,7 @@ export class TargetTree {
   constructor(lowerDirs: readonly string[], upperDir: string) {
     this.upperDir = upperDir;
     this.upperLayer = lowerDirs.length;
-    // The upper dir is written only here and never holds overlay markers: no xattr probe for it.
-    this.view = new LayeredRoot([...lowerDirs, upperDir], {
-      isOpaque: async (hostPath) => !hostPath.startsWith(upperDir + '/') && (await hasOpaqueXattr(hostPath)),
-    });
+    this.view = new LayeredRoot([...lowerDirs, upperDir], { writableTop: true });
   }
 
   /** Resolves a destination inside the target root; missing components stay as written. */
