@@ -21,6 +21,23 @@ export {
   type ImageReference,
   type LoadOptions,
   type LoadedImage,
+  listImages,
+  removeImage,
+  inspectImage,
+  prune,
+  verify as verifyStore,
+  diskUsage,
+  parseSize,
+  parseDuration,
+  formatSize,
+  type ImageSummary,
+  type InspectResult,
+  type PruneOptions,
+  type PruneReport,
+  type VerifyProblem,
+  type VerifyReport,
+  type DiskUsage,
+  type ImageUsage,
 } from './store/index.js';
 
 // Sandbox (src/exec/sandbox.ts): run one step isolated by the native helper.

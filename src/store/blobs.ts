@@ -5,7 +5,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -36,24 +36,32 @@ export class BlobStore {
     this.protect = protect;
   }
 
-  async exists(digest: Digest): Promise<boolean> {
+  /** Size of the stored blob, or undefined when there is none. */
+  async size(digest: Digest): Promise<number | undefined> {
     try {
-      return (await stat(this.layout.blob(digest))).isFile();
+      const info = await stat(this.layout.blob(digest));
+      return info.isFile() ? info.size : undefined;
     } catch (error) {
-      if (isCode(error, 'ENOENT')) return false;
+      if (isCode(error, 'ENOENT')) return undefined;
       throw error;
     }
   }
 
+  async exists(digest: Digest): Promise<boolean> {
+    return (await this.size(digest)) !== undefined;
+  }
+
   /** Present and of the expected size: the cheap check a cache lookup can afford. */
   async existsWithSize(digest: Digest, size: number): Promise<boolean> {
-    try {
-      const info = await stat(this.layout.blob(digest));
-      return info.isFile() && info.size === size;
-    } catch (error) {
-      if (isCode(error, 'ENOENT')) return false;
-      throw error;
-    }
+    return (await this.size(digest)) === size;
+  }
+
+  async list(): Promise<string[]> {
+    return readdir(this.layout.blobsDir).catch(() => []);
+  }
+
+  async remove(digest: Digest): Promise<void> {
+    await rm(this.layout.blob(digest), { force: true });
   }
 
   async ingest(source: Readable, expected: ExpectedContent = {}): Promise<{ digest: Digest; size: number }> {
