@@ -166,15 +166,21 @@ async function isHidden(tree: SourceTree, path: string): Promise<boolean> {
  * Walks one match: the match itself, then (for a dir) its contents depth first, names sorted
  * bytewise. Symlinks inside are items, never followed. An entry excluded by .dockerignore or
  * `--exclude` is skipped; an excluded dir that may hold re-included paths is walked and
- * yielded only just before its first included descendant.
+ * yielded only just before its first included descendant. `--exclude` patterns apply to
+ * paths below the match (BuildKit never excludes the match itself), except with
+ * `--parents`, where they apply to the kept path, the match included.
  */
 export async function* walkMatch(tree: SourceTree, match: SourceMatch, exclude: string[]): AsyncGenerator<WalkItem> {
-  // The package's typings describe the CommonJS export object; its `default` is the factory.
   const excluder = exclude.length > 0 ? dockerignore.default().add(exclude) : undefined;
   const hasExceptions = exclude.some((pattern) => pattern.trimStart().startsWith('!'));
-  yield { rel: '', path: match.resolved, entry: match.entry };
-  if (!match.entry.stats.isDirectory()) return;
+  const keptPrefix = match.keptPath ?? '';
+  const excludedByFlag = (rel: string) => excluder?.ignores(keptPrefix === '' ? rel : rel === '' ? keptPrefix : `${keptPrefix}/${rel}`) ?? false;
+  if (match.keptPath !== undefined && excludedByFlag('') && !(match.entry.stats.isDirectory() && hasExceptions)) return;
   const pending: WalkItem[] = [];
+  const self: WalkItem = { rel: '', path: match.resolved, entry: match.entry };
+  if (match.keptPath !== undefined && excludedByFlag('')) pending.push(self);
+  else yield self;
+  if (!match.entry.stats.isDirectory()) return;
   async function* walkDir(dir: string, relDir: string): AsyncGenerator<WalkItem> {
     for (const name of await tree.root.readdir(dir)) {
       const path = posix.join(dir, name);
@@ -185,10 +191,10 @@ export async function* walkMatch(tree: SourceTree, match: SourceMatch, exclude: 
       const isDir = entry.stats.isDirectory();
       const contextRel = pathComponents(path).join('/');
       const ignoredByContext = tree.filter?.isExcluded(contextRel) ?? false;
-      const ignoredByFlag = excluder?.ignores(isDir ? `${rel}/` : rel) ?? false;
+      const ignoredByFlag = excludedByFlag(rel);
       if (ignoredByContext || ignoredByFlag) {
-        const mayInclude = (!ignoredByContext || (tree.filter?.mayIncludeBelow?.(contextRel) ?? false)) && (!ignoredByFlag || hasExceptions);
-        if (isDir && mayInclude) {
+        const contextMayInclude = !ignoredByContext || (tree.filter?.mayIncludeBelow?.(contextRel) ?? false);
+        if (isDir && contextMayInclude && (!ignoredByFlag || hasExceptions)) {
           pending.push(item);
           yield* walkDir(path, rel);
           if (pending.at(-1) === item) pending.pop();
