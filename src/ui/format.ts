@@ -44,8 +44,7 @@ const CONTROL_RE = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
 
 /** A log line made safe to draw in a frame: no escapes, no control characters, tabs expanded. */
 export function sanitizeLine(line: string, maxChars: number): string {
-  const clipped = line.length > maxChars * 4 ? line.slice(0, maxChars * 4) : line;
-  const clean = clipped.replace(ANSI_RE, '').replace(/\t/g, '  ').replace(CONTROL_RE, '');
+  const clean = line.replace(ANSI_RE, '').replace(/\t/g, '  ').replace(CONTROL_RE, '');
   return clean.length > maxChars ? clean.slice(0, maxChars) : clean;
 }
 

@@ -14,7 +14,8 @@ export class LineBuffer {
     if (data === '') return [];
     if (this.pendingCR && data.startsWith('\n')) data = data.slice(1);
     this.pendingCR = data.endsWith('\r');
-    const parts = (this.partial + data).split(/\r\n|\n|\r/);
+    const text = this.partial + data;
+    const parts = text.includes('\r') ? text.split(/\r\n|\n|\r/) : text.split('\n');
     this.partial = parts.pop()!;
     if (this.pendingCR) {
       // The chunk ended in '\r': the split produced an empty remainder, and a '\n' may follow.

@@ -222,10 +222,14 @@ function newRecord(info: StepInfo): StepRecord {
   return { info, state: 'waiting', lines: new LineBuffer(), tail: new LineTail(TAIL_LINES) };
 }
 
+/** Only the last lines matter; they are made drawable later, when a frame shows them. */
 function clean(lines: string[]): string[] {
   const kept = lines.length > TAIL_LINES ? lines.slice(-TAIL_LINES) : lines;
-  return kept.map((line) => sanitizeLine(line, MAX_LINE_CHARS));
+  return kept.map((line) => (line.length > RAW_LINE_CHARS ? line.slice(0, RAW_LINE_CHARS) : line));
 }
+
+/** Raw text kept per line before sanitising: escapes may take room, so more than is drawn. */
+const RAW_LINE_CHARS = MAX_LINE_CHARS * 4;
 
 function viewOf(step: StepRecord): StepView {
   step.view ??= {
@@ -233,7 +237,7 @@ function viewOf(step: StepRecord): StepView {
     state: step.state,
     startedAt: step.startedAt,
     durationMs: step.durationMs,
-    tail: step.tail.toArray(),
+    tail: step.tail.toArray().map((line) => sanitizeLine(line, MAX_LINE_CHARS)),
     layer: step.layer,
     failure: step.failure,
   };
