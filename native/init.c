@@ -42,8 +42,10 @@ _Noreturn void run_init(void (*exec_command)(void *), void *arg, int report_fd) 
     exec_command(arg);
     _exit(EXIT_SETUP);
   }
-  /* Nothing may read this process's memory or /proc/1/exe (the helper binary) from inside. */
+  /* Nothing may read this process's memory or /proc/1/exe (the helper binary) from inside,
+   * and its command line no longer names host paths. */
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  title_set("tsbuild-init");
   for (;;) {
     siginfo_t info;
     int sig = sigwaitinfo(&set, &info);

@@ -1,5 +1,6 @@
 #include "mount.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -155,6 +156,47 @@ static void make_path(int dirfd, const char *path, bool file) {
   }
 }
 
+/* The first lower (from the top) that has `path` decides a skeleton directory's mode, owner and
+ * times, so that a directory copied up into the step's layer looks as it does in the image,
+ * not like the helper's skeleton. Rootless, an owner that is not mapped stays as it is. */
+static void dress_like_lowers(int skel, const char *path, const struct opts *opts, const struct inputs *in) {
+  for (size_t i = opts->n_lowers; i-- > 0;) {
+    struct stat st;
+    if (fstatat(in->lowers[i], path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+      continue;
+    if (!S_ISDIR(st.st_mode))
+      return;
+    if (fchownat(skel, path, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EINVAL && errno != EPERM)
+      die_errno("skeleton: chown %s", path);
+    if (fchmodat(skel, path, st.st_mode & 07777, 0) < 0)
+      die_errno("skeleton: chmod %s", path);
+    struct timespec times[2] = {st.st_atim, st.st_mtim};
+    if (utimensat(skel, path, times, AT_SYMLINK_NOFOLLOW) < 0)
+      die_errno("skeleton: set times of %s", path);
+    return;
+  }
+}
+
+/* Applies dress_like_lowers to every directory under `path` in the skeleton, children first
+ * (so that their creation no longer changes the parent's times). */
+static void dress_skeleton(int skel, const char *path, const struct opts *opts, const struct inputs *in) {
+  int fd = openat(skel, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    die_errno("skeleton: open %s", path);
+  DIR *dir = fdopendir(fd);
+  if (dir == NULL)
+    die_errno("skeleton: read %s", path);
+  for (struct dirent *e; (e = readdir(dir)) != NULL;) {
+    if (e->d_type != DT_DIR || strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+      continue;
+    cleanup_free char *child = strcmp(path, ".") == 0 ? xstrdup(e->d_name) : xasprintf("%s/%s", path, e->d_name);
+    dress_skeleton(skel, child, opts, in);
+  }
+  closedir(dir);
+  if (strcmp(path, ".") != 0)
+    dress_like_lowers(skel, path, opts, in);
+}
+
 static void write_staging_file(int dirfd, const char *name, const char *content) {
   int fd = openat(dirfd, name, O_CREAT | O_TRUNC | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0 || !write_all(fd, content, strlen(content)))
@@ -183,6 +225,9 @@ static void make_staging(const struct opts *opts, const struct inputs *in) {
     cleanup_free char *path = xasprintf("skel%s", op->target);
     make_path(staging, path, !op->source_is_dir);
   }
+  int skel = openat(staging, "skel", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  dress_skeleton(skel, ".", opts, in);
+  close(skel);
   int files = openat(staging, "files", O_PATH | O_DIRECTORY | O_CLOEXEC);
   cleanup_free char *hosts = xasprintf("127.0.0.1\tlocalhost %s\n::1\tlocalhost ip6-localhost ip6-loopback\n",
                                        opts->hostname);

@@ -172,6 +172,7 @@ static int conclude(const struct opts *opts, const struct monitor_result *m, con
 
 int main(int argc, char **argv) {
   struct opts opts;
+  title_init(argc, argv);
   parse_args(argc, argv, &opts);
   die_report_fd = opts.status_fd;
   if (opts.status_fd >= 0 && fcntl(opts.status_fd, F_SETFD, FD_CLOEXEC) < 0)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 int die_report_fd = -1;
@@ -141,6 +142,24 @@ bool write_file_at(int dirfd, const char *path, const char *content) {
 }
 
 char *fd_path(int fd) { return xasprintf("/proc/self/fd/%d", fd); }
+
+static char *title_start;
+static size_t title_size;
+
+void title_init(int argc, char **argv) {
+  if (argc == 0)
+    return;
+  title_start = argv[0];
+  title_size = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) + 1 - argv[0]);
+}
+
+void title_set(const char *title) {
+  if (title_start == NULL)
+    return;
+  memset(title_start, 0, title_size);
+  snprintf(title_start, title_size, "%s", title);
+  prctl(PR_SET_NAME, title, 0, 0, 0);
+}
 
 void cleanup_freep(void *p) { free(*(void **)p); }
 

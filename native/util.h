@@ -43,6 +43,11 @@ bool write_file_at(int dirfd, const char *path, const char *content);
 /* "/proc/self/fd/N": a path the kernel resolves to exactly what fd N refers to. */
 char *fd_path(int fd);
 
+/* Overwrites the process's command line (/proc/PID/cmdline) in place, so that PID 1 inside the
+ * step does not show the host paths it was started with. title_init saves argv's extent. */
+void title_init(int argc, char **argv);
+void title_set(const char *title);
+
 void cleanup_freep(void *p);
 void cleanup_closep(const int *fd);
 #define cleanup_free __attribute__((cleanup(cleanup_freep)))

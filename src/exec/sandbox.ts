@@ -35,18 +35,31 @@ function requireHelper(): string {
   return path;
 }
 
+export interface SandboxRunOptions {
+  /** A command the helper is run under, e.g. `setpriv --reuid U --regid G --clear-groups --`
+   * to run a step rootless from a root process. */
+  launcher?: string[];
+}
+
 /**
  * Runs `spec.argv` isolated over the overlay of `spec.lowerDirs` + `spec.upperDir`. Resolves
  * with the outcome, failures included (`failure` says why); rejects with CancelledError when
  * `io.signal` aborts it, once every process of the step is gone.
  */
-export function runSandboxed(spec: SandboxSpec, io: SandboxIO = {}): Promise<SandboxResult> {
+export function runSandboxed(
+  spec: SandboxSpec,
+  io: SandboxIO = {},
+  options: SandboxRunOptions = {},
+): Promise<SandboxResult> {
   const helper = requireHelper();
   const args = sandboxArgv(spec);
   if (io.signal?.aborted) return Promise.reject(new CancelledError());
   const started = performance.now();
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(helper, args, {
+    const launcher = options.launcher ?? [];
+    const file = launcher[0] ?? helper;
+    const argv = launcher.length > 0 ? [...launcher.slice(1), helper, ...args] : args;
+    const child = spawn(file, argv, {
       stdio: [spec.interactive ? 'inherit' : 'ignore', 'pipe', 'pipe', 'pipe'],
       env: {},
     });

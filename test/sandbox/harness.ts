@@ -1,0 +1,195 @@
+// Shared by the adversarial sandbox suite: a scratch area, step dirs, the probe payload, the
+// two modes (root, and rootless through setpriv as a user the suite creates), and host-side
+// checks for leftovers.
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { runSandboxed, sandboxHelperPath, type SandboxRunOptions } from '../../src/exec/sandbox.js';
+import type { SandboxResult, SandboxSpec } from '../../src/exec/types.js';
+import { REPO_ROOT, busyboxRootfs } from '../helpers/fixtures.js';
+
+export const PROBE = resolve(REPO_ROOT, 'native/build/probe');
+export const ROOTLESS_USER = 'tsbuild-rootless';
+
+/** Builds the helper and the probe if needed (the suite may run before `npm run build`);
+ * under a lock, since several test files start at once. */
+export function buildNative(): void {
+  const native = resolve(REPO_ROOT, 'native');
+  execFileSync('flock', [join(native, 'Makefile'), 'make', '-s', '-C', native, 'all', 'probe'], { stdio: 'inherit' });
+}
+
+export interface Mode {
+  name: 'root' | 'rootless';
+  /** Owner of the dirs a step writes to. */
+  uid: number;
+  gid: number;
+  run: SandboxRunOptions;
+}
+
+export const rootMode: Mode = { name: 'root', uid: 0, gid: 0, run: {} };
+
+/**
+ * The rootless mode, or the reason it cannot run here. Creates the user (with subordinate
+ * ids) once; the helper then runs under `setpriv` as that user.
+ */
+export function rootlessMode(): Mode | string {
+  if (process.getuid?.() !== 0) return 'the suite is not running as root, so it cannot create a user';
+  if (spawnSync('id', [ROOTLESS_USER]).status !== 0) {
+    const made = spawnSync('useradd', ['-M', '-s', '/usr/sbin/nologin', ROOTLESS_USER], { encoding: 'utf8' });
+    if (made.status !== 0) return `useradd failed: ${made.stderr.trim()}`;
+  }
+  const uid = Number(execFileSync('id', ['-u', ROOTLESS_USER], { encoding: 'utf8' }));
+  const gid = Number(execFileSync('id', ['-g', ROOTLESS_USER], { encoding: 'utf8' }));
+  const mode: Mode = {
+    name: 'rootless',
+    uid,
+    gid,
+    run: { launcher: ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--'] },
+  };
+  const probe = spawnSync('setpriv', [...mode.run.launcher!.slice(1), sandboxHelperPath(), '--root', '/', '--', '/bin/true'], {
+    encoding: 'utf8',
+  });
+  if (probe.status !== 0) return `the kernel refuses an unprivileged sandbox here: ${probe.stderr.trim()}`;
+  return mode;
+}
+
+/** Makes a mode available to a describe block, or prints why it is skipped. */
+export function modesToTest(): Mode[] {
+  const rootless = rootlessMode();
+  if (typeof rootless === 'string') {
+    if (process.env.TSBUILD_SANDBOX_MUST_WORK === '1') throw new Error(`rootless mode unavailable: ${rootless}`);
+    console.warn(`skipping rootless sandbox tests: ${rootless}`);
+    return [rootMode];
+  }
+  return [rootMode, rootless];
+}
+
+/** A scratch dir under /tmp that every mode can traverse; removed by `dispose`. */
+export class Scratch {
+  readonly dir: string;
+  private counter = 0;
+
+  constructor() {
+    this.dir = mkdtempSync('/tmp/tsbuild-sandbox-');
+    chmodSync(this.dir, 0o755);
+  }
+
+  /** A fresh dir (owned by the mode's user when given). */
+  mkdir(name: string, owner?: Mode): string {
+    const path = join(this.dir, name);
+    mkdirSync(path, { recursive: true });
+    if (owner !== undefined) chownSync(path, owner.uid, owner.gid);
+    return path;
+  }
+
+  /** Upper and work dirs for one step. */
+  stepDirs(mode: Mode): { upperDir: string; workDir: string } {
+    const name = `step-${this.counter++}`;
+    this.mkdir(name, mode);
+    return { upperDir: this.mkdir(`${name}/upper`, mode), workDir: this.mkdir(`${name}/work`, mode) };
+  }
+
+  dispose(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export interface StepRun extends SandboxResult {
+  stdout: string;
+  stderr: string;
+  spec: SandboxSpec;
+}
+
+/** A spec over busybox with the probe at /probe, for `mode`. */
+export function stepSpec(scratch: Scratch, mode: Mode, argv: string[], extra: Partial<SandboxSpec> = {}): SandboxSpec {
+  return {
+    lowerDirs: [busyboxRootfs()],
+    ...scratch.stepDirs(mode),
+    argv,
+    env: ['PATH=/bin:/usr/bin:/sbin'],
+    cwd: '/',
+    uid: 0,
+    gid: 0,
+    network: 'none',
+    mounts: [{ type: 'bind', source: PROBE, target: '/probe', readonly: true }],
+    ...extra,
+  };
+}
+
+export async function runStep(mode: Mode, spec: SandboxSpec): Promise<StepRun> {
+  let stdout = '';
+  let stderr = '';
+  const result = await runSandboxed(
+    spec,
+    { onStdout: (c) => (stdout += c.toString()), onStderr: (c) => (stderr += c.toString()) },
+    mode.run,
+  );
+  return { ...result, stdout, stderr, spec };
+}
+
+export function sh(scratch: Scratch, mode: Mode, script: string, extra: Partial<SandboxSpec> = {}): Promise<StepRun> {
+  return runStep(mode, stepSpec(scratch, mode, ['/bin/sh', '-c', script], extra));
+}
+
+/** Mount points on the host under /tmp: where the helper stages and where the suite's dirs are. */
+export function hostTmpMounts(): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4] ?? '')
+    .filter((point) => point === '/tmp' || point.startsWith('/tmp/'))
+    .sort();
+}
+
+function isAlive(pid: number): boolean {
+  return existsSync(`/proc/${pid}`);
+}
+
+/** Step cgroups whose helper is gone: nothing removed them. */
+export function leftoverCgroups(): string[] {
+  const found: string[] = [];
+  const walk = (dir: string, depth: number): void => {
+    let entries: string[] = [];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    } catch {
+      return;
+    }
+    for (const name of entries) {
+      const helper = /^tsbuild-sandbox-(\d+)$/.exec(name);
+      if (helper !== null) {
+        if (!isAlive(Number(helper[1]))) found.push(join(dir, name));
+      } else if (depth < 6) {
+        walk(join(dir, name), depth + 1);
+      }
+    }
+  };
+  for (const controller of ['memory', 'pids', 'cpu', 'cpuset', 'unified']) walk(`/sys/fs/cgroup/${controller}`, 0);
+  if (existsSync('/sys/fs/cgroup/cgroup.controllers')) walk('/sys/fs/cgroup', 0);
+  return found.sort();
+}
+
+function cmdline(pid: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+/g, ' ').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Host processes whose command line contains `marker`. */
+export function processesMatching(marker: string): string[] {
+  return readdirSync('/proc')
+    .filter((pid) => /^\d+$/.test(pid) && Number(pid) !== process.pid)
+    .map((pid) => `${pid}: ${cmdline(pid)}`)
+    .filter((line) => line.includes(marker));
+}
+
+/** A step's PID 1 whose helper is gone: it would keep the step's processes alive. */
+export function orphanedInits(): string[] {
+  return processesMatching('tsbuild-init').filter((line) => {
+    const pid = line.slice(0, line.indexOf(':'));
+    const ppid = /PPid:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '0';
+    return !cmdline(ppid).includes('tsbuild-sandbox');
+  });
+}
