@@ -11,7 +11,7 @@ const ignore = ignoreModule as unknown as typeof ignoreModule.default;
 
 export function readIgnorePatterns(text: string): string[] {
   const patterns: string[] = [];
-  for (const rawLine of text.split('\n')) {
+  for (const rawLine of text.replace(/^\uFEFF/, '').split('\n')) {
     // Only a `#` in the first column makes a comment, as in Docker.
     if (rawLine.startsWith('#')) continue;
     let pattern = rawLine.trim();

@@ -199,6 +199,8 @@ class WordLexer {
     if (first === '{' || first === '}' || first === ':') throw new WordError('syntax error: bad substitution');
     const name = this.processName();
     let op = this.next();
+    // BuildKit reports a modifier named U+FFFD here; saying what is missing helps more.
+    if (op === undefined) throw new WordError("syntax error: missing '}'");
     if (op === '}') return this.lookup(name) ?? '';
     if (op === '/') return this.processReplace(name);
     let modifier = op ?? '';
