@@ -1,6 +1,16 @@
 // tsbuild's library API: the CLI and the tests call only this. Each module adds its exports
 // here.
 
+import { CancelledError, isTsbuildError, type SourceLocation } from './errors.js';
+import type { EventSink } from './events.js';
+import type { SandboxLimits } from './exec/types.js';
+import { parseOutputSpec, writeOutput } from './export/outputs.js';
+import type { Digest } from './lib/digest.js';
+import { solveBuild } from './solve/build.js';
+import { prepareBuild } from './solve/prepare.js';
+import { Store } from './store/store.js';
+import type { StoredImage } from './store/types.js';
+
 // Store (src/store): the embedded content store, references, image loading.
 export {
   Store,
@@ -24,6 +34,7 @@ export {
   listImages,
   removeImage,
   inspectImage,
+  tagImage,
   prune,
   verify as verifyStore,
   diskUsage,
@@ -58,3 +69,91 @@ export {
 } from './recipe/index.js';
 export { planBuild, baseImageRefs, isProxyArg, PROXY_ARG_NAMES, parsePlatform, formatPlatform } from './plan/index.js';
 export type * from './plan/types.js';
+
+// Build engine (src/solve, src/export): Dockerfile + context → image in the store, tags, outputs.
+export { Solver, type Vertex, type Solved, type SolveOptions, type ExecContext } from './solve/solver.js';
+export { KEY_VERSION, cacheKey, definitionDigest } from './solve/key.js';
+export { parseOutputSpec, writeOutput, type OutputSpec } from './export/outputs.js';
+export { writeOciArchive, writeDockerArchive } from './export/image-archive.js';
+
+export interface BuildOptions {
+  /** The build context directory. */
+  contextDir: string;
+  /** The Dockerfile (`-f`), absolute or relative to the context; CONTEXT/Dockerfile by default. */
+  file?: string;
+  /** The store directory (`--root`). */
+  storeRoot: string;
+  /** Names to tag the image with (`-t`). */
+  tags?: string[];
+  buildArgs?: Record<string, string>;
+  target?: string;
+  noCache?: boolean;
+  /** RUN steps' network (default none: hermetic). */
+  network?: 'none' | 'host';
+  limits?: SandboxLimits;
+  platform?: string;
+  /** `--label`: added to the image's labels. */
+  labels?: Record<string, string>;
+  /** `--output` values as buildx spells them (`type=oci,dest=out.tar`); relative dests resolve against `cwd`. */
+  outputs?: string[];
+  cwd?: string;
+  /** SOURCE_DATE_EPOCH: image and layer times (default 0). */
+  sourceDateEpoch?: number;
+  signal?: AbortSignal;
+}
+
+export interface BuildResult {
+  /** The image manifest's digest: what `-q` prints. */
+  digest: Digest;
+  /** The config's digest (Docker's image ID). */
+  configDigest: Digest;
+  image: StoredImage;
+  names: string[];
+  stepsCached: number;
+  stepsRun: number;
+}
+
+/**
+ * Builds a Dockerfile into an image in the store: read, plan, solve, tag, write outputs.
+ * Progress goes to `sink` as BuildEvents; failures throw TsbuildErrors (and emit build.error).
+ */
+export async function build(options: BuildOptions, sink: EventSink): Promise<BuildResult> {
+  const started = Date.now();
+  const outputs = (options.outputs ?? []).map((text) => parseOutputSpec(text, options.cwd ?? options.contextDir));
+  const store = await Store.open(options.storeRoot);
+  try {
+    const { graph, bases, contextFilter } = await prepareBuild(store, options);
+    for (const warning of graph.warnings) sink({ type: 'warning', time: Date.now(), ...warning });
+    const solved = await solveBuild({
+      store, graph, bases, contextDir: options.contextDir, contextFilter,
+      network: options.network ?? 'none', limits: options.limits ?? {}, noCache: options.noCache ?? false,
+      sourceDateEpoch: options.sourceDateEpoch ?? 0, labels: options.labels, signal: options.signal, sink,
+    });
+    const { image } = solved;
+    const names = options.tags ?? [];
+    for (const output of outputs) await writeOutput(output, store, image, { names });
+    for (const name of names) await store.setTag(name, image.manifestDescriptor);
+    sink({
+      type: 'build.done', time: Date.now(), durationMs: Date.now() - started,
+      image: { digest: image.manifestDescriptor.digest, names },
+      stepsCached: solved.stepsCached, stepsRun: solved.stepsRun,
+      layers: image.manifest.layers.map((layer, i) => ({ diffId: image.config.rootfs.diff_ids[i]!, size: layer.size })),
+    });
+    return {
+      digest: image.manifestDescriptor.digest, configDigest: image.manifest.config.digest, image, names,
+      stepsCached: solved.stepsCached, stepsRun: solved.stepsRun,
+    };
+  } catch (error) {
+    const failure = options.signal?.aborted && !(error instanceof CancelledError) ? new CancelledError() : error;
+    const located = failure as { location?: SourceLocation; source?: string };
+    sink({
+      type: 'build.error', time: Date.now(), durationMs: Date.now() - started,
+      code: isTsbuildError(failure) ? failure.code : 'E_INTERNAL',
+      message: failure instanceof Error ? failure.message : String(failure),
+      ...(located.location ? { location: located.location, source: located.source } : {}),
+    });
+    throw failure;
+  } finally {
+    await store.close();
+  }
+}

@@ -86,3 +86,13 @@ export async function inspectImage(store: Store, nameOrDigest: string): Promise<
     config: image.config,
   };
 }
+
+/** Points `target` at the image `source` names (tag, digest or digest prefix). */
+export async function tagImage(store: Store, source: string, target: string): Promise<Descriptor> {
+  tagKey(target); // a bad name fails before anything is looked up
+  const digest = await matchDigest(store, source);
+  const descriptor = digest ? await store.describeManifest(digest) : await store.resolveTag(source);
+  if (!descriptor) throw new StoreError('not-found', `no image named ${source}`, { hint: 'tsbuild images lists the images in the store.' });
+  await store.setTag(target, descriptor);
+  return descriptor;
+}

@@ -5,7 +5,7 @@ export type { CacheRecord, ContentStore, LayerRef, StoredImage } from './types.j
 export { Store, defaultStoreRoot } from './store.js';
 export { load, describeLoaded, type LoadOptions, type LoadedImage } from './load.js';
 export { hostPlatform, imageLayers } from './images.js';
-export { listImages, removeImage, inspectImage, type ImageSummary, type InspectResult } from './catalog.js';
+export { listImages, removeImage, inspectImage, tagImage, type ImageSummary, type InspectResult } from './catalog.js';
 export { prune, selectCacheEvictions, type PruneOptions, type PruneReport } from './prune.js';
 export { verify, type VerifyProblem, type VerifyReport } from './verify.js';
 export { diskUsage, type DiskUsage, type ImageUsage } from './du.js';

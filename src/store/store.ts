@@ -138,7 +138,7 @@ export class Store implements ContentStore {
   }
 
   /** A descriptor for a stored manifest or index known only by digest (its JSON names its type). */
-  private async describeManifest(digest: Digest): Promise<Descriptor | undefined> {
+  async describeManifest(digest: Digest): Promise<Descriptor | undefined> {
     await this.protect([digest]);
     if (!(await this.blobs.exists(digest))) return undefined;
     const bytes = await this.blobs.readBytes(digest);

@@ -3,6 +3,24 @@
 
 import type { CommandSpec } from './types.js';
 import { versionCommand } from './version.js';
+import { imagesCommand } from './images.js';
+import { tagCommand } from './tag.js';
+import { rmiCommand } from './rmi.js';
+import { inspectCommand } from './inspect.js';
+import { loadCommand } from './load.js';
+import { duCommand } from './du.js';
+import { pruneCommand } from './prune.js';
+import { storeCommand } from './store.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: Array<CommandSpec<any>> = [versionCommand];
+export const commands: Array<CommandSpec<any>> = [
+  versionCommand,
+  imagesCommand,
+  tagCommand,
+  rmiCommand,
+  inspectCommand,
+  loadCommand,
+  duCommand,
+  pruneCommand,
+  storeCommand,
+];
