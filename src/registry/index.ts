@@ -1,0 +1,7 @@
+// The registry module's surface: pull, push, login checks, credentials and the remote cache.
+
+export type { RegistryOptions } from './options.js';
+export { pullImage, type PullResult } from './pull.js';
+export { pushImage, type PushOptions, type PushResult } from './push.js';
+export { dockerConfigDir, getCredentials, storeCredentials, eraseCredentials, type Credentials } from './credentials.js';
+export { parsePlatform, formatPlatform } from './platform.js';

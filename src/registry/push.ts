@@ -1,0 +1,179 @@
+// `tsbuild push` and `--output type=registry`: blobs first (HEAD, then a cross-repository
+// mount when the image came from another repository of the same registry, else an upload),
+// child manifests by digest, the top manifest or index last under its tag. Layers that the
+// store keeps uncompressed are gzip-compressed on the way (deterministically, so the same
+// image always pushes the same digests); the config is pushed unchanged, so its diff_ids
+// still name the uncompressed layers, as the image spec wants.
+
+import { createReadStream, createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import PQueue from 'p-queue';
+import { StoreError } from '../errors.js';
+import { canonicalJson } from '../lib/canonical-json.js';
+import { DigestingStream, sha256, type Digest } from '../lib/digest.js';
+import { compressLayer } from '../layer/compress.js';
+import { MediaType, type Descriptor, type Index, type Manifest } from '../layer/oci.js';
+import { formatReference, parseReference } from '../store/reference.js';
+import type { ContentStore } from '../store/types.js';
+import { RegistryClient } from './client.js';
+import { DEFAULTS, type RegistryOptions } from './options.js';
+import { ProgressStream, shortDigest } from './progress.js';
+import { INDEX_TYPES } from './pull.js';
+
+export interface PushOptions extends RegistryOptions {
+  /** Repositories of the target registry that may already hold the blobs (mount sources). */
+  mountFrom?: string[];
+}
+
+export interface PushResult {
+  /** The normalised reference pushed to. */
+  reference: string;
+  /** What the tag now names in the registry. */
+  descriptor: Descriptor;
+}
+
+/** Uncompressed layer media types → what they become compressed. */
+const COMPRESSED_TYPE: Record<string, string> = {
+  [MediaType.ociLayer]: MediaType.ociLayerGzip,
+  [MediaType.dockerLayer]: MediaType.dockerLayerGzip,
+};
+
+export async function pushImage(store: ContentStore, localRef: string, remoteRef: string = localRef, options: PushOptions = {}): Promise<PushResult> {
+  const local = parseReference(localRef);
+  const remote = parseReference(remoteRef);
+  const top = await store.resolveTag(formatReference(local));
+  if (!top) {
+    throw new StoreError('not-found', `no image ${formatReference(local)} in the store`, { hint: 'Build, pull or load it first; tsbuild images lists what the store holds.' });
+  }
+  const mountFrom = [...(local.domain === remote.domain && local.path !== remote.path ? [local.path] : []), ...(options.mountFrom ?? [])];
+  const client = await RegistryClient.connect(remote.domain, options);
+  try {
+    const session = new PushSession(store, client, remote.path, mountFrom, options);
+    const pushed = await session.pushTree(top);
+    await client.putManifest(remote.path, remote.digest ?? remote.tag!, pushed.bytes, pushed.descriptor.mediaType);
+    return { reference: formatReference(remote), descriptor: pushed.descriptor };
+  } finally {
+    client.close();
+  }
+}
+
+interface PushedManifest {
+  descriptor: Descriptor;
+  bytes: Buffer;
+}
+
+/** Pushes blobs and manifests of one repository, each blob at most once. */
+export class PushSession {
+  private readonly queue: PQueue;
+  private readonly blobs = new Map<Digest, Promise<Descriptor>>();
+  private readonly store: ContentStore;
+  private readonly client: RegistryClient;
+  private readonly repository: string;
+  private readonly mountFrom: string[];
+  private readonly options: RegistryOptions;
+
+  constructor(store: ContentStore, client: RegistryClient, repository: string, mountFrom: string[], options: RegistryOptions) {
+    this.store = store;
+    this.client = client;
+    this.repository = repository;
+    this.mountFrom = mountFrom;
+    this.options = options;
+    this.queue = new PQueue({ concurrency: options.concurrency ?? DEFAULTS.concurrency });
+  }
+
+  /**
+   * Pushes what a manifest or index needs and returns the manifest to PUT (rewritten when
+   * layers were compressed). Children of an index are PUT by digest here.
+   */
+  async pushTree(descriptor: Descriptor): Promise<PushedManifest> {
+    const original = await readBlob(this.store, descriptor.digest);
+    if (INDEX_TYPES.includes(descriptor.mediaType)) return this.pushIndex(descriptor, original);
+    const manifest = JSON.parse(original.toString('utf8')) as Manifest;
+    const [, ...layers] = await Promise.all([this.pushBlob(manifest.config), ...manifest.layers.map((l) => this.pushLayer(l))]);
+    const changed = layers.some((layer, i) => layer.digest !== manifest.layers[i]!.digest);
+    return changed ? jsonManifest({ ...manifest, layers }, descriptor) : { descriptor: plain(descriptor), bytes: original };
+  }
+
+  private async pushIndex(descriptor: Descriptor, original: Buffer): Promise<PushedManifest> {
+    const index = JSON.parse(original.toString('utf8')) as Index;
+    const missing = await Promise.all(index.manifests.map(async (m) => !(await this.store.hasBlob(m.digest))));
+    if (missing.some(Boolean)) {
+      throw new StoreError('not-found', `the store holds only some platforms of index ${descriptor.digest}`, {
+        hint: 'Pull every platform of the image first, or push one platform by its manifest digest.',
+      });
+    }
+    const children = await Promise.all(
+      index.manifests.map(async (child) => {
+        const pushed = await this.pushTree(child);
+        await this.client.putManifest(this.repository, pushed.descriptor.digest, pushed.bytes, pushed.descriptor.mediaType);
+        return { ...child, digest: pushed.descriptor.digest, size: pushed.descriptor.size };
+      }),
+    );
+    const changed = children.some((child, i) => child.digest !== index.manifests[i]!.digest);
+    return changed ? jsonManifest({ ...index, manifests: children }, descriptor) : { descriptor: plain(descriptor), bytes: original };
+  }
+
+  /** Pushes a layer, compressing it first when the store keeps it uncompressed; returns what was pushed. */
+  pushLayer(layer: Descriptor): Promise<Descriptor> {
+    const compressedType = COMPRESSED_TYPE[layer.mediaType];
+    if (!compressedType) return this.pushBlob(layer);
+    return this.once(layer.digest, async () => {
+      const temp = await this.store.createTempDir('push-compress');
+      try {
+        const path = join(temp.path, 'layer.tar.gz');
+        const digesting = new DigestingStream();
+        await pipeline(compressLayer(this.store.openBlob(layer.digest), 'gzip'), digesting, createWriteStream(path));
+        const compressed: Descriptor = { ...layer, mediaType: compressedType, digest: digesting.digest(), size: digesting.size };
+        await this.upload(compressed, (start, end) => createReadStream(path, { start, end }));
+        return compressed;
+      } finally {
+        await temp.release();
+      }
+    });
+  }
+
+  /** Pushes a blob as the store holds it. */
+  pushBlob(blob: Descriptor): Promise<Descriptor> {
+    return this.once(blob.digest, async () => {
+      await this.upload(blob, (start, end) => createReadStream(this.store.blobPath(blob.digest), { start, end }));
+      return blob;
+    });
+  }
+
+  private once(key: Digest, push: () => Promise<Descriptor>): Promise<Descriptor> {
+    let pending = this.blobs.get(key);
+    if (!pending) {
+      pending = this.queue.add(push);
+      this.blobs.set(key, pending);
+    }
+    return pending;
+  }
+
+  /** HEAD, then mount, then upload: the cheapest way the registry can get the blob. */
+  private async upload(blob: Descriptor, open: (start: number, end: number) => Readable): Promise<void> {
+    if (await this.client.hasBlob(this.repository, blob.digest, 'push')) return;
+    for (const from of this.mountFrom) {
+      if (await this.client.mountBlob(this.repository, blob.digest, from).catch(() => false)) return;
+    }
+    const id = `push:${blob.digest}`;
+    const withProgress = (start: number, end: number) => open(start, end).pipe(new ProgressStream(this.options.onEvent, id, shortDigest(blob.digest), blob.size, start));
+    await this.client.uploadBlob(this.repository, blob, withProgress, this.options.chunkSize ?? DEFAULTS.chunkSize);
+  }
+}
+
+function plain(descriptor: Descriptor): Descriptor {
+  return { mediaType: descriptor.mediaType, digest: descriptor.digest, size: descriptor.size };
+}
+
+function jsonManifest(value: Manifest | Index, original: Descriptor): PushedManifest {
+  const bytes = Buffer.from(canonicalJson(value));
+  return { descriptor: { mediaType: original.mediaType, digest: sha256(bytes), size: bytes.length }, bytes };
+}
+
+async function readBlob(store: ContentStore, digest: Digest): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of store.openBlob(digest)) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
