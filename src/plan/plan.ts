@@ -59,7 +59,7 @@ class Planner implements PlanContext {
     this.recipe = recipe;
     this.options = options;
     this.discovering = discovering;
-    this.buildPlatform = hostPlatform();
+    this.buildPlatform = options.buildPlatform ? parsePlatform(options.buildPlatform) : hostPlatform();
     this.platform = options.platform ? parsePlatform(options.platform) : this.buildPlatform;
     this.buildArgs = options.buildArgs ?? {};
     for (const [name, value] of Object.entries(platformArgs(this.platform, this.buildPlatform))) this.globals.declare(name, value);

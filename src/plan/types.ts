@@ -33,6 +33,8 @@ export interface PlanOptions {
   buildArgs?: Record<string, string>;
   /** `os/arch[/variant]`; the host's when absent. */
   platform?: string;
+  /** The platform the build runs on (BUILDPLATFORM …); the host's when absent. */
+  buildPlatform?: string;
   /** Base image configs by the ref written in FROM (after ARG expansion). */
   baseImages?: Record<string, BaseImageInfo>;
 }

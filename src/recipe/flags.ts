@@ -12,7 +12,7 @@ export interface ExtractedFlags {
   restStart: number;
 }
 
-export function extractFlags(logical: LogicalLine, start: number, file: string): ExtractedFlags {
+export function extractFlags(logical: LogicalLine, start: number, file: string, source: string): ExtractedFlags {
   const text = logical.text;
   const flags: Flag[] = [];
   let i = start;
@@ -33,6 +33,12 @@ export function extractFlags(logical: LogicalLine, start: number, file: string):
       if (ch === "'" || ch === '"') quote = ch;
       else if (ch === '\\') word += i + 1 < text.length ? text[++i]! : '';
       else word += ch;
+    }
+    if (quote) {
+      throw new RecipeError('E_RECIPE_FLAG', `unterminated quote in ${word.split('=')[0]}`, { file, ...positionAt(logical, wordStart) }, {
+        source,
+        hint: `Close the ${quote} quote.`,
+      });
     }
     if (word === '--') return { flags, restStart: i };
     const equals = word.indexOf('=');

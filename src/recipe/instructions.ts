@@ -61,7 +61,7 @@ export function parseInstruction(ctx: InstructionContext, logical: LogicalLine, 
       hint: `Dockerfile instructions are ${[...KEYWORDS].join(', ')}.`,
     });
   }
-  const { flags, restStart } = extractFlags(logical, keywordStart + keywordMatch[0].length, ctx.file);
+  const { flags, restStart } = extractFlags(logical, keywordStart + keywordMatch[0].length, ctx.file, ctx.source);
   checkFlags(keyword, flags, FLAGS[keyword as Keyword], ctx.source);
   const rest = text.slice(restStart).trim();
   const parts: Parts = { ctx, logical, restStart, location, flags, rest, original };

@@ -207,6 +207,10 @@ describe('continuation lines', () => {
     expect([copy.sources, copy.dest]).toEqual([['a\\b'], 'c\\']);
   });
 
+  it('an unterminated quote in a flag is an error', () => {
+    expect(parseError('FROM scratch\nRUN --mount=type=bind,target="/x y').message).toContain('unterminated quote in --mount');
+  });
+
   it('reports flag errors on the continued line where they are', () => {
     const error = parseError('FROM scratch\nCOPY \\\n   --bad=1 a b');
     expect(error.location).toMatchObject({ line: 3, column: 4 });
