@@ -11,6 +11,8 @@ import { failure, midBuild, success, T0 } from './script.js';
 const frames = (text: string) => text.split('[+] Building').length - 1;
 const count = (text: string, needle: string) => text.split(needle).length - 1;
 const savedCI = process.env.CI;
+/** Loading ink takes a while on a busy machine; frames then come every 100 ms. */
+const waitLong = { timeout: 15_000 };
 
 afterEach(() => {
   if (savedCI === undefined) delete process.env.CI;
@@ -26,9 +28,9 @@ describe('tty renderer', () => {
     const renderer = createRenderer('tty', { out, color: false, columns: 100, rows: 20, now: () => clock });
     for (const event of midBuild()) renderer.sink(event);
     // When the build is running, Then the live region shows the running stages
-    await vi.waitFor(() => expect(out.text()).toContain('[+] Building 1.0s (2/5) 2 running'));
+    await vi.waitFor(() => expect(out.text()).toContain('[+] Building 1.0s (2/5) 2 running'), waitLong);
     clock += 1_000;
-    await vi.waitFor(() => expect(out.text()).toContain('[+] Building 2.0s (2/5) 2 running'));
+    await vi.waitFor(() => expect(out.text()).toContain('[+] Building 2.0s (2/5) 2 running'), waitLong);
     expect(process.env.CI).toBe('true');
     for (const event of success().slice(midBuild().length)) renderer.sink(event);
     await renderer.finish();
@@ -85,13 +87,13 @@ describe('tty renderer', () => {
     const renderer = createRenderer('tty', { out, color: false, columns: 100, rows: 30, now: () => T0 + 1_000 });
     const events: BuildEvent[] = midBuild();
     for (const event of events) renderer.sink(event);
-    await vi.waitFor(() => expect(out.text()).toContain('running'));
+    await vi.waitFor(() => expect(out.text()).toContain('running'), waitLong);
     // Side by side at 100 columns; stacked after a resize to 60
     expect(out.text()).toMatch(/RUN make +0\.8s +. \[test 1\/1\]/);
     out.columns = 60;
     out.chunks = [];
     out.emit('resize');
-    await vi.waitFor(() => expect(out.text()).toContain('running'));
+    await vi.waitFor(() => expect(out.text()).toContain('running'), waitLong);
     const lastFrame = out.text().slice(out.text().lastIndexOf('[+] Building'));
     expect(lastFrame).toMatch(/RUN make +0\.8s\n/);
     expect(lastFrame).not.toMatch(/RUN make +0\.8s +. \[test 1\/1\]/);
