@@ -75,6 +75,7 @@ export { Solver, type Vertex, type Solved, type SolveOptions, type ExecContext }
 export { KEY_VERSION, cacheKey, definitionDigest } from './solve/key.js';
 export { parseOutputSpec, writeOutput, type OutputSpec } from './export/outputs.js';
 export { writeOciArchive, writeDockerArchive } from './export/image-archive.js';
+export { parseSourceDateEpoch } from './layer/source-date-epoch.js';
 
 export interface BuildOptions {
   /** The build context directory. */

@@ -15,22 +15,23 @@ export interface ImageState {
 
 export const EMPTY_STATE: ImageState = { layers: [], history: [] };
 
-const DEFAULT_SHELL = ['/bin/sh', '-c'];
-
 /** SOURCE_DATE_EPOCH (whole seconds) as RFC 3339, the way Docker writes `created`. */
 export function rfc3339(epochSeconds: number): string {
   return new Date(epochSeconds * 1000).toISOString().replace(/\.000Z$/, 'Z');
 }
 
-/** The state after a step: the parent's, plus the step's layer (if it made one) and history line. */
-export function appendStep(parent: ImageState, layer: LayerRef | null, createdBy: string, created: string): ImageState {
-  const entry: HistoryEntry = { created, created_by: createdBy, ...(layer ? {} : { empty_layer: true }) };
+/**
+ * The state after a step: the parent's, plus the step's layer (if it made one) and its history
+ * line (unless Docker writes none for it, as for ONBUILD; a layer always gets one).
+ */
+export function appendStep(parent: ImageState, layer: LayerRef | null, step: { createdBy: string; noHistory?: boolean }, created: string): ImageState {
+  if (!layer && step.noHistory) return parent;
+  const entry: HistoryEntry = { created, created_by: step.createdBy, ...(layer ? {} : { empty_layer: true }) };
   return { layers: layer ? [...parent.layers, layer] : parent.layers, history: [...parent.history, entry] };
 }
 
 export function containerConfig(config: StageConfig): ContainerConfig {
   const set = (values: string[]) => (values.length ? Object.fromEntries(values.map((v) => [v, {}])) : undefined);
-  const shellChanged = config.shell.join('\0') !== DEFAULT_SHELL.join('\0');
   return definedOnly({
     User: config.user || undefined,
     ExposedPorts: set(config.exposedPorts),
@@ -43,7 +44,7 @@ export function containerConfig(config: StageConfig): ContainerConfig {
     StopSignal: config.stopSignal,
     Healthcheck: config.healthcheck,
     OnBuild: config.onBuild.length ? config.onBuild : undefined,
-    Shell: shellChanged ? config.shell : undefined,
+    Shell: config.explicitShell ? config.shell : undefined,
     ArgsEscaped: config.argsEscaped || undefined,
   });
 }
@@ -63,9 +64,10 @@ export interface ImageConfigInput {
 export function imageConfig({ state, config, platform, created }: ImageConfigInput): ImageConfig {
   return {
     created,
+    ...(config.author ? { author: config.author } : {}),
     architecture: platform.architecture,
     os: platform.os,
-    variant: platform.variant,
+    ...(platform.variant ? { variant: platform.variant } : {}),
     config: containerConfig(config),
     rootfs: { type: 'layers', diff_ids: state.layers.map((layer) => layer.diffId) },
     history: state.history,

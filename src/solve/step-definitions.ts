@@ -5,6 +5,7 @@
 // field means bumping KEY_VERSION.
 
 import type { CopyStep, RunMount, RunStep, TargetPlatform, FileSource } from '../plan/types.js';
+import { isProxyArg } from '../plan/args.js';
 import type { KeyValue } from './key.js';
 
 /** Build-wide settings that reach into step keys. Secrets are deliberately not here. */
@@ -15,24 +16,17 @@ export interface StepKeyContext {
 }
 
 /**
- * Proxy settings reach RUN steps as build args but never change what a step produces, so,
- * as in Docker, they stay out of the key (a CI runner behind a proxy shares the cache).
- */
-export const PROXY_ARGS: ReadonlySet<string> = new Set(
-  ['HTTP_PROXY', 'HTTPS_PROXY', 'FTP_PROXY', 'NO_PROXY', 'ALL_PROXY'].flatMap((name) => [name, name.toLowerCase()]),
-);
-
-/**
- * The environment a RUN step sees: build args in scope, then the stage's ENV (an ENV of the
- * same name wins, as in Docker). Nothing of the host's.
+ * The environment a RUN step sees: proxy settings and build args in scope, then the stage's
+ * ENV (an ENV of the same name wins, as in Docker). Nothing of the host's.
  */
 export function runEnvironment(step: RunStep): string[] {
   const fromEnv = new Set(step.config.env.map((entry) => entry.slice(0, Math.max(0, entry.indexOf('=')))));
-  const args = Object.keys(step.args)
+  const args = { ...step.proxy, ...step.args };
+  const fromArgs = Object.keys(args)
     .filter((name) => !fromEnv.has(name))
     .sort()
-    .map((name) => `${name}=${step.args[name]}`);
-  return [...args, ...step.config.env];
+    .map((name) => `${name}=${args[name]}`);
+  return [...fromArgs, ...step.config.env];
 }
 
 export function resolveNetwork(step: RunStep, context: StepKeyContext): 'none' | 'host' {
@@ -40,7 +34,9 @@ export function resolveNetwork(step: RunStep, context: StepKeyContext): 'none' |
 }
 
 export function runDefinition(step: RunStep, context: StepKeyContext): KeyValue {
-  const env = runEnvironment(step).filter((entry) => !PROXY_ARGS.has(entry.slice(0, entry.indexOf('='))));
+  // Proxy settings never change what a step produces, so, as in Docker, they stay out of the
+  // key (a CI runner behind a proxy shares the cache).
+  const env = runEnvironment(step).filter((entry) => !isProxyArg(entry.slice(0, entry.indexOf('='))));
   return {
     kind: 'run',
     command: step.command.form === 'shell' ? { shell: step.command.script } : { exec: step.command.argv },

@@ -1,0 +1,138 @@
+// `tsbuild build`: flags as `docker buildx build` spells them. Progress goes to stderr through
+// the chosen renderer; stdout carries only results (the digest with -q).
+
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { UsageError } from '../../errors.js';
+import { build, defaultStoreRoot, parseSize, parseSourceDateEpoch, type BuildOptions, type BuildResult } from '../../index.js';
+import { chooseProgressMode, createRenderer, type RequestedProgressMode } from '../../ui/index.js';
+import type { CliContext, GlobalOptions } from '../context.js';
+import type { CommandSpec } from './types.js';
+
+interface BuildArgs {
+  context: string;
+  file?: string;
+  tag: string[];
+  buildArg: string[];
+  target?: string;
+  cache: boolean;
+  network: 'none' | 'host' | 'default';
+  memory?: string;
+  pids?: number;
+  progress: RequestedProgressMode;
+  output: string[];
+  platform?: string;
+  label: string[];
+  quiet: boolean;
+  iidfile?: string;
+  metadataFile?: string;
+}
+
+export const buildCommand: CommandSpec<BuildArgs> = {
+  command: 'build <context>',
+  describe: 'Build an image from a Dockerfile and a context directory',
+  examples: [
+    ['tsbuild build -t hello examples/hello', 'build and tag examples/hello'],
+    ['tsbuild build -f ci.Dockerfile --target test .', 'build the test stage of ci.Dockerfile'],
+    ['tsbuild build -q --build-arg VERSION=1.2 .', 'pass a build arg; print only the image digest'],
+    ['tsbuild build -o type=oci,dest=image.tar .', 'also write an OCI image-layout tarball'],
+    ['SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) tsbuild build .', 'stamp the image with the last commit time'],
+  ],
+  builder: (y) =>
+    y
+      .positional('context', { type: 'string', describe: 'The build context directory' })
+      .option('file', { alias: 'f', type: 'string', describe: 'The Dockerfile (default: CONTEXT/Dockerfile)' })
+      .option('tag', { alias: 't', type: 'string', array: true, nargs: 1, default: [], describe: 'Name the image NAME[:TAG] (repeatable)' })
+      .option('build-arg', { type: 'string', array: true, nargs: 1, default: [], describe: 'Set a build arg K=V (K alone takes it from the environment)' })
+      .option('target', { type: 'string', describe: 'Build this stage (name or index) instead of the last' })
+      .option('cache', { type: 'boolean', default: true, describe: 'Use cached steps; --no-cache runs every step' })
+      .option('network', { choices: ['none', 'host', 'default'] as const, default: 'none' as const, describe: 'Network of RUN steps (default: none)' })
+      .option('memory', { type: 'string', describe: 'Memory limit of each RUN step, e.g. 512MiB' })
+      .option('pids', { type: 'number', describe: 'Process limit of each RUN step' })
+      .option('progress', { choices: ['auto', 'tty', 'plain', 'json', 'quiet'] as const, default: 'auto' as const, describe: 'Progress output on stderr' })
+      .option('output', { alias: 'o', type: 'string', array: true, nargs: 1, default: [], describe: 'Also write the image: type=oci|docker,dest=FILE' })
+      .option('platform', { type: 'string', describe: 'Target platform os/arch[/variant] (default: this host)' })
+      .option('label', { type: 'string', array: true, nargs: 1, default: [], describe: 'Add an image label K=V (repeatable)' })
+      .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print only the image digest; no progress' })
+      .option('iidfile', { type: 'string', describe: 'Write the image digest to this file' })
+      .option('metadata-file', { type: 'string', describe: 'Write build results (digests, names) as JSON to this file' }),
+  async handler(args, ctx) {
+    const options = buildOptions(args, ctx);
+    const mode = args.quiet && args.progress === 'auto' ? 'quiet' : chooseProgressMode(args.progress, ctx.stderrIsTTY);
+    const columns = (ctx.stderr as { columns?: number }).columns;
+    const rows = (ctx.stderr as { rows?: number }).rows;
+    const renderer = createRenderer(mode, { out: ctx.stderr, color: ctx.stderrIsTTY && !ctx.env.NO_COLOR, columns, rows });
+    let result: BuildResult;
+    try {
+      result = await build(options, renderer.sink);
+    } finally {
+      await renderer.finish();
+    }
+    await writeResults(args, ctx, result);
+    return 0;
+  },
+};
+
+function buildOptions(args: BuildArgs & GlobalOptions, ctx: CliContext): BuildOptions {
+  return {
+    contextDir: resolve(ctx.cwd, args.context),
+    file: args.file === undefined ? undefined : resolve(ctx.cwd, args.file),
+    storeRoot: args.root ?? defaultStoreRoot(ctx.env),
+    tags: args.tag,
+    buildArgs: parseBuildArgs(args.buildArg, ctx.env),
+    target: args.target,
+    noCache: !args.cache,
+    network: args.network === 'host' ? 'host' : 'none',
+    limits: {
+      ...(args.memory === undefined ? {} : { memoryBytes: parseSize(args.memory) }),
+      ...(args.pids === undefined ? {} : { pids: positiveInteger('--pids', args.pids) }),
+    },
+    platform: args.platform,
+    labels: parsePairs('--label', args.label),
+    outputs: args.output,
+    cwd: ctx.cwd,
+    sourceDateEpoch: parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH),
+    signal: ctx.signal,
+  };
+}
+
+/** `K=V`, or `K` alone: the value comes from the environment, and an unset K is skipped (as docker does). */
+function parseBuildArgs(values: string[], env: NodeJS.ProcessEnv): Record<string, string> {
+  const args: Record<string, string> = {};
+  for (const value of values) {
+    const eq = value.indexOf('=');
+    if (eq === 0) throw new UsageError(`invalid --build-arg "${value}": the name is empty`, { hint: 'write --build-arg NAME=VALUE' });
+    if (eq > 0) args[value.slice(0, eq)] = value.slice(eq + 1);
+    else if (env[value] !== undefined) args[value] = env[value]!;
+  }
+  return args;
+}
+
+function parsePairs(flag: string, values: string[]): Record<string, string> {
+  const pairs: Record<string, string> = {};
+  for (const value of values) {
+    const eq = value.indexOf('=');
+    if (eq <= 0) throw new UsageError(`invalid ${flag} "${value}": expected KEY=VALUE`);
+    pairs[value.slice(0, eq)] = value.slice(eq + 1);
+  }
+  return pairs;
+}
+
+function positiveInteger(flag: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value <= 0) throw new UsageError(`${flag} must be a positive integer, not ${value}`);
+  return value;
+}
+
+async function writeResults(args: BuildArgs, ctx: CliContext, result: BuildResult): Promise<void> {
+  if (args.quiet) ctx.stdout.write(`${result.digest}\n`);
+  if (args.iidfile) await writeFile(resolve(ctx.cwd, args.iidfile), result.digest);
+  if (args.metadataFile) {
+    const metadata = {
+      'containerimage.digest': result.digest,
+      'containerimage.config.digest': result.configDigest,
+      'containerimage.descriptor': result.image.manifestDescriptor,
+      ...(result.names.length ? { 'image.name': result.names.join(',') } : {}),
+    };
+    await writeFile(resolve(ctx.cwd, args.metadataFile), JSON.stringify(metadata, null, 2) + '\n');
+  }
+}

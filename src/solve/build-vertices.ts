@@ -1,0 +1,191 @@
+// BuildGraph → solver vertices. Each planned step becomes one vertex whose result is the
+// image state after it; a stage starts from scratch, a stored image, or another stage's last
+// vertex. Layer-making steps (RUN, COPY/ADD, WORKDIR that creates its dir) are cached by
+// key → layer; config instructions are pure and fold into the keys of the steps after them
+// through the config those steps carry (step-definitions.ts).
+
+import { StoreError, type SourceLocation } from '../errors.js';
+import type { StepInfo } from '../events.js';
+import type { ConfigStep, CopyStep, FileSource, PlannedStep, RunStep, StageBase } from '../plan/types.js';
+import { imageLayers } from '../store/images.js';
+import type { LayerRef, StoredImage } from '../store/types.js';
+import { copyContentDigests, copyStep } from './copy-step.js';
+import { appendStep, EMPTY_STATE, type ImageState } from './image.js';
+import { definitionDigest, type KeyValue } from './key.js';
+import { runStep } from './run-step.js';
+import { atStep, type BuildRuntime } from './runtime.js';
+import type { ExecContext, Vertex } from './solver.js';
+import { copyDefinition, mkdirDefinition, runDefinition } from './step-definitions.js';
+import { workdirStep } from './workdir-step.js';
+
+export type BuildVertex = Vertex<ImageState>;
+
+export interface BuildVertices {
+  /** The target stage's last vertex: its result is the image. */
+  target: BuildVertex;
+  steps: StepInfo[];
+}
+
+export function buildVertices(runtime: BuildRuntime, bases: ReadonlyMap<string, StoredImage>): BuildVertices {
+  const graph = runtime.graph;
+  const stageEnds = new Map<number, BuildVertex>();
+  const images = new Map<string, BuildVertex>();
+  const imageVertex = (ref: string): BuildVertex => {
+    let vertex = images.get(ref);
+    if (!vertex) {
+      const stored = bases.get(ref);
+      if (!stored) throw new Error(`base image ${ref} was not resolved before solving`);
+      vertex = sourceVertex(`image ${ref}`, { kind: 'image', manifest: stored.manifestDescriptor.digest }, imageState(stored));
+      images.set(ref, vertex);
+    }
+    return vertex;
+  };
+  const sourceOf = (from: FileSource): BuildVertex | undefined => {
+    if (from.kind === 'context') return undefined;
+    if (from.kind === 'image') return imageVertex(from.ref);
+    return stageEnd(stageEnds, from.stage);
+  };
+  const steps: StepInfo[] = [];
+  for (const stage of graph.stages) {
+    let current = baseVertex(stage.base, imageVertex, stageEnds);
+    stage.steps.forEach((step, i) => {
+      const info: StepInfo = {
+        id: steps.length + 1,
+        stage: stage.name ?? String(stage.index),
+        index: i + 1,
+        total: stage.steps.length,
+        instruction: step.instruction,
+        location: step.location,
+      };
+      steps.push(info);
+      current = stepVertex(runtime, step, info.id, current, sourceOf);
+    });
+    stageEnds.set(stage.index, current);
+  }
+  return { target: stageEnd(stageEnds, graph.target), steps };
+}
+
+function stageEnd(ends: Map<number, BuildVertex>, index: number): BuildVertex {
+  const vertex = ends.get(index);
+  if (!vertex) throw new Error(`stage ${index} is used before it is planned`);
+  return vertex;
+}
+
+function baseVertex(base: StageBase, imageVertex: (ref: string) => BuildVertex, ends: Map<number, BuildVertex>): BuildVertex {
+  if (base.kind === 'scratch') return sourceVertex('scratch', { kind: 'scratch' }, EMPTY_STATE);
+  if (base.kind === 'image') return imageVertex(base.ref);
+  return stageEnd(ends, base.stage);
+}
+
+export function imageState(image: StoredImage): ImageState {
+  return { layers: imageLayers(image), history: image.config.history ?? [] };
+}
+
+/** A vertex whose result is known up front (scratch, a stored image): always a cache hit. */
+function sourceVertex(name: string, definition: KeyValue, state: ImageState): BuildVertex {
+  return {
+    digest: definitionDigest(definition),
+    name,
+    inputs: [],
+    load: async () => state,
+    exec: async () => state,
+  };
+}
+
+type SourceOf = (from: FileSource) => BuildVertex | undefined;
+
+function stepVertex(runtime: BuildRuntime, step: PlannedStep, id: number, parent: BuildVertex, sourceOf: SourceOf): BuildVertex {
+  switch (step.kind) {
+    case 'run':
+      return layerVertex(runtime, step, id, runDefinition(step, runtime.keyContext), [parent], ([state], ctx) =>
+        runStep(runtime, step as RunStep, state!, ctx));
+    case 'copy':
+    case 'add':
+      return copyVertex(runtime, step, id, parent, sourceOf(step.from));
+    case 'config':
+      return step.createsDir === undefined ? configVertex(runtime, step, id, parent) : workdirVertex(runtime, step, id, parent, step.createsDir);
+  }
+}
+
+function copyVertex(runtime: BuildRuntime, step: CopyStep, id: number, parent: BuildVertex, from: BuildVertex | undefined): BuildVertex {
+  const inputs = from ? [parent, from] : [parent];
+  const vertex = layerVertex(runtime, step, id, copyDefinition(step, runtime.keyContext), inputs, ([state, fromState]) =>
+    copyStep(runtime, step, state!, fromState));
+  return {
+    ...vertex,
+    contentDigests: ([, fromState]) => atStep(runtime, step.location, () => copyContentDigests(runtime, step, fromState)),
+  };
+}
+
+function workdirVertex(runtime: BuildRuntime, step: ConfigStep, id: number, parent: BuildVertex, path: string): BuildVertex {
+  const definition = mkdirDefinition(path, step.config.user, runtime.keyContext);
+  return layerVertex(runtime, step, id, definition, [parent], ([state]) => workdirStep(runtime, path, step.config.user, state!));
+}
+
+function configVertex(runtime: BuildRuntime, step: ConfigStep, id: number, parent: BuildVertex): BuildVertex {
+  return {
+    digest: definitionDigest({ kind: 'config', keyword: step.keyword, instruction: step.instruction }),
+    name: step.instruction,
+    inputs: [parent],
+    step: id,
+    pure: true,
+    exec: async ([state]) => appendStep(state!, null, step, runtime.created),
+  };
+}
+
+type MakeLayer = (inputs: readonly ImageState[], ctx: ExecContext) => Promise<LayerRef | null>;
+
+/** A step that may make a layer, cached as key → layer (or → no layer) in the store's index. */
+function layerVertex(
+  runtime: BuildRuntime,
+  step: { instruction: string; createdBy: string; noHistory?: boolean; location: SourceLocation },
+  id: number,
+  definition: KeyValue,
+  inputs: BuildVertex[],
+  make: MakeLayer,
+): BuildVertex {
+  const { store } = runtime;
+  const after = (parent: ImageState, layer: LayerRef | null) => appendStep(parent, layer, step, runtime.created);
+  return {
+    digest: definitionDigest(definition),
+    name: step.instruction,
+    inputs,
+    step: id,
+    async load(key, [parent]) {
+      const record = await store.getCacheRecord(key);
+      if (!record) return undefined;
+      if (record.layer && !(await snapshotVerifies(runtime, record.layer))) return undefined;
+      return after(parent!, record.layer);
+    },
+    async exec(states, ctx) {
+      const layer = await atStep(runtime, step.location, () => make(states, ctx));
+      return after(states[0]!, layer);
+    },
+    async save(key, result) {
+      await store.putCacheRecord(key, { layer: ownLayer(result), createdAt: new Date().toISOString() });
+    },
+    describe(result) {
+      const layer = ownLayer(result);
+      return layer ? { layer: { diffId: layer.diffId, size: layer.descriptor.size } } : {};
+    },
+  };
+}
+
+/** The layer the last step added, if it added one. */
+function ownLayer(state: ImageState): LayerRef | null {
+  return state.history.at(-1)?.empty_layer ? null : (state.layers.at(-1) ?? null);
+}
+
+/**
+ * A cached layer is used only if its snapshot is there or unpacks to the right diffID; a
+ * damaged one is a miss (the step runs again), never a wrong layer.
+ */
+async function snapshotVerifies(runtime: BuildRuntime, layer: LayerRef): Promise<boolean> {
+  try {
+    await runtime.store.ensureSnapshot(layer);
+    return true;
+  } catch (error) {
+    if (error instanceof StoreError && (error.kind === 'corrupt' || error.kind === 'not-found')) return false;
+    throw error;
+  }
+}

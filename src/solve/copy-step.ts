@@ -1,0 +1,129 @@
+// COPY/ADD: the selected sources are copied into a fresh upper dir by exec's file copier;
+// ADD extracts local tar archives there instead. Inline heredoc files are written to a scratch
+// dir first and copied from it like any source. The content digest that completes the key
+// comes from the same selection the copier walks (exec's hashCopySources).
+
+import { spawn } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import type { Readable } from 'node:stream';
+import { BuildError } from '../errors.js';
+import { copyIntoLayer } from '../exec/copy/copy.js';
+import { detectCompression, isArchiveFile } from '../exec/copy/archive.js';
+import { hashCopySources } from '../exec/context/hash.js';
+import type { CopySource } from '../exec/copy/types.js';
+import { LayeredRoot } from '../exec/layered-root.js';
+import { resolveChown } from '../exec/users.js';
+import { extractLayer } from '../layer/extract.js';
+import type { CopyStep } from '../plan/types.js';
+import type { LayerRef } from '../store/types.js';
+import { commitUpperDir } from './commit-layer.js';
+import type { ImageState } from './image.js';
+import { scratchUpper, snapshotDirs, type BuildRuntime } from './runtime.js';
+
+const REMOTE = /^(?:https?:\/\/|git@|git:\/\/)/i;
+
+/** Where the step reads from: the context dir, or the root of another stage or image. */
+async function copySource(runtime: BuildRuntime, step: CopyStep, from: ImageState | undefined): Promise<CopySource> {
+  if (step.from.kind === 'context') return { kind: 'dir', path: runtime.contextDir, filter: runtime.contextFilter };
+  if (!from) throw new Error(`COPY --from input missing for ${step.instruction}`);
+  return { kind: 'layers', lowerDirs: await snapshotDirs(runtime, from) };
+}
+
+/** The content half of a COPY/ADD key: one digest over exactly what it would copy. */
+export async function copyContentDigests(runtime: BuildRuntime, step: CopyStep, from: ImageState | undefined): Promise<string[]> {
+  const remote = step.sources.filter((source) => REMOTE.test(source));
+  if (remote.length > 0) throw remoteAddError(step, remote[0]!, runtime.keyContext.network);
+  if (step.sources.length === 0) return [];
+  const digest = await hashCopySources(
+    {
+      source: await copySource(runtime, step, from),
+      sources: step.sources,
+      exclude: step.exclude,
+      parents: step.parents,
+      chown: step.chown,
+      chmod: step.chmod,
+    },
+    runtime.statCache,
+  );
+  return [digest];
+}
+
+export async function copyStep(runtime: BuildRuntime, step: CopyStep, parent: ImageState, from: ImageState | undefined): Promise<LayerRef | null> {
+  const lowerDirs = await snapshotDirs(runtime, parent);
+  const chown = step.chown === undefined ? undefined : await resolveChown(new LayeredRoot(lowerDirs), step.chown);
+  const scratch = await scratchUpper(runtime, step.kind);
+  try {
+    const source = await copySource(runtime, step, from);
+    const { archives, files } = step.kind === 'add' && source.kind === 'dir'
+      ? await splitArchives(source.path, step.sources)
+      : { archives: [], files: step.sources };
+    const request = {
+      dest: step.dest, workdir: step.config.workdir || '/', lowerDirs, upperDir: scratch.upperDir,
+      chown, chmod: step.chmod, link: step.link, exclude: step.exclude, parents: step.parents,
+    };
+    if (files.length > 0) await copyIntoLayer({ ...request, source, sources: files });
+    if (step.heredocs.length > 0) {
+      const inline = join(scratch.path, 'heredocs');
+      await mkdir(inline);
+      for (const heredoc of step.heredocs) await writeFile(join(inline, heredoc.name), heredoc.content, { mode: 0o644 });
+      await copyIntoLayer({ ...request, source: { kind: 'dir', path: inline }, sources: step.heredocs.map((h) => h.name) });
+    }
+    for (const archive of archives) await extractArchive(archive, join(scratch.upperDir, posix.resolve('/', step.dest)));
+    return await commitUpperDir(runtime.store, scratch.upperDir, { sourceDateEpoch: runtime.sourceDateEpoch, kind: 'overlay-upper' });
+  } finally {
+    await scratch.release();
+  }
+}
+
+/** ADD sources that name a local tar archive (plain or compressed) are extracted, not copied. */
+async function splitArchives(contextDir: string, sources: string[]): Promise<{ archives: string[]; files: string[] }> {
+  const root = new LayeredRoot([contextDir], { overlayMarkers: false });
+  const archives: string[] = [];
+  const files: string[] = [];
+  for (const source of sources) {
+    // Wildcards and anything outside the context go to the copier, which reports them.
+    const resolved = /[*?[]/.test(source) ? undefined : await root.resolve(source, { onEscape: () => undefined }).catch(() => undefined);
+    const entry = resolved === undefined ? undefined : await root.lookup(resolved);
+    if (entry?.stats.isFile() && (await isArchiveFile(entry.hostPath))) archives.push(entry.hostPath);
+    else files.push(source);
+  }
+  return { archives, files };
+}
+
+async function extractArchive(hostPath: string, dest: string): Promise<void> {
+  await mkdir(dest, { recursive: true, mode: 0o755 });
+  await extractLayer(await decompressedArchive(hostPath), dest, { whiteouts: 'apply', mediaType: 'ADD archive' });
+}
+
+/** The layer extractor reads tar, gzip and zstd itself; bzip2 and xz go through the system tools. */
+async function decompressedArchive(hostPath: string): Promise<Readable> {
+  const head = Buffer.alloc(8);
+  const stream = createReadStream(hostPath, { start: 0, end: 7 });
+  let offset = 0;
+  for await (const chunk of stream) offset += (chunk as Buffer).copy(head, offset);
+  const compression = detectCompression(head);
+  if (compression !== 'bzip2' && compression !== 'xz') return createReadStream(hostPath);
+  const child = spawn(compression === 'xz' ? 'xz' : 'bzip2', ['-dc', hostPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return child.stdout;
+}
+
+function remoteAddError(step: CopyStep, url: string, network: 'none' | 'host'): BuildError {
+  if (step.kind === 'copy') {
+    return new BuildError('E_COPY_REMOTE_SOURCE', `COPY cannot fetch ${url}: COPY only reads local files`, {
+      location: step.location,
+      hint: 'use ADD for URLs, or download the file in a RUN step',
+    });
+  }
+  if (network === 'none') {
+    return new BuildError('E_ADD_REMOTE_NO_NETWORK', `ADD ${url} needs the network, and this build runs with --network none`, {
+      location: step.location,
+      hint: 'download the file into the build context and ADD it from there',
+    });
+  }
+  return new BuildError('E_ADD_REMOTE', `ADD ${url}: fetching remote sources is not supported yet`, {
+    location: step.location,
+    hint: 'download the file into the build context and ADD it from there',
+  });
+}

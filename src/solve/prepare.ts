@@ -1,0 +1,71 @@
+// Before solving: read the recipe and .dockerignore, find the base images in the store, and
+// plan. Every failure here is the user's to fix and says where (file:line:col when it can).
+
+import { readFile, stat } from 'node:fs/promises';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { BuildError, UsageError } from '../errors.js';
+import type { ContextFilter } from '../exec/copy/types.js';
+import { parseRecipe } from '../recipe/parse.js';
+import { createIgnoreMatcher, ignoreFileCandidates, readIgnorePatterns } from '../recipe/dockerignore.js';
+import { baseImageRefs, planBuild } from '../plan/plan.js';
+import type { BaseImageInfo, BuildGraph, PlanOptions } from '../plan/types.js';
+import type { ContentStore, StoredImage } from '../store/types.js';
+import { baseImageInfo, findBaseImages, missingBaseError } from './base-images.js';
+
+export interface PrepareOptions {
+  contextDir: string;
+  /** The Dockerfile; CONTEXT/Dockerfile when absent. */
+  file?: string;
+  target?: string;
+  buildArgs?: Record<string, string>;
+  platform?: string;
+}
+
+export interface PreparedBuild {
+  graph: BuildGraph;
+  bases: Map<string, StoredImage>;
+  contextFilter: ContextFilter;
+}
+
+export async function prepareBuild(store: ContentStore, options: PrepareOptions): Promise<PreparedBuild> {
+  const contextDir = resolve(options.contextDir);
+  await requireDirectory(contextDir);
+  const file = resolve(contextDir, options.file ?? 'Dockerfile');
+  const source = await readRecipe(file, options.file === undefined);
+  const shown = relative(contextDir, file);
+  const recipe = parseRecipe(source, shown.startsWith('..') || isAbsolute(shown) ? file : shown);
+  const planOptions: PlanOptions = { target: options.target, buildArgs: options.buildArgs, platform: options.platform };
+  const { found, missing } = await findBaseImages(store, baseImageRefs(recipe, planOptions));
+  const baseImages: Record<string, BaseImageInfo> = {};
+  for (const [ref, image] of found) baseImages[ref] = baseImageInfo(image);
+  const graph = planBuild(recipe, { ...planOptions, baseImages });
+  if (missing.length > 0) throw missingBaseError(missing[0]!, graph);
+  return { graph, bases: found, contextFilter: await contextFilter(file, contextDir) };
+}
+
+async function requireDirectory(dir: string): Promise<void> {
+  const info = await stat(dir).catch(() => undefined);
+  if (!info?.isDirectory()) {
+    throw new UsageError(`build context ${dir} is not a directory`, { hint: 'pass the directory holding your sources, e.g. tsbuild build .' });
+  }
+}
+
+async function readRecipe(file: string, defaulted: boolean): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (cause) {
+    throw new BuildError('E_RECIPE_NOT_FOUND', `cannot read the Dockerfile ${file}`, {
+      cause,
+      hint: defaulted ? 'put a Dockerfile in the context, or name one with -f' : 'check the path given to -f',
+    });
+  }
+}
+
+/** `.dockerignore` (or `<Dockerfile>.dockerignore`, which wins, as in BuildKit). */
+async function contextFilter(dockerfile: string, contextDir: string): Promise<ContextFilter> {
+  for (const candidate of ignoreFileCandidates(dockerfile, contextDir)) {
+    const text = await readFile(candidate, 'utf8').catch(() => undefined);
+    if (text !== undefined) return { isExcluded: createIgnoreMatcher(readIgnorePatterns(text)) };
+  }
+  return { isExcluded: () => false };
+}

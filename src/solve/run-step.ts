@@ -1,0 +1,140 @@
+// RUN: the parent's snapshots as overlay lower dirs, a fresh upper dir, the native sandbox.
+// The step sees exactly the recipe's environment (nothing of the host's), the image's own
+// users, its workdir (created if missing), and the network only when asked. The upper dir
+// then becomes the step's layer, or none when the step changed nothing.
+
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BuildError, StepFailedError, type StepFailure } from '../errors.js';
+import { runSandboxed } from '../exec/sandbox.js';
+import type { SandboxMount } from '../exec/types.js';
+import { LayeredRoot } from '../exec/layered-root.js';
+import { resolveUser, type ResolvedUser } from '../exec/users.js';
+import type { RunMount, RunStep } from '../plan/types.js';
+import type { LayerRef } from '../store/types.js';
+import { commitUpperDir } from './commit-layer.js';
+import type { ImageState } from './image.js';
+import { scratchUpper, snapshotDirs, type BuildRuntime } from './runtime.js';
+import type { ExecContext } from './solver.js';
+import { resolveNetwork, runEnvironment } from './step-definitions.js';
+
+/** Lines of output kept for the error report of a failing step. */
+const LOG_TAIL_LINES = 20;
+
+export async function runStep(runtime: BuildRuntime, step: RunStep, parent: ImageState, ctx: ExecContext): Promise<LayerRef | null> {
+  const lowerDirs = await snapshotDirs(runtime, parent);
+  const user = await runUser(new LayeredRoot(lowerDirs), step.config.user);
+  const scratch = await scratchUpper(runtime, 'run');
+  try {
+    const mounts = await sandboxMounts(step, scratch.path);
+    const tail = new LogTail(LOG_TAIL_LINES);
+    const result = await runSandboxed(
+      {
+        lowerDirs,
+        upperDir: scratch.upperDir,
+        workDir: scratch.workDir,
+        argv: step.command.form === 'shell' ? [...step.config.shell, step.command.script] : step.command.argv,
+        env: runEnvironment(step),
+        cwd: step.config.workdir || '/',
+        uid: user.uid,
+        gid: user.gid,
+        groups: user.groups,
+        network: resolveNetwork(step, runtime.keyContext),
+        mounts,
+        limits: runtime.limits,
+      },
+      {
+        signal: ctx.signal,
+        onStdout: (chunk) => {
+          tail.push(chunk);
+          ctx.log('stdout', chunk.toString('utf8'));
+        },
+        onStderr: (chunk) => {
+          tail.push(chunk);
+          ctx.log('stderr', chunk.toString('utf8'));
+        },
+      },
+    );
+    if (result.failure || result.exitCode !== 0) {
+      const failure: StepFailure = result.failure ?? { kind: 'exit', status: result.exitCode };
+      throw new StepFailedError(`${step.instruction} ${describeFailure(failure)}`, failure, {
+        location: step.location,
+        source: runtime.graph.source,
+        logTail: tail.lines(),
+        hint: failure.kind === 'oom' ? 'raise --memory, or make the step use less memory' : undefined,
+      });
+    }
+    return await commitUpperDir(runtime.store, scratch.upperDir, { sourceDateEpoch: runtime.sourceDateEpoch, kind: 'overlay-upper' });
+  } finally {
+    await scratch.release();
+  }
+}
+
+/** An empty USER is root without a passwd lookup, as in Docker (scratch images have no passwd). */
+async function runUser(root: LayeredRoot, user: string): Promise<ResolvedUser> {
+  if (user === '' || user === '0' || user === '0:0') return { uid: 0, gid: 0, groups: [] };
+  return resolveUser(root, user);
+}
+
+export function describeFailure(failure: StepFailure): string {
+  switch (failure.kind) {
+    case 'exit':
+      return `failed with exit status ${failure.status}`;
+    case 'signal':
+      return `was killed by signal ${failure.signal}`;
+    case 'oom':
+      return `ran out of memory${failure.limitBytes ? ` (limit ${failure.limitBytes} bytes)` : ''}`;
+    case 'pids':
+      return `hit the process limit${failure.limit ? ` (${failure.limit})` : ''}`;
+    case 'timeout':
+      return `timed out after ${failure.seconds}s`;
+    case 'setup':
+      return `could not start: ${failure.message}`;
+  }
+}
+
+/**
+ * RUN --mount: tmpfs here; the heredoc script file BuildKit puts at /dev/pipes/<name>. Cache,
+ * bind, secret and ssh mounts are not supported yet and fail loudly rather than run without.
+ */
+async function sandboxMounts(step: RunStep, scratch: string): Promise<SandboxMount[]> {
+  const mounts: SandboxMount[] = step.mounts.map((mount) => toSandboxMount(step, mount));
+  if (step.heredocs.length > 0) {
+    const pipes = join(scratch, 'pipes');
+    await mkdir(pipes);
+    for (const heredoc of step.heredocs) {
+      const file = join(pipes, heredoc.name);
+      await writeFile(file, heredoc.content);
+      await chmod(file, 0o755);
+    }
+    mounts.push({ type: 'bind', source: pipes, target: '/dev/pipes', readonly: true });
+  }
+  return mounts;
+}
+
+function toSandboxMount(step: RunStep, mount: RunMount): SandboxMount {
+  if (mount.type === 'tmpfs') return { type: 'tmpfs', target: mount.target };
+  throw new BuildError('E_MOUNT_UNSUPPORTED', `RUN --mount=type=${mount.type} is not supported yet`, {
+    location: step.location,
+    hint: 'only --mount=type=tmpfs works in this version',
+  });
+}
+
+/** The last lines of a step's output, for the error report. */
+class LogTail {
+  private text = '';
+  private readonly max: number;
+
+  constructor(max: number) {
+    this.max = max;
+  }
+
+  push(chunk: Buffer): void {
+    // Bounded in characters too: one endless line must not grow without limit.
+    this.text = (this.text + chunk.toString('utf8')).slice(-16_384).split('\n').slice(-(this.max + 1)).join('\n');
+  }
+
+  lines(): string[] {
+    return this.text.replace(/\n$/, '').split('\n').filter((line, i, all) => line !== '' || i < all.length - 1).slice(-this.max);
+  }
+}
