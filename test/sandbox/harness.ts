@@ -25,9 +25,28 @@ export interface Mode {
   uid: number;
   gid: number;
   run: SandboxRunOptions;
+  /** The busybox base for this mode. Rootless, the image's files must belong to ids mapped in
+   * the step's user namespace (root inside = the user outside), or overlay cannot copy them up. */
+  rootfs: () => string;
 }
 
-export const rootMode: Mode = { name: 'root', uid: 0, gid: 0, run: {} };
+export const rootMode: Mode = { name: 'root', uid: 0, gid: 0, run: {}, rootfs: busyboxRootfs };
+
+/** A copy of the busybox root owned by uid:gid, made once per run. */
+function rootfsOwnedBy(uid: number, gid: number): () => string {
+  let copy: string | undefined;
+  return () => {
+    if (copy === undefined) {
+      const dir = mkdtempSync('/tmp/tsbuild-sandbox-rootfs-');
+      chmodSync(dir, 0o755);
+      execFileSync('cp', ['-a', `${busyboxRootfs()}/.`, dir]);
+      execFileSync('chown', ['-R', '-h', `${uid}:${gid}`, dir]);
+      process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+      copy = dir;
+    }
+    return copy;
+  };
+}
 
 /**
  * The rootless mode, or the reason it cannot run here. Creates the user (with subordinate
@@ -46,6 +65,7 @@ export function rootlessMode(): Mode | string {
     uid,
     gid,
     run: { launcher: ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--'] },
+    rootfs: rootfsOwnedBy(uid, gid),
   };
   const probe = spawnSync('setpriv', [...mode.run.launcher!.slice(1), sandboxHelperPath(), '--root', '/', '--', '/bin/true'], {
     encoding: 'utf8',
@@ -104,7 +124,7 @@ export interface StepRun extends SandboxResult {
 /** A spec over busybox with the probe at /probe, for `mode`. */
 export function stepSpec(scratch: Scratch, mode: Mode, argv: string[], extra: Partial<SandboxSpec> = {}): SandboxSpec {
   return {
-    lowerDirs: [busyboxRootfs()],
+    lowerDirs: [mode.rootfs()],
     ...scratch.stepDirs(mode),
     argv,
     env: ['PATH=/bin:/usr/bin:/sbin'],
