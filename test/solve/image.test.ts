@@ -20,8 +20,8 @@ describe('image assembly', () => {
   it('records steps without a layer as empty_layer history, and layers in order', () => {
     const base = { layers: [layer(1, MediaType.ociLayerGzip)], history: [{ created_by: 'base' }] };
     const created = rfc3339(0);
-    const afterRun = appendStep(base, layer(2), 'RUN make # buildkit', created);
-    const afterEnv = appendStep(afterRun, null, 'ENV A=1', created);
+    const afterRun = appendStep(base, layer(2), { createdBy: 'RUN make # buildkit' }, created);
+    const afterEnv = appendStep(afterRun, null, { createdBy: 'ENV A=1' }, created);
     expect(afterEnv.layers.map((l) => l.diffId)).toEqual([layer(1).diffId, layer(2).diffId]);
     expect(afterEnv.history).toEqual([
       { created_by: 'base' },
@@ -34,19 +34,24 @@ describe('image assembly', () => {
     expect(manifest.layers[1]!.mediaType).toBe(MediaType.ociLayer);
   });
 
+  it('writes no history line for a step Docker records none for (ONBUILD), unless it made a layer', () => {
+    expect(appendStep(EMPTY_STATE, null, { createdBy: 'ONBUILD', noHistory: true }, rfc3339(0))).toBe(EMPTY_STATE);
+    expect(appendStep(EMPTY_STATE, layer(1), { createdBy: 'RUN x', noHistory: true }, rfc3339(0)).history).toHaveLength(1);
+  });
+
   it('maps every StageConfig field to the OCI config names', () => {
     const config = imageConfig({
-      state: appendStep(EMPTY_STATE, layer(3), 'COPY a /a', rfc3339(5)),
+      state: appendStep(EMPTY_STATE, layer(3), { createdBy: 'COPY a /a' }, rfc3339(5)),
       platform: { os: 'linux', architecture: 'arm', variant: 'v7' },
       created: rfc3339(5),
       config: stageConfig({
         env: ['A=1'], user: 'app', workdir: '/srv', entrypoint: ['/bin/app'], cmd: ['--help'], labels: { l: 'v' },
         exposedPorts: ['80/tcp', '53/udp'], volumes: ['/data'], stopSignal: 'SIGTERM',
-        healthcheck: { Test: ['CMD', 'true'], Interval: 1e9 }, onBuild: ['RUN x'], shell: ['/bin/bash', '-c'],
+        healthcheck: { Test: ['CMD', 'true'], Interval: 1e9 }, onBuild: ['RUN x'], shell: ['/bin/bash', '-c'], explicitShell: true, author: 'me',
       }),
     });
     expect(config).toMatchObject({
-      created: '1970-01-01T00:00:05Z', os: 'linux', architecture: 'arm', variant: 'v7',
+      created: '1970-01-01T00:00:05Z', author: 'me', os: 'linux', architecture: 'arm', variant: 'v7',
       rootfs: { type: 'layers', diff_ids: [layer(3).diffId] },
       config: {
         Env: ['A=1'], User: 'app', WorkingDir: '/srv', Entrypoint: ['/bin/app'], Cmd: ['--help'], Labels: { l: 'v' },
@@ -59,6 +64,7 @@ describe('image assembly', () => {
   it('leaves out what was never set, so a config digest does not depend on defaults', () => {
     const config = imageConfig({ state: EMPTY_STATE, platform: { os: 'linux', architecture: 'amd64' }, created: rfc3339(0), config: stageConfig({ workdir: '' }) });
     expect(Object.keys(config.config!)).toEqual(['Env']);
+    expect(config).not.toHaveProperty('author');
   });
 
   it('equal content gives equal bytes whatever the order fields were set in', () => {

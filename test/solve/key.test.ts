@@ -110,6 +110,12 @@ describe('step definitions', () => {
     );
   });
 
+  it('proxy settings the plan passes separately reach the environment but not the key', () => {
+    const step = runStep('make', { proxy: { HTTPS_PROXY: 'http://proxy:3128' } });
+    expect(runEnvironment(step)).toContain('HTTPS_PROXY=http://proxy:3128');
+    expect(digestOfRun(step)).toBe(digestOfRun());
+  });
+
   it('an ENV of the same name wins over a build arg in the step environment', () => {
     const step = runStep('make', { args: { V: 'arg', W: 'w' }, config: stageConfig({ env: ['V=env'] }) });
     expect(runEnvironment(step)).toEqual(['W=w', 'V=env']);
