@@ -5,14 +5,13 @@
 // relative to this root and `..` stops at `/`, so nothing resolves to a host path outside
 // the layers (the approach of moby's FollowSymlinkInScope and containerd's RootPath).
 
-import { execFile } from 'node:child_process';
 import type { Stats } from 'node:fs';
 import { lstat, readdir, readlink, open, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { BuildError } from '../errors.js';
+import { readXattrs } from './copy/xattrs.js';
 
-const execFileAsync = promisify(execFile);
+const OPAQUE_XATTR = 'trusted.overlay.opaque';
 
 /** Symlinks followed during one resolution before giving up, as Linux's MAXSYMLINKS. */
 const MAX_SYMLINKS = 40;
@@ -69,39 +68,15 @@ async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
 }
 
 /**
- * The opaque dirs of one layer dir. Node cannot read xattrs, so one `getfattr -R` dump per
- * layer (as src/layer does) lists every dir carrying the marker; it runs only when a dir exists
- * in two layers of a root, the one case where opacity changes the merge.
+ * The opaque dirs of one layer dir, from one `getfattr -R` dump of the layer (as src/layer
+ * reads xattrs). It runs only when a dir exists in two layers of a root, the one case where
+ * opacity changes the merge.
  */
 export async function listOpaqueDirs(layerDir: string): Promise<Set<string>> {
-  const args = ['-R', '-P', '-h', '-d', '-m', '^trusted\\.overlay\\.opaque$', '-e', 'text', '--absolute-names', '--', layerDir];
-  const { stdout } = await execFileAsync('getfattr', args, { maxBuffer: 64 << 20, encoding: 'buffer' }).catch(
-    (error: { stdout?: Buffer }) => ({ stdout: error.stdout ?? Buffer.alloc(0) }),
-  );
+  const dump = await readXattrs([layerDir], { recursive: true, pattern: '^trusted\\.overlay\\.opaque$' });
   const opaque = new Set<string>();
-  let file: string | undefined;
-  for (const line of stdout.toString('utf8').split('\n')) {
-    if (line.startsWith('# file: ')) file = unescapeOctal(line.slice('# file: '.length));
-    else if (file !== undefined && line === 'trusted.overlay.opaque="y"') opaque.add(file);
-  }
+  for (const [path, xattrs] of dump) if (xattrs.get(OPAQUE_XATTR)?.toString() === 'y') opaque.add(path);
   return opaque;
-}
-
-/** getfattr writes bytes outside a safe set as `\ooo` octal escapes. */
-function unescapeOctal(text: string): string {
-  const bytes: number[] = [];
-  const raw = Buffer.from(text, 'utf8');
-  for (let i = 0; i < raw.length; i++) {
-    const octal = raw.toString('latin1', i + 1, i + 4);
-    if (raw[i] === 0x5c && /^[0-7]{3}$/.test(octal)) {
-      bytes.push(parseInt(octal, 8));
-      i += 3;
-    } else if (raw[i] === 0x5c && raw[i + 1] === 0x5c) {
-      bytes.push(0x5c);
-      i += 1;
-    } else bytes.push(raw[i]!);
-  }
-  return Buffer.from(bytes).toString('utf8');
 }
 
 export class LayeredRoot {

@@ -7,21 +7,11 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { copyIntoLayer, isArchiveFile, parseChmod, type CopyRequest } from '../../src/exec/index.js';
 import { listTree, testdir, type Tree } from '../helpers/testdir.js';
+import { copyRequest } from './copy-helpers.js';
 
 async function copy(context: Tree, overrides: Partial<CopyRequest>): Promise<string[]> {
   const upper = testdir();
-  await copyIntoLayer({
-    source: { kind: 'dir', path: testdir(context) },
-    sources: ['.'],
-    dest: '/out/',
-    workdir: '/',
-    lowerDirs: [],
-    upperDir: upper,
-    exclude: [],
-    parents: false,
-    link: false,
-    ...overrides,
-  });
+  await copyIntoLayer(copyRequest(testdir(context), upper, { dest: '/out/', ...overrides }));
   return listTree(upper);
 }
 
@@ -73,17 +63,8 @@ describe('.dockerignore exceptions below an excluded dir', () => {
       mayIncludeBelow: (rel: string) => rel === 'src',
     };
     const upper = testdir();
-    await copyIntoLayer({
-      source: { kind: 'dir', path: testdir(project), filter },
-      sources: ['.'],
-      dest: '/o/',
-      workdir: '/',
-      lowerDirs: [],
-      upperDir: upper,
-      exclude: ['*.md', 'docs', 'home*'],
-      parents: false,
-      link: false,
-    });
+    const source = { kind: 'dir' as const, path: testdir(project), filter };
+    await copyIntoLayer(copyRequest('', upper, { source, dest: '/o/', exclude: ['*.md', 'docs', 'home*'] }));
     expect(listTree(upper)).toEqual(['o/ 0755 0:0', 'o/src/ 0755 0:0', 'o/src/deep/ 0755 0:0', 'o/src/deep/b.ts 0644 0:0 "b"']);
   });
 });

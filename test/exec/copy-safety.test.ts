@@ -6,20 +6,10 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { copyIntoLayer, type CopyRequest } from '../../src/exec/index.js';
 import { listTree, testdir, type Tree } from '../helpers/testdir.js';
+import { copyRequest } from './copy-helpers.js';
 
 function request(context: string, upper: string, overrides: Partial<CopyRequest>): CopyRequest {
-  return {
-    source: { kind: 'dir', path: context },
-    sources: ['a.txt'],
-    dest: '/',
-    workdir: '/',
-    lowerDirs: [],
-    upperDir: upper,
-    exclude: [],
-    parents: false,
-    link: false,
-    ...overrides,
-  };
+  return copyRequest(context, upper, { sources: ['a.txt'], ...overrides });
 }
 
 describe('COPY sources outside the context', () => {

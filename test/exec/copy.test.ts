@@ -1,6 +1,7 @@
 // COPY/ADD file operations against real temp dirs: what lands in the upper dir, with which
 // modes and owners, for the cases of the Dockerfile reference and BuildKit's copier.
 
+import { execFileSync } from 'node:child_process';
 import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -221,6 +222,23 @@ describe('copyIntoLayer: from another stage’s layers', () => {
       dest: '/copied',
     });
     expect(tree).toEqual(['copied/ 0755 0:0', 'copied/a 0644 33:34 "a"', 'copied/b 0644 0:0 "b"']);
+  });
+
+  it('keeps file capabilities and user xattrs through --chown, but not overlay markers', async () => {
+    const stage = testdir({ 'bin/': { dir: true, opaque: true }, 'bin/ping': { file: 'elf', mode: 0o755 } });
+    execFileSync('setcap', ['cap_net_raw+ep', join(stage, 'bin/ping')]);
+    execFileSync('setfattr', ['-n', 'user.note', '-v', 'hello', join(stage, 'bin/ping')]);
+    const { upper } = await copy({
+      source: { kind: 'layers', lowerDirs: [stage] },
+      sources: ['/'],
+      dest: '/usr/',
+      options: { chown: { uid: 10, gid: 10 } },
+    });
+    expect(execFileSync('getcap', [join(upper, 'usr/bin/ping')], { encoding: 'utf8' })).toContain('cap_net_raw=ep');
+    const dump = (path: string) => execFileSync('getfattr', ['-d', '-m', '-', '--absolute-names', path], { encoding: 'utf8' });
+    expect(dump(join(upper, 'usr/bin/ping'))).toContain('user.note="hello"');
+    expect(dump(join(stage, 'bin'))).toContain('trusted.overlay.opaque');
+    expect(dump(join(upper, 'usr/bin'))).not.toContain('overlay');
   });
 
   it('resolves an absolute symlink of the stage inside the stage’s root', async () => {

@@ -13,7 +13,8 @@ import type { CopyRequest, CopyResult } from './types.js';
 const CREATED_DIR_MODE = 0o755;
 
 export async function copyIntoLayer(request: CopyRequest): Promise<CopyResult> {
-  const destAbs = posix.resolve(request.workdir, request.dest);
+  // Joined under `/`, never resolved against this process's cwd.
+  const destAbs = posix.join('/', request.dest.startsWith('/') ? '' : request.workdir, request.dest);
   const intoDir = request.dest === '' || request.dest === '.' || request.dest.endsWith('/') || request.parents;
   if (request.sources.length > 1 && !intoDir) {
     throw new BuildError(
@@ -39,9 +40,10 @@ export async function copyIntoLayer(request: CopyRequest): Promise<CopyResult> {
       const out = item.rel === '' ? matchDest : posix.join(matchDest, item.rel);
       if (!item.entry.stats.isDirectory()) await target.writeLeaf(out, item.entry, metaFor(item));
       else if (item.rel === '' && !request.parents) await target.mkdirAll(out, createdDir);
-      else await target.ensureDir(out, metaFor(item));
+      else await target.ensureDir(out, metaFor(item), item.entry.hostPath);
     }
   }
+  await target.copyXattrs();
   return { written: target.written, bytes: target.bytes };
 }
 
@@ -72,7 +74,7 @@ async function prepareKeptParents(
     const entry = await tree.root.stat(sourceDir);
     if (!entry) continue;
     const rel = keptNames.slice(0, i + 1).join('/');
-    await target.ensureDir(posix.join(dest, rel), metaFor({ rel, path: sourceDir, entry }));
+    await target.ensureDir(posix.join(dest, rel), metaFor({ rel, path: sourceDir, entry }), entry.hostPath);
   }
   return posix.join(dest, kept);
 }

@@ -46,11 +46,19 @@ export function openSource(source: CopySource): SourceTree {
 
 const REMOTE = /^(?:[a-z][a-z0-9+.-]*:\/\/|git@)/i;
 
+/**
+ * Whether an ADD source is fetched over the network rather than read locally: a URL
+ * (`http://`, `https://`, `git://`, …) or a git remote (`git@host:repo`), as BuildKit tells them.
+ */
+export function isRemoteSource(source: string): boolean {
+  return REMOTE.test(source);
+}
+
 /** Expands every source argument, in order; a missing or escaping source is an error. */
 export async function matchSources(tree: SourceTree, selection: CopySelection): Promise<SourceMatch[]> {
   const matches: SourceMatch[] = [];
   for (const arg of selection.sources) {
-    if (REMOTE.test(arg)) {
+    if (isRemoteSource(arg)) {
       throw new BuildError('E_COPY_REMOTE_SOURCE', `remote source ${arg} is not a local file operation`, {
         hint: 'remote URLs and git sources are fetched by ADD over the network, not by the file copier',
       });

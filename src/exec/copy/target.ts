@@ -9,6 +9,7 @@ import { chmod, copyFile, lchown, link, lutimes, mkdir, readlink, rm, symlink, u
 import { join, posix } from 'node:path';
 import { promisify } from 'node:util';
 import { BuildError } from '../../errors.js';
+import { readXattrs, writeXattrs, type Xattrs } from './xattrs.js';
 import { LayeredRoot, isWhiteout, joinInRoot, pathComponents, type LayeredEntry } from '../layered-root.js';
 
 const execFileAsync = promisify(execFile);
@@ -28,6 +29,8 @@ export class TargetTree {
   bytes = 0;
   /** Source inode → upper host path of its first copy, to keep hardlinks within one copy. */
   private readonly linked = new Map<string, string>();
+  /** Upper host path → the host path it was copied from, for the xattrs copied at the end. */
+  private readonly copiedFrom = new Map<string, string>();
 
   constructor(lowerDirs: readonly string[], upperDir: string) {
     this.upperDir = upperDir;
@@ -54,7 +57,7 @@ export class TargetTree {
    * Makes the dir exist in the upper dir (its parent must already): copied up from a lower
    * with its metadata, or created with `meta`. Returns whether it was created new.
    */
-  async ensureDir(canonicalPath: string, meta: Meta): Promise<boolean> {
+  async ensureDir(canonicalPath: string, meta: Meta, from?: string): Promise<boolean> {
     const existing = await this.entry(canonicalPath);
     if (existing && !existing.stats.isDirectory()) {
       throw new BuildError('E_COPY_NOT_DIRECTORY', `cannot copy to non-directory: ${canonicalPath}`, {
@@ -65,6 +68,8 @@ export class TargetTree {
     const hostPath = this.hostPath(canonicalPath);
     await mkdir(hostPath);
     await applyMeta(hostPath, existing ? metaOf(existing.stats) : meta);
+    const xattrSource = existing?.hostPath ?? from;
+    if (xattrSource !== undefined) this.copiedFrom.set(hostPath, xattrSource);
     this.view.forget(canonicalPath);
     this.written++;
     return existing === undefined;
@@ -94,6 +99,7 @@ export class TargetTree {
       await link(first, hostPath);
       return;
     }
+    this.copiedFrom.set(hostPath, source.hostPath);
     if (stats.isFile()) {
       await copyFile(source.hostPath, hostPath);
       this.bytes += stats.size;
@@ -105,10 +111,28 @@ export class TargetTree {
     await utimes(hostPath, stats.atime, stats.mtime);
   }
 
+  /**
+   * Copies the extended attributes of everything written (file capabilities, user.*),
+   * last, since chown clears security.capability. Overlay and SELinux labels stay behind.
+   */
+  async copyXattrs(): Promise<void> {
+    if (this.copiedFrom.size === 0) return;
+    const found = await readXattrs([...new Set(this.copiedFrom.values())]);
+    const targets = new Map<string, Xattrs>();
+    for (const [upperPath, sourcePath] of this.copiedFrom) {
+      const xattrs = [...(found.get(sourcePath) ?? [])].filter(([name]) => !SKIPPED_XATTR.test(name));
+      if (xattrs.length > 0) targets.set(upperPath, new Map(xattrs));
+    }
+    await writeXattrs(targets);
+  }
+
   private hostPath(canonicalPath: string): string {
     return join(this.upperDir, posix.normalize(canonicalPath));
   }
 }
+
+/** Attributes that belong to the host or to overlayfs, not to the copied file. */
+const SKIPPED_XATTR = /^(trusted\.overlay\.|security\.selinux$)/;
 
 export function metaOf(stats: Stats): Meta {
   return { mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid };
