@@ -5,3 +5,15 @@ export { pullImage, type PullResult } from './pull.js';
 export { pushImage, type PushOptions, type PushResult } from './push.js';
 export { dockerConfigDir, getCredentials, storeCredentials, eraseCredentials, type Credentials } from './credentials.js';
 export { parsePlatform, formatPlatform } from './platform.js';
+export {
+  exportCache,
+  importCache,
+  CACHE_ARTIFACT_TYPE,
+  type CacheExportEntry,
+  type CacheExportResult,
+  type CacheMode,
+  type CacheSource,
+  type CacheTarget,
+  type ImportedCache,
+  type ImportOptions,
+} from './cache.js';
