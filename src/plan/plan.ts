@@ -14,6 +14,9 @@ import { hostPlatform, parsePlatform, platformArgs } from './platform.js';
 import { planRunStep } from './run-step.js';
 import type { BuildGraph, FileSource, PlanOptions, PlannedStage, PlannedStep, PlanWarning, StageBase, StageConfig, TargetPlatform } from './types.js';
 
+/** An image reference: [registry[:port]/]path[:tag][@digest], path components lower case. */
+const IMAGE_REF = /^([a-zA-Z0-9.-]+(:\d+)?\/)?[a-z0-9]+([._-]+[a-z0-9]+)*(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+
 /** Build args BuildKit consumes itself: never reported as unused. */
 const BUILTIN_ARG = /^(SOURCE_DATE_EPOCH|BUILDKIT_[A-Z0-9_]+)$/;
 
@@ -222,8 +225,10 @@ class Planner implements PlanContext {
     }
     const stage = byIndex ?? stages.find((s) => s.name === name.toLowerCase());
     if (!stage) {
-      if (!/^[a-z0-9][a-z0-9._\-/:@]*$/i.test(name)) {
-        throw recipeError(this, 'E_RECIPE_STAGE', `"${name}" is neither a stage nor a valid image reference`, location, `Stages: ${stages.map((s) => s.name ?? s.index).join(', ')}.`);
+      if (!IMAGE_REF.test(name)) {
+        const named = stages.flatMap((s) => (s.name ? [s.name] : []));
+        throw recipeError(this, 'E_RECIPE_STAGE', `"${name}" is neither a stage nor a valid image reference`, location,
+          `Use a stage name${named.length > 0 ? ` (${named.join(', ')})` : ''}, a stage index 0–${stages.length - 1}, or an image reference in lower case.`);
       }
       current.images.add(name);
       return { kind: 'image', ref: name };
