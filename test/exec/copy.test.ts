@@ -113,14 +113,14 @@ describe('copyIntoLayer: directories', () => {
     }
   });
 
-  it('merges into an existing dir without changing its metadata', async () => {
+  it('merges into an existing destination dir without changing its metadata, but cp -a’s subdirs over', async () => {
     const { tree } = await copy({
-      context: { 'd/x': 'x' },
+      context: { 'd/x': 'x', 'd/sub/': { dir: true, mode: 0o750 }, 'd/sub/y': 'y' },
       sources: ['d'],
       dest: '/opt',
-      lower: [{ 'opt/': { dir: true, mode: 0o700, uid: 5, gid: 5 }, 'opt/keep': 'k' }],
+      lower: [{ 'opt/': { dir: true, mode: 0o700, uid: 5, gid: 5 }, 'opt/keep': 'k', 'opt/sub/': { dir: true, mode: 0o777, uid: 5, gid: 5 } }],
     });
-    expect(tree).toEqual(['opt/ 0700 5:5', 'opt/x 0644 0:0 "x"']);
+    expect(tree).toEqual(['opt/ 0700 5:5', 'opt/sub/ 0750 0:0', 'opt/sub/y 0644 0:0 "y"', 'opt/x 0644 0:0 "x"']);
   });
 
   it('keeps hardlinks between copied files', async () => {

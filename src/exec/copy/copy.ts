@@ -39,8 +39,9 @@ export async function copyIntoLayer(request: CopyRequest): Promise<CopyResult> {
     for await (const item of walkMatch(tree, match, request.exclude)) {
       const out = item.rel === '' ? matchDest : posix.join(matchDest, item.rel);
       if (!item.entry.stats.isDirectory()) await target.writeLeaf(out, item.entry, metaFor(item));
+      // The destination of a dir's contents keeps its own metadata; dirs below take the source's.
       else if (item.rel === '' && !request.parents) await target.mkdirAll(out, createdDir);
-      else await target.ensureDir(out, metaFor(item), item.entry.hostPath);
+      else await target.copyDir(out, metaFor(item), item.entry.hostPath);
     }
   }
   await target.copyXattrs();

@@ -55,24 +55,45 @@ export class TargetTree {
 
   /**
    * Makes the dir exist in the upper dir (its parent must already): copied up from a lower
-   * with its metadata, or created with `meta`. Returns whether it was created new.
+   * keeping its metadata, or created with `meta` (and the xattrs of `from`, its source).
    */
-  async ensureDir(canonicalPath: string, meta: Meta, from?: string): Promise<boolean> {
+  async ensureDir(canonicalPath: string, meta: Meta, from?: string): Promise<void> {
+    const existing = await this.existingDir(canonicalPath);
+    if (existing?.layer === this.upperLayer) return;
+    await this.makeUpperDir(canonicalPath, existing ? metaOf(existing.stats) : meta, existing?.hostPath ?? from);
+  }
+
+  /**
+   * A dir copied from a source, below the top of the copy: like `cp -a`, an existing dir
+   * takes the source dir's owner, mode and xattrs (BuildKit overwrites its metadata too).
+   */
+  async copyDir(canonicalPath: string, meta: Meta, from: string): Promise<void> {
+    const existing = await this.existingDir(canonicalPath);
+    if (existing?.layer === this.upperLayer) {
+      await applyMeta(existing.hostPath, meta);
+      this.copiedFrom.set(existing.hostPath, from);
+      return;
+    }
+    await this.makeUpperDir(canonicalPath, meta, from);
+  }
+
+  private async existingDir(canonicalPath: string): Promise<LayeredEntry | undefined> {
     const existing = await this.entry(canonicalPath);
     if (existing && !existing.stats.isDirectory()) {
       throw new BuildError('E_COPY_NOT_DIRECTORY', `cannot copy to non-directory: ${canonicalPath}`, {
         hint: 'the destination (or one of its parents) exists in the image as a file or symlink',
       });
     }
-    if (existing?.layer === this.upperLayer) return false;
+    return existing;
+  }
+
+  private async makeUpperDir(canonicalPath: string, meta: Meta, xattrsFrom: string | undefined): Promise<void> {
     const hostPath = this.hostPath(canonicalPath);
     await mkdir(hostPath);
-    await applyMeta(hostPath, existing ? metaOf(existing.stats) : meta);
-    const xattrSource = existing?.hostPath ?? from;
-    if (xattrSource !== undefined) this.copiedFrom.set(hostPath, xattrSource);
+    await applyMeta(hostPath, meta);
+    if (xattrsFrom !== undefined) this.copiedFrom.set(hostPath, xattrsFrom);
     this.view.forget(canonicalPath);
     this.written++;
-    return existing === undefined;
   }
 
   /** Writes a non-dir entry from a source at a canonical path whose parent is in the upper dir. */
