@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MediaType, type Manifest } from '../../src/layer/oci.js';
+import { MediaType, type ImageConfig, type Index, type Manifest } from '../../src/layer/oci.js';
 import { pullImage, pushImage } from '../../src/registry/index.js';
-import { Store, load } from '../../src/store/index.js';
+import { Store, hostPlatform, load } from '../../src/store/index.js';
 import { BUSYBOX_REFERENCE, busyboxImageLayout } from '../helpers/busybox-image.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 
@@ -69,5 +69,68 @@ describe('push and pull', () => {
     expect(again.descriptor.digest).toBe(pushed.descriptor.digest);
     const repeat = await pushImage(source, BUSYBOX_REFERENCE, `${registry.host}/team/busybox:2`, FAST);
     expect(repeat.descriptor.digest).toBe(pushed.descriptor.digest);
+  });
+});
+
+describe('multi-platform images', () => {
+  it('pushes an index of two platforms and pulls the host one, or the one asked for', async () => {
+    const source = await newStore('multi-source');
+    await load(source, await busyboxImageLayout());
+    const host = (await source.getImage(BUSYBOX_REFERENCE))!;
+    const other = hostPlatform().architecture === 'arm64' ? 'amd64' : 'arm64';
+    const otherConfig = await source.putJson({ ...host.config, architecture: other } satisfies ImageConfig, MediaType.ociConfig);
+    const otherManifest = await source.putJson({ ...host.manifest, config: otherConfig } satisfies Manifest, MediaType.ociManifest);
+    const index = await source.putJson(
+      {
+        schemaVersion: 2,
+        mediaType: MediaType.ociIndex,
+        manifests: [
+          { ...host.manifestDescriptor, platform: hostPlatform() },
+          { ...otherManifest, platform: { os: 'linux', architecture: other } },
+        ],
+      } satisfies Index,
+      MediaType.ociIndex,
+    );
+    await source.setTag('local/multi:1', index);
+    const remote = `${registry.host}/multi/busybox:1`;
+    const pushed = await pushImage(source, 'local/multi:1', remote, FAST);
+
+    const raw = (await skopeoInspect(remote, true)) as unknown as Index;
+    expect(raw.mediaType).toBe(MediaType.ociIndex);
+    expect(raw.manifests.map((m) => m.platform?.architecture).sort()).toEqual([hostPlatform().architecture, other].sort());
+    const hostChild = raw.manifests.find((m) => m.platform?.architecture === hostPlatform().architecture)!;
+    const otherChild = raw.manifests.find((m) => m.platform?.architecture === other)!;
+
+    const byDefault = await newStore('multi-default');
+    const pulled = await pullImage(byDefault, remote, FAST);
+    expect(pulled.index?.digest).toBe(pushed.descriptor.digest);
+    expect(pulled.manifest.digest).toBe(hostChild.digest);
+    expect((await byDefault.getImage(remote))!.config.architecture).toBe(hostPlatform().architecture);
+
+    const chosen = await newStore('multi-chosen');
+    const pulledOther = await pullImage(chosen, remote, { ...FAST, platform: { os: 'linux', architecture: other } });
+    expect(pulledOther.manifest.digest).toBe(otherChild.digest);
+    expect((await chosen.getImage(remote))!.config.architecture).toBe(other);
+
+    const none = await newStore('multi-none');
+    await expect(pullImage(none, remote, { ...FAST, platform: { os: 'linux', architecture: 'mips64le' } })).rejects.toMatchObject({
+      code: 'E_REGISTRY_NO_PLATFORM',
+      message: expect.stringContaining(`linux/${other}`),
+    });
+    expect(await none.resolveTag(remote)).toBeUndefined();
+  });
+});
+
+describe('reference normalisation', () => {
+  it('pulls by digest and keeps a tag only for tagged references', async () => {
+    const source = await newStore('digest-source');
+    await load(source, await busyboxImageLayout());
+    const pushed = await pushImage(source, BUSYBOX_REFERENCE, `${registry.host}/bydigest/busybox`, FAST);
+    expect(pushed.reference).toBe(`${registry.host}/bydigest/busybox:latest`);
+    const target = await newStore('digest-target');
+    const pulled = await pullImage(target, `${registry.host}/bydigest/busybox@${pushed.descriptor.digest}`, FAST);
+    expect(pulled.manifest.digest).toBe(pushed.descriptor.digest);
+    expect(await target.resolveTag(`${registry.host}/bydigest/busybox:latest`)).toBeUndefined();
+    expect((await target.getImage(pushed.descriptor.digest))?.manifestDescriptor.digest).toBe(pushed.descriptor.digest);
   });
 });
