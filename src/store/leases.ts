@@ -89,13 +89,20 @@ function parseHeader(line: string): LeaseHeader | undefined {
   }
 }
 
-/** Waits while a live process other than `ownNonce`'s holder runs a prune on this store. */
+/**
+ * Waits for the prune that holds the GC lock now (if any, and not `ownNonce`'s) to finish.
+ * Only that one: a prune that takes the lock later reads the leases after the caller's entry
+ * was appended, so a busy prune loop cannot starve writers.
+ */
 export async function waitForPrune(layout: StoreLayout, ownNonce?: string): Promise<void> {
+  const running = await readLockHolder(layout.lock('gc'));
+  if (!running || running.nonce === ownNonce) return;
   let delay = 2;
   for (;;) {
+    if (!isProcessAlive(running)) return;
     const holder = await readLockHolder(layout.lock('gc'));
-    if (!holder || holder.nonce === ownNonce || !isProcessAlive(holder)) return;
+    if (holder?.nonce !== running.nonce) return;
     await new Promise((resolve) => setTimeout(resolve, delay));
-    delay = Math.min(delay * 2, 100);
+    delay = Math.min(delay * 2, 50);
   }
 }

@@ -5,7 +5,7 @@
 // removed. Contents are not fsynced file by file: a SIGKILL cannot tear a rename, and after a
 // power loss `tsbuild store verify` finds what the kernel had not written.
 
-import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rename, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError } from '../errors.js';
 import { fsyncDir } from '../lib/atomic.js';
@@ -93,6 +93,7 @@ export class SnapshotStore {
           const result = await extractLayer(this.blobs.open(layer.descriptor.digest), fs, {
             mediaType: layer.descriptor.mediaType,
             whiteouts: 'overlay',
+            maxBytes: await spaceForLayer(fs),
           });
           if (result.diffId !== layer.diffId) {
             throw new StoreError('corrupt', `layer ${layer.descriptor.digest} unpacks to diffID ${result.diffId}, but the image says ${layer.diffId}`, {
@@ -165,6 +166,17 @@ export class SnapshotStore {
     }
     await rm(aside, { recursive: true, force: true });
   }
+}
+
+/**
+ * What a layer may fill: the free space, less a reserve so the disk is not filled to the last
+ * byte. The layer module's fixed 64 MiB reserve would refuse every layer on a small store
+ * disk, so the reserve shrinks to 1/16 of the file system there.
+ */
+async function spaceForLayer(dir: string): Promise<number> {
+  const fs = await statfs(dir);
+  const reserve = Math.min(64 << 20, (fs.blocks * fs.bsize) / 16);
+  return Math.max(0, Math.floor(fs.bavail * fs.bsize - reserve));
 }
 
 /** Apparent size of a tree, each inode once. */
