@@ -151,6 +151,18 @@ static void validate(struct opts *opts) {
     die("--cpuset: '%s' is not a CPU list such as 0-1,3", opts->cpuset);
 }
 
+int scan_status_fd(int argc, char **argv) {
+  for (int i = 1; i + 1 < argc && strcmp(argv[i], "--") != 0; i++) {
+    if (strcmp(argv[i], "--status-fd") != 0)
+      continue;
+    char *end = NULL;
+    long fd = strtol(argv[i + 1], &end, 10);
+    if (*end == '\0' && fd > 2 && fd < INT_MAX && fcntl((int)fd, F_GETFD) >= 0)
+      return (int)fd;
+  }
+  return -1;
+}
+
 void parse_args(int argc, char **argv, struct opts *opts) {
   memset(opts, 0, sizeof *opts);
   opts->status_fd = -1;

@@ -45,6 +45,10 @@ struct opts {
   char **argv;                     /* the command, NULL-terminated */
 };
 
+/* The --status-fd value, looked up before parsing so that parse errors are reported there
+ * too; -1 when absent or not an open descriptor above 2. */
+int scan_status_fd(int argc, char **argv);
+
 /* Parses argv into opts and checks every rule between options; exits 0 for --help and
  * --version, dies with a message naming the option otherwise. */
 void parse_args(int argc, char **argv, struct opts *opts);

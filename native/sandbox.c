@@ -73,8 +73,21 @@ static void exec_command(void *arg) {
   _exit(err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
 }
 
+/* What the monitor undoes if it dies: the step (killed with its PID 1) and its cgroup. */
+static struct cgroup step_cgroup;
+static pid_t step_pid = -1;
+
+static void undo_step(void) {
+  if (step_pid > 0) {
+    kill(step_pid, SIGKILL);
+    waitpid(step_pid, NULL, 0);
+  }
+  cgroup_remove(&step_cgroup);
+}
+
 static _Noreturn void child_main(struct child *c) {
   die_report_fd = c->report_fd;
+  die_cleanup = NULL;
   /* If the monitor dies, so does the step (PID 1 takes every process with it). */
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   char go;
@@ -173,8 +186,8 @@ static int conclude(const struct opts *opts, const struct monitor_result *m, con
 int main(int argc, char **argv) {
   struct opts opts;
   title_init(argc, argv);
+  die_report_fd = scan_status_fd(argc, argv);
   parse_args(argc, argv, &opts);
-  die_report_fd = opts.status_fd;
   if (opts.status_fd >= 0 && fcntl(opts.status_fd, F_SETFD, FD_CLOEXEC) < 0)
     die_errno("--status-fd %d", opts.status_fd);
   /* If tsbuild goes away, stop the step as if it had been interrupted. */
@@ -188,8 +201,9 @@ int main(int argc, char **argv) {
   if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
     die_errno("block signals");
 
-  struct cgroup cg;
-  cgroup_create(&cg, &opts);
+  struct cgroup *cg = &step_cgroup;
+  die_cleanup = undo_step;
+  cgroup_create(cg, &opts);
 
   int sync_pipe[2], report_pipe[2];
   if (pipe2(sync_pipe, O_CLOEXEC) < 0 || pipe2(report_pipe, O_CLOEXEC) < 0)
@@ -201,10 +215,8 @@ int main(int argc, char **argv) {
   if (rootless)
     flags |= CLONE_NEWUSER;
   pid_t pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
-  if (pid < 0) {
-    cgroup_remove(&cg);
+  if (pid < 0)
     die_errno("clone into new namespaces%s", rootless ? " (are unprivileged user namespaces allowed?)" : "");
-  }
   if (pid == 0) {
     close(sync_pipe[1]);
     close(report_pipe[0]);
@@ -212,10 +224,11 @@ int main(int argc, char **argv) {
     child_main(&c);
   }
 
+  step_pid = pid;
   close(sync_pipe[0]);
   close(report_pipe[1]);
   bool setgroups_allowed = rootless ? write_id_maps(pid) : true;
-  cgroup_enter(&cg, pid);
+  cgroup_enter(cg, pid);
   if (!write_all(sync_pipe[1], setgroups_allowed ? "1" : "0", 1))
     die_errno("start the sandbox");
   close(sync_pipe[1]);
@@ -225,8 +238,9 @@ int main(int argc, char **argv) {
   struct report r;
   read_report(report_pipe[0], &r);
   char line[2200];
-  int status = conclude(&opts, &m, &r, &cg, line, sizeof line);
-  cgroup_remove(&cg);
+  int status = conclude(&opts, &m, &r, cg, line, sizeof line);
+  step_pid = -1;
+  cgroup_remove(cg);
   if (opts.status_fd >= 0)
     dprintf(opts.status_fd, "%s\n", line);
   return status;

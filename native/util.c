@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 int die_report_fd = -1;
+void (*die_cleanup)(void) = NULL;
 
 static void vreport(const char *fmt, va_list ap, int errnum) {
   char msg[2048];
@@ -21,6 +22,8 @@ static void vreport(const char *fmt, va_list ap, int errnum) {
   dprintf(STDERR_FILENO, "tsbuild-sandbox: %s\n", msg);
   if (die_report_fd >= 0)
     dprintf(die_report_fd, "setup %s\n", msg);
+  if (die_cleanup != NULL)
+    die_cleanup();
 }
 
 noreturn void die(const char *fmt, ...) {

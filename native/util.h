@@ -22,6 +22,9 @@ enum {
 /* Where die() also reports its message ("setup MESSAGE\n"), so that the monitor can tell a
  * setup failure from a command that happens to exit with the same status. -1 when unused. */
 extern int die_report_fd;
+/* Called by die() before exiting, to undo what the process set up on the host (the monitor
+ * removes the step's cgroup). NULL when there is nothing to undo. */
+extern void (*die_cleanup)(void);
 
 noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* die() with ": strerror(errno)" appended. */

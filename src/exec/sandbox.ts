@@ -59,8 +59,10 @@ export function runSandboxed(
     const launcher = options.launcher ?? [];
     const file = launcher[0] ?? helper;
     const argv = launcher.length > 0 ? [...launcher.slice(1), helper, ...args] : args;
+    // With a terminal the step writes to it directly, and its output is not streamed.
+    const output = spec.tty ? 'inherit' : 'pipe';
     const child = spawn(file, argv, {
-      stdio: [spec.interactive ? 'inherit' : 'ignore', 'pipe', 'pipe', 'pipe'],
+      stdio: [spec.interactive || spec.tty ? 'inherit' : 'ignore', output, output, 'pipe'],
       env: {},
     });
     let status = '';
