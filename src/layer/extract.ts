@@ -4,16 +4,35 @@
 // last is deferred: extended attributes (chown and writes clear security.capability) and
 // directory mtimes (creating children changes them), each re-checked before it is applied.
 // The diffID is computed over the uncompressed stream as it is read; the caller verifies it.
+// File-system calls are synchronous: see safe-path.ts for the measurement.
 
 import { spawn } from 'node:child_process';
-import { constants } from 'node:fs';
-import { link, lchown, lutimes, mkdir, open, readdir, rm, statfs, symlink, chmod } from 'node:fs/promises';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
+  lchownSync,
+  linkSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  symlinkSync,
+  unlinkSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
+import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { LayerError } from '../errors.js';
 import { DigestingStream, type Digest } from '../lib/digest.js';
 import { decompressedStream } from './compress.js';
-import { cleanEntryName, lstatOrNull, resolveDirInRoot } from './safe-path.js';
+import { removeTree } from './remove-tree.js';
+import { cleanEntryName, DirectPathChecker, lstatOrNull, resolveDirInRoot } from './safe-path.js';
 import type { TarEntry } from './tar-header.js';
 import { readTar } from './tar-reader.js';
 import { applyXattrs, type Xattrs } from './xattr.js';
@@ -60,13 +79,18 @@ export async function extractLayer(input: Readable, dest: string, options: Extra
   stream.on('error', (error) => digester.destroy(decompressionError(error, options.mediaType)));
   stream.pipe(digester);
   const extraction = new Extraction(dest, options.whiteouts, limits);
+  let current: { path: string; offset: number } | undefined;
   try {
-    for await (const { entry, body, offset } of readTar(digester)) await extraction.apply(entry, body, offset);
+    for await (const { entry, body, offset } of readTar(digester)) {
+      current = { path: entry.path, offset };
+      await extraction.apply(entry, body, offset);
+    }
+    current = undefined;
     await extraction.finish();
   } catch (error) {
     input.destroy();
     stream.destroy();
-    throw error instanceof LayerError ? error : asLayerError(error);
+    throw error instanceof LayerError ? error : asLayerError(error, current);
   }
   return { diffId: digester.digest(), size: digester.size };
 }
@@ -88,15 +112,19 @@ function decompressionError(error: Error, mediaType: string | undefined): LayerE
   });
 }
 
-function asLayerError(error: unknown): LayerError {
+function asLayerError(error: unknown, at: { path: string; offset: number } | undefined): LayerError {
   const errno = error as NodeJS.ErrnoException;
+  const path = at && at.path.length > 120 ? `${at.path.slice(0, 60)}…${at.path.slice(-60)}` : at?.path;
+  const where = at ? `entry ${JSON.stringify(path)} at byte ${at.offset}` : 'finishing the layer';
   if (errno.code === 'ENOSPC' || errno.code === 'EDQUOT') {
-    return new LayerError('E_LAYER_NO_SPACE', `no space left while extracting a layer: ${errno.message}`, { cause: error });
+    return new LayerError('E_LAYER_NO_SPACE', `no space left on the device extracting ${where}`, { cause: error });
   }
   if (errno.code === 'ENAMETOOLONG') {
-    return new LayerError('E_LAYER_UNSUPPORTED', `a path in the layer is too long for this system: ${errno.message}`, { cause: error });
+    return new LayerError('E_LAYER_UNSUPPORTED', `${where}: path too long for this system (PATH_MAX)`, { cause: error });
   }
-  return new LayerError('E_LAYER_EXTRACT', `extracting a layer failed: ${errno.message ?? String(error)}`, { cause: error });
+  return new LayerError('E_LAYER_EXTRACT', `extracting ${where} failed: ${errno.code ?? ''} ${errno.message ?? String(error)}`.trim(), {
+    cause: error,
+  });
 }
 
 class Extraction {
@@ -104,9 +132,9 @@ class Extraction {
   private entries = 0;
   /** Resolved parent directories, by relative path; cleared whenever anything is removed. */
   private parents = new Map<string, string>();
-  /** Directory mtimes to set at the end, deepest last in insertion order. */
-  private readonly dirTimes = new Map<string, { components: string[]; mtime: number }>();
-  private readonly xattrs = new Map<string, { components: string[]; xattrs: Xattrs }>();
+  /** Directory mtimes and extended attributes to set at the end, by host path. */
+  private readonly dirTimes = new Map<string, number>();
+  private readonly xattrs = new Map<string, Xattrs>();
   /** Paths this layer created (`apply` mode): an opaque marker keeps them. */
   private readonly created = new Set<string>();
   private readonly asRoot = process.getuid?.() === 0;
@@ -127,28 +155,33 @@ class Extraction {
     if (components.length === 0) return this.applyRoot(entry, offset);
     const name = components[components.length - 1]!;
     const parentComponents = components.slice(0, -1);
-    const parent = await this.parent(parentComponents);
+    const parent = this.parent(parentComponents);
     if (name.startsWith(WHITEOUT_PREFIX)) return this.applyWhiteout(parent, parentComponents, name, offset);
     const target = join(parent, name);
-    if (!(await this.clearTarget(target, entry))) return;
+    const state = this.clearTarget(target, entry);
+    if (state === 'skip') return;
+    // A fresh object gets no attributes left over from what stood there before.
+    if (state === 'fresh') this.xattrs.delete(target);
     await this.create(target, entry, body, offset);
     if (this.whiteouts === 'apply') this.created.add(target);
-    if (entry.type === 'directory') this.dirTimes.set(target, { components, mtime: entry.mtime });
-    if (entry.xattrs) this.xattrs.set(target, { components, xattrs: entry.xattrs });
+    if (entry.type === 'directory') {
+      this.dirTimes.set(target, entry.mtime);
+      this.parents.set(components.join('/'), target);
+    }
+    if (entry.xattrs) this.xattrs.set(target, new Map([...(this.xattrs.get(target) ?? []), ...entry.xattrs]));
   }
 
   /** Applies the deferred work: extended attributes, then directory mtimes. */
   async finish(): Promise<void> {
-    const targets: [string, Xattrs][] = [];
-    for (const [target, { components, xattrs }] of this.xattrs) {
-      if ((await this.stillAt(target, components)) !== null) targets.push([target, xattrs]);
-    }
+    // Nothing is applied through a symlink that a later entry put on the way.
+    const checker = new DirectPathChecker(this.root);
+    const targets = [...this.xattrs].filter(([target]) => checker.check(target) !== null);
     // Sorted so that setfattr sees the same input for the same layer.
     targets.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     if (targets.length > 0) await applyXattrs(targets);
     const dirs = [...this.dirTimes].sort(([a], [b]) => b.length - a.length);
-    for (const [target, { components, mtime }] of dirs) {
-      if ((await this.stillAt(target, components))?.isDirectory()) await lutimes(target, mtime, mtime);
+    for (const [target, mtime] of dirs) {
+      if (checker.check(target)?.isDirectory()) lutimesSync(target, mtime, mtime);
     }
   }
 
@@ -168,105 +201,100 @@ class Extraction {
     }
   }
 
-  private async parent(components: string[]): Promise<string> {
+  private parent(components: string[]): string {
     const key = components.join('/');
     const cached = this.parents.get(key);
     if (cached !== undefined) return cached;
-    const resolved = (await resolveDirInRoot(this.root, components, { create: true }))!;
+    const resolved = (resolveDirInRoot(this.root, components, { create: true }))!;
     this.parents.set(key, resolved);
     return resolved;
   }
 
-  /** What is at `target` if `components` still resolve to it with no symlink on the way. */
-  private async stillAt(target: string, components: string[]) {
-    const parent = await resolveDirInRoot(this.root, components.slice(0, -1), { create: false });
-    if (parent === undefined || join(parent, components[components.length - 1] ?? '.') !== target) return null;
-    return lstatOrNull(target);
-  }
-
-  private async applyRoot(entry: TarEntry, offset: number): Promise<void> {
+  private applyRoot(entry: TarEntry, offset: number): void {
     if (entry.type !== 'directory') {
       throw new LayerError('E_LAYER_UNSAFE_PATH', `tar entry at byte ${offset} names the layer root but is not a directory`);
     }
-    await this.setDirMeta(this.root, entry);
-    this.dirTimes.set(this.root, { components: [], mtime: entry.mtime });
+    this.setDirMeta(this.root, entry);
+    this.dirTimes.set(this.root, entry.mtime);
   }
 
-  /** Removes what stands at `target` unless it can stay; false when the entry is a no-op. */
-  private async clearTarget(target: string, entry: TarEntry): Promise<boolean> {
-    const existing = await lstatOrNull(target);
-    if (existing === null) return true;
-    if (existing.isDirectory() && entry.type === 'directory') return true;
-    if (entry.type === 'link' && (await this.linkSource(entry)) === target) return false;
-    await this.remove(target);
-    return true;
+  /** Removes what stands at `target` unless it can stay (a directory over a directory) or the entry is a no-op. */
+  private clearTarget(target: string, entry: TarEntry): 'fresh' | 'kept' | 'skip' {
+    const existing = lstatOrNull(target);
+    if (existing === null) return 'fresh';
+    if (existing.isDirectory() && entry.type === 'directory') return 'kept';
+    if (entry.type === 'link' && this.linkSource(entry) === target) return 'skip';
+    this.remove(target, existing.isDirectory());
+    return 'fresh';
   }
 
-  private async remove(target: string): Promise<void> {
+  private remove(target: string, isDirectory: boolean): void {
+    // A removed symlink or directory may be on the way to a cached parent.
     this.parents.clear();
-    await rm(target, { recursive: true, force: true });
+    if (isDirectory) removeTree(target);
+    else unlinkSync(target);
   }
 
   private async create(target: string, entry: TarEntry, body: AsyncIterable<Buffer>, offset: number): Promise<void> {
     switch (entry.type) {
       case 'directory':
-        await mkdir(target, { mode: 0o700 }).catch(ignoreExists);
+        if (!lstatOrNull(target)) mkdirSync(target, { mode: 0o700 });
         return this.setDirMeta(target, entry);
       case 'file':
         return this.writeFile(target, entry, body);
       case 'symlink':
-        await symlink(entry.linkname!, target);
-        if (this.asRoot) await lchown(target, entry.uid, entry.gid);
-        return lutimes(target, entry.mtime, entry.mtime);
+        symlinkSync(entry.linkname!, target);
+        if (this.asRoot) lchownSync(target, entry.uid, entry.gid);
+        return lutimesSync(target, entry.mtime, entry.mtime);
       case 'link': {
-        const source = await this.linkSource(entry);
+        const source = this.linkSource(entry);
         if (source === undefined) {
           throw new LayerError('E_LAYER_UNSAFE_PATH', `hardlink at byte ${offset} points to ${JSON.stringify(entry.linkname)}, which is not an earlier file of the layer`);
         }
-        return link(source, target);
+        return linkSync(source, target);
       }
       case 'char':
       case 'block':
       case 'fifo':
         await mknod(target, entry, offset, this.asRoot);
-        if (this.asRoot) await lchown(target, entry.uid, entry.gid);
+        if (this.asRoot) lchownSync(target, entry.uid, entry.gid);
         // Just created by mknod, so the final component is this node, not a symlink.
-        await chmod(target, entry.mode);
-        return lutimes(target, entry.mtime, entry.mtime);
+        chmodSync(target, entry.mode);
+        return lutimesSync(target, entry.mtime, entry.mtime);
     }
   }
 
   private async writeFile(target: string, entry: TarEntry, body: AsyncIterable<Buffer>): Promise<void> {
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-    const handle = await open(target, flags, 0o600);
+    const fd = openSync(target, flags, 0o600);
     try {
-      for await (const chunk of body) await handle.write(chunk);
-      if (this.asRoot) await handle.chown(entry.uid, entry.gid);
-      await handle.chmod(entry.mode);
-      await handle.utimes(entry.mtime, entry.mtime);
+      for await (const chunk of body) writeAll(fd, chunk);
+      if (this.asRoot) fchownSync(fd, entry.uid, entry.gid);
+      fchmodSync(fd, entry.mode);
+      futimesSync(fd, entry.mtime, entry.mtime);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   }
 
-  private async setDirMeta(dir: string, entry: TarEntry): Promise<void> {
-    const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  private setDirMeta(dir: string, entry: TarEntry): void {
+    const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
     try {
-      if (this.asRoot) await handle.chown(entry.uid, entry.gid);
-      await handle.chmod(entry.mode);
+      if (this.asRoot) fchownSync(fd, entry.uid, entry.gid);
+      fchmodSync(fd, entry.mode);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   }
 
   /** The host path a hardlink's target names inside the root, if it exists and is not a directory. */
-  private async linkSource(entry: TarEntry): Promise<string | undefined> {
+  private linkSource(entry: TarEntry): string | undefined {
     const components = cleanEntryName(entry.linkname!, `hardlink target of ${JSON.stringify(entry.path)}`);
     if (components.length === 0) return undefined;
-    const parent = await resolveDirInRoot(this.root, components.slice(0, -1), { create: false });
+    const parent = resolveDirInRoot(this.root, components.slice(0, -1), { create: false });
     if (parent === undefined) return undefined;
     const source = join(parent, components[components.length - 1]!);
-    const stats = await lstatOrNull(source);
+    const stats = lstatOrNull(source);
     return stats === null || stats.isDirectory() ? undefined : source;
   }
 
@@ -279,26 +307,27 @@ class Extraction {
       throw new LayerError('E_LAYER_UNSAFE_PATH', `whiteout at byte ${offset} names ${JSON.stringify(hidden)}, which is not a file name`);
     }
     const target = join(parent, hidden);
-    if ((await lstatOrNull(target)) !== null) await this.remove(target);
+    const existing = lstatOrNull(target);
+    if (existing !== null) this.remove(target, existing.isDirectory());
     if (this.whiteouts === 'overlay') {
       await mknod(target, { type: 'char', devmajor: 0, devminor: 0, mode: 0, path: hidden }, offset, true);
     }
   }
 
-  private async applyOpaque(dir: string, components: string[]): Promise<void> {
+  private applyOpaque(dir: string, components: string[]): void {
     if (this.whiteouts === 'overlay') {
-      this.xattrs.set(dir, { components: [...components, '.'], xattrs: new Map([[OPAQUE_XATTR, Buffer.from('y')]]) });
+      this.xattrs.set(dir, new Map([...(this.xattrs.get(dir) ?? []), [OPAQUE_XATTR, Buffer.from('y')]]));
       return;
     }
-    for (const child of await readdir(dir)) {
-      const path = join(dir, child);
-      if (!this.created.has(path)) await this.remove(path);
+    for (const child of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, child.name);
+      if (!this.created.has(path)) this.remove(path, child.isDirectory());
     }
   }
 }
 
-function ignoreExists(error: NodeJS.ErrnoException): void {
-  if (error.code !== 'EEXIST') throw error;
+function writeAll(fd: number, chunk: Buffer): void {
+  for (let written = 0; written < chunk.length; ) written += writeSync(fd, chunk, written);
 }
 
 /** Device nodes and fifos: Node has no mknod(2), and they are rare, so the mknod command. */

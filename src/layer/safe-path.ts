@@ -4,9 +4,12 @@
 // on the way is read and its target resolved against the root, as if chrooted (the approach
 // of moby's FollowSymlinkInScope and containerd's fs.RootPath). The final component is never
 // followed: callers lstat it and create it with O_NOFOLLOW/O_EXCL.
+//
+// Synchronous on purpose: extraction is a long run of tiny metadata calls, and a thread-pool
+// round trip per call made it several times slower (measured: ~100 µs against ~5 µs).
 
-import { lstat, mkdir, readlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstatSync, mkdirSync, readlinkSync, type Stats } from 'node:fs';
+import { dirname } from 'node:path';
 import { LayerError } from '../errors.js';
 
 const MAX_SYMLINK_HOPS = 255;
@@ -42,46 +45,70 @@ export interface ResolveOptions {
  * The host path of the directory `components` names inside `root`, following symlinks as if
  * `root` were `/`. Returns undefined when a component is missing and `create` is false.
  */
-export async function resolveDirInRoot(root: string, components: readonly string[], options: ResolveOptions): Promise<string | undefined> {
-  const resolved: string[] = [];
-  // A stack of components still to walk, next one last.
+export function resolveDirInRoot(root: string, components: readonly string[], options: ResolveOptions): string | undefined {
+  // Host paths of the directories walked so far; the last is the current one.
+  const walked = [root];
+  // Components still to walk, next one last.
   const todo = [...components].reverse();
   let hops = 0;
   while (todo.length > 0) {
     const part = todo.pop()!;
     if (part === '' || part === '.') continue;
     if (part === '..') {
-      resolved.pop();
+      if (walked.length > 1) walked.pop();
       continue;
     }
-    const path = join(root, ...resolved, part);
-    const stats = await lstatOrNull(path);
+    const path = `${walked[walked.length - 1]}/${part}`;
+    const stats = lstatOrNull(path);
     if (stats?.isSymbolicLink()) {
       if (++hops > MAX_SYMLINK_HOPS) throw unsafe(`too many levels of symbolic links resolving ${components.join('/')}`);
-      const target = await readlink(path);
-      if (target.startsWith('/')) resolved.length = 0;
+      const target = readlinkSync(path);
+      if (target.startsWith('/')) walked.length = 1;
       todo.push(...target.split('/').reverse());
       continue;
     }
     if (stats === null) {
       if (!options.create) return undefined;
-      await mkdir(path, { mode: 0o755 });
+      mkdirSync(path, { mode: 0o755 });
       options.onCreate?.(path);
     } else if (!stats.isDirectory()) {
-      throw new LayerError('E_LAYER_CONFLICT', `${components.join('/')}: ${[...resolved, part].join('/')} is not a directory`, {
+      throw new LayerError('E_LAYER_CONFLICT', `${components.join('/')}: ${path.slice(root.length + 1)} is not a directory`, {
         hint: 'the layer puts an entry under a path that is a file',
       });
     }
-    resolved.push(part);
+    walked.push(path);
   }
-  return join(root, ...resolved);
+  return walked[walked.length - 1];
 }
 
-export async function lstatOrNull(path: string) {
-  try {
-    return await lstat(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
+/**
+ * Answers "is this host path reached from the root through real directories only?" for the
+ * deferred work of an extraction, lstat-ing each directory once however many paths share it.
+ */
+export class DirectPathChecker {
+  private readonly realDirs = new Set<string>();
+  private readonly root: string;
+
+  constructor(root: string) {
+    this.root = root;
   }
+
+  /** The lstat of `path`, or null when it is gone or a symlink now stands on the way to it. */
+  check(path: string): Stats | null {
+    if (path === this.root) return lstatOrNull(path);
+    const chain: string[] = [];
+    for (let dir = dirname(path); dir !== this.root && !this.realDirs.has(dir); dir = dirname(dir)) {
+      if (!dir.startsWith(`${this.root}/`)) return null;
+      chain.push(dir);
+    }
+    for (const dir of chain.reverse()) {
+      if (!lstatOrNull(dir)?.isDirectory()) return null;
+      this.realDirs.add(dir);
+    }
+    return lstatOrNull(path);
+  }
+}
+
+export function lstatOrNull(path: string): Stats | null {
+  return lstatSync(path, { throwIfNoEntry: false }) ?? null;
 }
