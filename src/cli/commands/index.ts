@@ -4,6 +4,7 @@
 import type { CommandSpec } from './types.js';
 import { versionCommand } from './version.js';
 import { buildCommand } from './build.js';
+import { planCommand } from './plan.js';
 import { imagesCommand } from './images.js';
 import { tagCommand } from './tag.js';
 import { rmiCommand } from './rmi.js';
@@ -16,6 +17,7 @@ import { storeCommand } from './store.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: Array<CommandSpec<any>> = [
   buildCommand,
+  planCommand,
   versionCommand,
   imagesCommand,
   tagCommand,
