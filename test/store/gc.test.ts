@@ -1,0 +1,180 @@
+// GC: the pure mark, the cache eviction policy, prune against tags, cache records and leases,
+// and du's sharing arithmetic.
+
+import { utimes, writeFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { sha256 } from '../../src/lib/digest.js';
+import { Store, diskUsage, mark, prune, selectCacheEvictions, verify, type GcNode } from '../../src/store/index.js';
+import type { CacheEntry } from '../../src/store/cache.js';
+import { layerOf, putTinyImage, tempDir } from './store-helpers.js';
+
+const stores: Store[] = [];
+async function openStore(root?: string): Promise<Store> {
+  const store = await Store.open(root ?? (await tempDir()));
+  stores.push(store);
+  return store;
+}
+afterEach(async () => {
+  for (const store of stores.splice(0)) {
+    await store.close();
+    await rm(store.root, { recursive: true, force: true });
+  }
+});
+
+describe('mark', () => {
+  it('reaches exactly what the roots reach, through cycles', async () => {
+    const n = (name: string): GcNode => ({ kind: 'blob', digest: sha256(name) });
+    const edges: Record<string, string[]> = { a: ['b', 'c'], b: ['a'], c: ['d'], d: [], e: ['a'], f: [] };
+    const names = new Map(Object.keys(edges).map((k) => [sha256(k), k]));
+    const marked = await mark([n('a')], (node) => edges[names.get((node as { digest: `sha256:${string}` }).digest)!]!.map(n));
+    expect([...marked.values()].map((node) => names.get((node as { digest: `sha256:${string}` }).digest)).sort()).toEqual(['a', 'b', 'c', 'd']);
+  });
+});
+
+describe('selectCacheEvictions', () => {
+  const entry = (key: string, lastUsed: number): CacheEntry => ({ key, lastUsed, file: key, record: { layer: null, createdAt: '' } });
+  const entries = [entry('old', 1_000), entry('mid', 5_000), entry('new', 9_000)];
+  const policy = { now: 10_000, baseBytes: 100, costOf: () => 50, keysOf: (e: CacheEntry) => [e.key] };
+  const keys = (set: Set<CacheEntry>) => [...set].map((e) => e.key).sort();
+
+  it('all: every record', () => {
+    expect(keys(selectCacheEvictions(entries, { ...policy, all: true }))).toEqual(['mid', 'new', 'old']);
+  });
+  it('until: records unused for longer', () => {
+    expect(keys(selectCacheEvictions(entries, { ...policy, until: 6_000 }))).toEqual(['old']);
+  });
+  it('keepStorage: most recently used first until the budget is full', () => {
+    expect(keys(selectCacheEvictions(entries, { ...policy, keepStorage: 200 }))).toEqual(['old']);
+    expect(keys(selectCacheEvictions(entries, { ...policy, keepStorage: 149 }))).toEqual(['mid', 'new', 'old']);
+  });
+  it('nothing without options', () => {
+    expect(keys(selectCacheEvictions(entries, policy))).toEqual([]);
+  });
+});
+
+describe('prune', () => {
+  it('removes untagged images and their snapshots; keeps tagged ones and cached layers', async () => {
+    const store = await openStore();
+    const shared = await layerOf(store, { 'shared.txt': 'shared' });
+    const kept = await putTinyImage(store, 'kept', [shared]);
+    const dropped = await putTinyImage(store, 'dropped', [shared]);
+    const cached = await layerOf(store, { 'cached.txt': 'cached' });
+    await store.setTag('kept', kept.manifest);
+    await store.putCacheRecord(sha256('step'), { layer: cached, createdAt: 'now' });
+    for (const layer of [...kept.layers, dropped.layer, cached]) await store.ensureSnapshot(layer);
+
+    const report = await prune(store);
+    expect(report).toMatchObject({ removedBlobs: 3, removedSnapshots: 1, removedCacheRecords: 0 });
+    for (const gone of [dropped.manifest, dropped.config, dropped.layer.descriptor]) expect(existsSync(store.blobPath(gone.digest))).toBe(false);
+    expect(existsSync(join(store.root, 'snapshots', dropped.layer.diffId.slice(7)))).toBe(false);
+    expect(await store.getImage('kept')).toBeDefined();
+    expect(await store.hasBlob(shared.descriptor.digest)).toBe(true);
+    expect(await store.getCacheRecord(sha256('step'))).toBeDefined();
+    expect((await verify(store)).problems).toEqual([]);
+  });
+
+  it('until= drops cache records unused for longer, --all drops every one; tagged images stay', async () => {
+    const store = await openStore();
+    const image = await putTinyImage(store, 'tagged');
+    await store.setTag('tagged', image.manifest);
+    const old = await layerOf(store, { old: 'old' });
+    const recent = await layerOf(store, { recent: 'recent' });
+    await store.putCacheRecord('old-key', { layer: old, createdAt: 'then' });
+    await store.putCacheRecord('recent-key', { layer: recent, createdAt: 'now' });
+    const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+    await utimes(store.layout.cacheRecord('old-key'), twoHoursAgo, twoHoursAgo);
+
+    expect(await prune(store, { until: 3_600_000 })).toMatchObject({ removedCacheRecords: 1, removedBlobs: 1 });
+    expect(await store.hasBlob(old.descriptor.digest)).toBe(false);
+    expect(await store.getCacheRecord('recent-key')).toBeDefined();
+
+    expect(await prune(store, { all: true })).toMatchObject({ removedCacheRecords: 1, removedBlobs: 1 });
+    expect(await store.getCacheRecord('recent-key')).toBeUndefined();
+    expect(await store.getImage('tagged')).toBeDefined();
+    expect((await verify(store)).problems).toEqual([]);
+  });
+
+  it('keep-storage evicts least recently used cache records until the store fits', async () => {
+    const store = await openStore();
+    const layers = [];
+    for (const [i, age] of [3, 2, 1].entries()) {
+      const layer = await layerOf(store, { [`f${i}`]: 'x'.repeat(20_000) });
+      await store.putCacheRecord(`k${i}`, { layer, createdAt: '' });
+      const when = new Date(Date.now() - age * 60_000);
+      await utimes(store.layout.cacheRecord(`k${i}`), when, when);
+      layers.push(layer);
+    }
+    // Room for the newest record's layer only.
+    await prune(store, { keepStorage: layers[2]!.descriptor.size + 1000 });
+    expect(await store.getCacheRecord('k2')).toBeDefined();
+    expect(await store.getCacheRecord('k1')).toBeUndefined();
+    expect(await store.getCacheRecord('k0')).toBeUndefined();
+  });
+
+  it('never removes what a lease holds, and a released lease protects nothing', async () => {
+    const builder = await openStore();
+    const image = await putTinyImage(builder, 'leased');
+    const lease = await builder.acquireLease([image.manifest.digest]);
+    await builder.close(); // only the explicit lease protects it now
+    const pruner = await openStore(builder.root);
+    await prune(pruner);
+    expect(await pruner.getImage(image.manifest.digest)).toBeDefined();
+    await lease.release();
+    await prune(pruner);
+    expect(existsSync(pruner.blobPath(image.manifest.digest))).toBe(false);
+    expect(existsSync(pruner.blobPath(image.layer.descriptor.digest))).toBe(false);
+  });
+
+  it("another live instance's implicit lease protects what it wrote until it closes", async () => {
+    const builder = await openStore();
+    const image = await putTinyImage(builder, 'in progress');
+    const pruner = await openStore(builder.root);
+    expect((await prune(pruner)).removedBlobs).toBe(0);
+    await builder.close();
+    expect((await prune(pruner)).removedBlobs).toBe(3);
+    expect(await pruner.hasBlob(image.manifest.digest)).toBe(false);
+  });
+
+  it('a lease of a SIGKILLed process (dead pid) blocks nothing and is cleaned up', async () => {
+    const store = await openStore();
+    const image = await putTinyImage(store, 'orphan');
+    const leaseFile = join(store.root, 'leases', '999999999.1.deadbeef.lease');
+    await writeFile(leaseFile, `${JSON.stringify({ pid: 999_999_999, start: '1', createdAt: '', purpose: 'killed build' })}\n${image.manifest.digest}\n`);
+    await store.close();
+    expect((await verify(store)).leftovers.map((l) => l.path)).toContain(leaseFile);
+    const report = await prune(store);
+    expect(report.removedBlobs).toBe(3);
+    expect(existsSync(leaseFile)).toBe(false);
+  });
+});
+
+describe('du', () => {
+  it('counts layers shared between images once and splits each image into shared and unique', async () => {
+    const store = await openStore();
+    const base = await layerOf(store, { 'base.bin': 'b'.repeat(50_000) });
+    const a = await putTinyImage(store, 'a'.repeat(10_000), [base]);
+    const b = await putTinyImage(store, 'b'.repeat(20_000), [base]);
+    await store.setTag('a', a.manifest);
+    await store.setTag('b', b.manifest);
+    await store.setTag('b:alias', b.manifest);
+    await store.ensureSnapshot(base);
+    const baseSnapshot = (await store.snapshots.info(base.diffId))!.size;
+    expect(baseSnapshot).toBe(50_000);
+
+    const usage = await diskUsage(store);
+    const own = (img: typeof a) => img.manifest.size + img.config.size + img.layer.descriptor.size;
+    const sharedBytes = base.descriptor.size + baseSnapshot;
+    const byName = Object.fromEntries(usage.images.map((i) => [i.references.join(','), i]));
+    expect(byName['a:latest']).toMatchObject({ size: own(a) + sharedBytes, shared: sharedBytes, unique: own(a) });
+    expect(byName['b:alias,b:latest']).toMatchObject({ size: own(b) + sharedBytes, shared: sharedBytes, unique: own(b) });
+    expect(usage.imagesTotal).toBe(own(a) + own(b) + sharedBytes);
+    expect(usage.total).toBe(usage.imagesTotal);
+    expect(usage.snapshots).toEqual({ count: 1, size: baseSnapshot });
+    expect(usage.reclaimable).toBe(0);
+
+    const loose = await layerOf(store, { loose: 'x' });
+    expect((await diskUsage(store)).reclaimable).toBe(loose.descriptor.size);
+  });
+});
