@@ -217,9 +217,12 @@ export class RegistryClient {
     throw await this.unexpected(res, `HEAD blob ${digest}`);
   }
 
-  /** The blob's bytes as a stream (redirects to storage followed without our credentials). */
-  async openBlob(repository: string, digest: Digest): Promise<Readable> {
-    let res = await this.request({ method: 'GET', path: `/v2/${repository}/blobs/${digest}`, repository, action: 'pull' });
+  /**
+   * The blob's bytes as a stream (redirects to storage followed without our credentials).
+   * `once`: the caller retries the whole transfer itself.
+   */
+  async openBlob(repository: string, digest: Digest, once = false): Promise<Readable> {
+    let res = await this.request({ method: 'GET', path: `/v2/${repository}/blobs/${digest}`, repository, action: 'pull', once });
     for (let hops = 0; isRedirect(res.statusCode) && hops < 5; hops++) {
       res.resume();
       const location = new URL(res.headers.location ?? '', this.base);

@@ -20,7 +20,7 @@ export async function fetchBlob(store: ContentStore, client: RegistryClient, rep
 }
 
 async function fetchOnce(store: ContentStore, client: RegistryClient, repository: string, blob: Descriptor, options: RegistryOptions): Promise<void> {
-  const body = await client.openBlob(repository, blob.digest);
+  const body = await client.openBlob(repository, blob.digest, true);
   let dropped: Error | undefined;
   body.on('error', (error) => (dropped = error));
   const counted = body.pipe(new ProgressStream(options.onEvent, `pull:${blob.digest}`, shortDigest(blob.digest), blob.size));

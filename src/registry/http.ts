@@ -69,7 +69,10 @@ export function isRetriableStatus(status: number): boolean {
 export function isRetriable(error: unknown): boolean {
   // EPROTO and the like are a server speaking something else, not a dropped connection.
   if (error instanceof NetworkError) return error.code === undefined || NETWORK_CODES.has(error.code);
-  if (error instanceof RegistryError) return error.status !== undefined && isRetriableStatus(error.status);
+  if (error instanceof RegistryError) {
+    // A connection failure already reported as such still merits another attempt one level up.
+    return error.code === 'E_REGISTRY_UNREACHABLE' || (error.status !== undefined && isRetriableStatus(error.status));
+  }
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   return code !== undefined && NETWORK_CODES.has(code);
 }
