@@ -8,6 +8,9 @@ import { CancelledError } from '../../src/errors.js';
 import { runSandboxed } from '../../src/exec/sandbox.js';
 import type { SandboxSpec } from '../../src/exec/types.js';
 import { busyboxRootfs } from '../helpers/fixtures.js';
+import { buildNative } from '../sandbox/harness.js';
+
+buildNative();
 
 const scratch = mkdtempSync(join(tmpdir(), 'tsbuild-sandbox-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
