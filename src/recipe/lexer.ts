@@ -302,7 +302,7 @@ function patternToRegExp(pattern: string, greedy: boolean, anchored: boolean, gl
       out += '\\' + following;
       i++;
     } else {
-      out += ch.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+      out += ch.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
     }
   }
   return new RegExp(out, global ? 'gu' : 'u');
