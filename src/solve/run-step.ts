@@ -23,7 +23,11 @@ const LOG_TAIL_LINES = 20;
 
 export async function runStep(runtime: BuildRuntime, step: RunStep, parent: ImageState, ctx: ExecContext): Promise<LayerRef | null> {
   const lowerDirs = await snapshotDirs(runtime, parent);
-  const user = await runUser(new LayeredRoot(lowerDirs), step.config.user);
+  const root = new LayeredRoot(lowerDirs);
+  const user = await runUser(root, step.config.user);
+  const env = runEnvironment(step);
+  // As runc does for Docker: HOME from the user's passwd entry when the recipe sets none.
+  if (!env.some((entry) => entry.startsWith('HOME='))) env.push(`HOME=${await homeDir(root, user.uid)}`);
   const scratch = await scratchUpper(runtime, 'run');
   try {
     const mounts = await sandboxMounts(step, scratch.path);
@@ -34,7 +38,7 @@ export async function runStep(runtime: BuildRuntime, step: RunStep, parent: Imag
         upperDir: scratch.upperDir,
         workDir: scratch.workDir,
         argv: step.command.form === 'shell' ? [...step.config.shell, step.command.script] : step.command.argv,
-        env: runEnvironment(step),
+        env,
         cwd: step.config.workdir || '/',
         uid: user.uid,
         gid: user.gid,
@@ -74,6 +78,19 @@ export async function runStep(runtime: BuildRuntime, step: RunStep, parent: Imag
 async function runUser(root: LayeredRoot, user: string): Promise<ResolvedUser> {
   if (user === '' || user === '0' || user === '0:0') return { uid: 0, gid: 0, groups: [] };
   return resolveUser(root, user);
+}
+
+/** The home dir of `uid` in the image's /etc/passwd; `/` when there is none. */
+async function homeDir(root: LayeredRoot, uid: number): Promise<string> {
+  const entry = await root.stat('/etc/passwd');
+  if (!entry?.stats.isFile()) return '/';
+  const handle = await root.open('/etc/passwd');
+  try {
+    const line = (await handle.readFile('utf8')).split('\n').map((l) => l.split(':')).find((fields) => fields[2] === String(uid));
+    return line?.[5] || '/';
+  } finally {
+    await handle.close();
+  }
 }
 
 export function describeFailure(failure: StepFailure): string {

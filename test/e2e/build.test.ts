@@ -1,0 +1,163 @@
+// A user's first session with tsbuild: load a base image, build a multi-stage app, look at
+// the image, build again (all cached), change one file (only what depends on it runs again).
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testdir, writeTree } from '../helpers/testdir.js';
+import { openSession, stepOutcomes, type Session } from './session.js';
+
+const USERS_RUN = "RUN echo 'svc:x:1234:2000::/home/svc:/bin/sh' >> /etc/passwd && echo 'svc:x:2000:' >> /etc/group";
+
+const APP_DOCKERFILE = `FROM busybox AS build
+WORKDIR /src
+COPY app/ ./
+RUN cat main.txt lib.txt > bundle.txt && echo built > /built-marker
+
+FROM busybox
+RUN echo 'svc:x:1234:2000::/home/svc:/bin/sh' >> /etc/passwd && echo 'svc:x:2000:' >> /etc/group
+COPY --from=build /src/bundle.txt /opt/app/
+COPY --chown=svc:svc --chmod=0750 run.sh /opt/app/run.sh
+ENV MODE=production
+USER svc
+WORKDIR /home/svc/data
+EXPOSE 8080/tcp
+LABEL org.example.team=builders
+CMD ["/opt/app/run.sh"]
+`;
+
+function appContext(parent: string): string {
+  const dir = join(parent, 'app-context');
+  writeTree(dir, {
+    Dockerfile: APP_DOCKERFILE,
+    '.dockerignore': 'app/*.log\n',
+    'app/main.txt': 'main\n',
+    'app/lib.txt': 'lib v1\n',
+    'app/debug.log': 'noise\n',
+    'run.sh': '#!/bin/sh\ncat /opt/app/bundle.txt\n',
+  });
+  return dir;
+}
+
+describe('tsbuild build: a multi-stage app on busybox', () => {
+  let session: Session;
+  let context: string;
+  let firstDigest: string;
+
+  beforeAll(async () => {
+    session = await openSession();
+  });
+  afterAll(() => session.close());
+
+  it('builds the image: files, modes, owners and config as the Dockerfile says', async () => {
+    context = appContext(session.dir);
+    const archive = join(session.dir, 'app.tar');
+    const built = await session.buildJson(['-t', 'app:1', '-o', `type=oci,dest=${archive}`, context]);
+    expect(built.status, built.stderr).toBe(0);
+    const done = built.events.find((e) => e.type === 'build.done');
+    expect(done).toMatchObject({ type: 'build.done', stepsCached: expect.any(Number), image: { names: ['app:1'] } });
+    firstDigest = done?.type === 'build.done' ? done.image!.digest : '';
+
+    const { listing, config } = await session.list(archive);
+    expect(listing).toContain('/opt/app dir 0755 0:0');
+    expect(listing.find((l: string) => l.startsWith('/opt/app/bundle.txt '))).toMatch(/^\/opt\/app\/bundle\.txt file 0644 0:0 12 sha256:/);
+    expect(listing.find((l: string) => l.startsWith('/opt/app/run.sh '))).toMatch(/^\/opt\/app\/run\.sh file 0750 1234:2000 /);
+    expect(listing).toContain('/home/svc/data dir 0755 1234:2000');
+    expect(listing.some((l: string) => l.startsWith('/built-marker'))).toBe(false);
+    expect(listing.find((l: string) => l.startsWith('/etc/passwd '))).toBeDefined();
+    expect(config).toMatchObject({
+      User: 'svc',
+      WorkingDir: '/home/svc/data',
+      Cmd: ['/opt/app/run.sh'],
+      ExposedPorts: { '8080/tcp': {} },
+      Labels: { 'org.example.team': 'builders' },
+    });
+    expect(config.Env).toContain('MODE=production');
+
+    const inspected = await session.tsbuild(['inspect', 'app:1']);
+    expect(inspected.status, inspected.stderr).toBe(0);
+    const image = JSON.parse(inspected.stdout).config;
+    expect(image.created).toBe('1970-01-01T00:00:00Z');
+    expect(image.history.map((h: { created_by: string }) => h.created_by).slice(-9)[0]).toMatch(/etc\/passwd/);
+    expect(image.history.filter((h: { empty_layer?: boolean }) => h.empty_layer).map((h: { created_by: string }) => h.created_by.split(' ')[0]))
+      .toEqual(expect.arrayContaining(['ENV', 'USER', 'EXPOSE', 'LABEL', 'CMD']));
+    expect(image.rootfs.diff_ids).toHaveLength(JSON.parse(inspected.stdout).manifest.layers.length);
+  });
+
+  it('builds again with every step cached and the same digest', async () => {
+    const again = await session.buildJson(['-t', 'app:1', context]);
+    expect(again.status, again.stderr).toBe(0);
+    const { ran, cached } = stepOutcomes(again.events);
+    expect(ran).toEqual([]);
+    expect(cached).toHaveLength(12);
+    expect(again.events.some((e) => e.type === 'step.start')).toBe(false);
+    const done = again.events.find((e) => e.type === 'build.done');
+    expect(done?.type === 'build.done' && done.image?.digest).toBe(firstDigest);
+  });
+
+  it('-q prints only the image digest on stdout', async () => {
+    const quiet = await session.tsbuild(['build', '-q', context]);
+    expect(quiet.status, quiet.stderr).toBe(0);
+    expect(quiet.stdout).toBe(`${firstDigest}\n`);
+    expect(quiet.stderr).toBe('');
+  });
+
+  it('a file excluded by .dockerignore changes nothing', async () => {
+    writeFileSync(join(context, 'app/debug.log'), 'other noise\n');
+    const again = await session.buildJson([context]);
+    expect(stepOutcomes(again.events).ran).toEqual([]);
+  });
+
+  it('one changed source file re-runs exactly the steps after the COPY that reads it', async () => {
+    writeFileSync(join(context, 'app/lib.txt'), 'lib v2\n');
+    const changed = await session.buildJson(['-t', 'app:2', context]);
+    expect(changed.status, changed.stderr).toBe(0);
+    const { ran, cached } = stepOutcomes(changed.events);
+    expect(ran).toEqual([
+      'COPY app/ ./',
+      'RUN cat main.txt lib.txt > bundle.txt && echo built > /built-marker',
+      'COPY --from=build /src/bundle.txt /opt/app/',
+      'COPY --chown=svc:svc --chmod=0750 run.sh /opt/app/run.sh',
+      'ENV MODE=production',
+      'USER svc',
+      'WORKDIR /home/svc/data',
+      'EXPOSE 8080/tcp',
+      'LABEL org.example.team=builders',
+      'CMD ["/opt/app/run.sh"]',
+    ]);
+    expect(cached).toContain('WORKDIR /src');
+    expect(cached).toContain(USERS_RUN);
+    const archive = join(session.dir, 'app2.tar');
+    const exported = await session.tsbuild(['build', '-q', '-o', `type=oci,dest=${archive}`, context]);
+    expect(exported.status).toBe(0);
+    expect((await session.list(archive)).listing.find((l: string) => l.startsWith('/opt/app/bundle.txt '))).toMatch(/ 0644 0:0 12 /);
+  });
+
+  it('--no-cache runs every layer step again and still gives the same image', async () => {
+    const fresh = await session.buildJson(['--no-cache', context]);
+    expect(fresh.status, fresh.stderr).toBe(0);
+    const { ran } = stepOutcomes(fresh.events);
+    expect(ran).toEqual(expect.arrayContaining(['WORKDIR /src', USERS_RUN]));
+    const cachedBuild = await session.buildJson([context]);
+    const digest = (events: typeof fresh.events) => events.flatMap((e) => (e.type === 'build.done' ? [e.image?.digest] : []))[0];
+    expect(digest(fresh.events)).toBe(digest(cachedBuild.events));
+  });
+
+  it('RUN sees exactly the recipe environment: no host variables, fixed hostname, umask 022, HOME from passwd', async () => {
+    const ctx = testdir({
+      Dockerfile: 'FROM busybox\nARG FLAVOUR=plain\nRUN env | sort > /env && hostname > /hostname && umask > /umask && touch /made\n',
+    });
+    const archive = join(session.dir, 'env.tar');
+    const built = await session.tsbuild(['build', '-q', '-t', 'env', '-o', `type=oci,dest=${archive}`, ctx], { env: { LEAKED_HOST_VAR: 'x', SOURCE_DATE_EPOCH: '1700000000' } });
+    expect(built.status, built.stderr).toBe(0);
+    const dir = join(session.dir, 'env-unpacked');
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('mkdir', ['-p', dir]);
+    execFileSync('tar', ['-xf', archive, '-C', dir]);
+    execFileSync('umoci', ['unpack', '--image', `${dir}:latest`, join(dir, 'bundle')]);
+    const read = (file: string) => readFileSync(join(dir, 'bundle/rootfs', file), 'utf8');
+    expect(read('env').trim().split('\n')).toEqual(['FLAVOUR=plain', 'HOME=/root', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'PWD=/', 'SHLVL=1']);
+    expect(read('hostname')).toBe('tsbuild\n');
+    expect(read('umask')).toBe('0022\n');
+  });
+});
