@@ -126,9 +126,13 @@ async function tryCreate(path: string, text: string, nonce: string): Promise<boo
   try {
     await writeFile(staged, text, { flag: 'wx', mode: 0o644 });
   } catch (error) {
+    await unlink(staged).catch(() => undefined); // created, then the disk was full
     if (!isCode(error, 'ENOENT')) throw error;
     await mkdir(dirname(path), { recursive: true });
-    await writeFile(staged, text, { flag: 'wx', mode: 0o644 });
+    await writeFile(staged, text, { flag: 'wx', mode: 0o644 }).catch(async (retryError: unknown) => {
+      await unlink(staged).catch(() => undefined);
+      throw retryError;
+    });
   }
   try {
     await link(staged, path);

@@ -10,7 +10,7 @@
 // entry, or the writer waits for the prune to finish and then checks the object again.
 
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, renameSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isDigest, type Digest } from '../lib/digest.js';
@@ -40,8 +40,13 @@ export function createLease(layout: StoreLayout, purpose: string, digests: Diges
   const file = join(layout.leasesDir, `${ownerTag()}.${randomBytes(6).toString('hex')}.lease`);
   const header: LeaseHeader = { ...currentProcess(), createdAt: new Date().toISOString(), purpose };
   const staged = `${file}.new`;
-  writeFileSync(staged, [JSON.stringify(header), ...digests].join('\n') + '\n', { flag: 'wx' });
-  renameSync(staged, file);
+  try {
+    writeFileSync(staged, [JSON.stringify(header), ...digests].join('\n') + '\n', { flag: 'wx' });
+    renameSync(staged, file);
+  } catch (error) {
+    rmSync(staged, { force: true });
+    throw error;
+  }
   let released = false;
   return {
     file,

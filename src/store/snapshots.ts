@@ -82,33 +82,35 @@ export class SnapshotStore {
     await this.protect([layer.diffId, layer.descriptor.digest]);
     if (await this.exists(layer.diffId)) return this.fsPath(layer.diffId);
     // One process unpacks a given layer; the others wait and then find it done.
-    return withLock(
-      this.layout.lock(`snapshot-${digestHex(layer.diffId)}`),
-      async () => {
-        if (await this.exists(layer.diffId)) return this.fsPath(layer.diffId);
-        const staging = await this.tempDir('snapshot');
-        try {
-          const fs = join(staging.path, 'fs');
-          await mkdir(fs);
-          const result = await extractLayer(this.blobs.open(layer.descriptor.digest), fs, {
-            mediaType: layer.descriptor.mediaType,
-            whiteouts: 'overlay',
-            maxBytes: await spaceForLayer(fs),
-          });
-          if (result.diffId !== layer.diffId) {
-            throw new StoreError('corrupt', `layer ${layer.descriptor.digest} unpacks to diffID ${result.diffId}, but the image says ${layer.diffId}`, {
-              hint: 'The image config does not match its layers; load or pull the image again.',
-            });
-          }
-          return await this.install(layer.diffId, staging.path, layer.descriptor.digest);
-        } catch (error) {
-          throw storeFsError(error, `unpacking layer ${layer.descriptor.digest}`);
-        } finally {
-          await staging.release();
-        }
-      },
-      { purpose: `unpacking ${layer.diffId}` },
-    );
+    try {
+      return await withLock(this.layout.lock(`snapshot-${digestHex(layer.diffId)}`), () => this.unpackLocked(layer), {
+        purpose: `unpacking ${layer.diffId}`,
+      });
+    } catch (error) {
+      throw storeFsError(error, `unpacking layer ${layer.descriptor.digest}`);
+    }
+  }
+
+  private async unpackLocked(layer: LayerRef): Promise<string> {
+    if (await this.exists(layer.diffId)) return this.fsPath(layer.diffId);
+    const staging = await this.tempDir('snapshot');
+    try {
+      const fs = join(staging.path, 'fs');
+      await mkdir(fs);
+      const result = await extractLayer(this.blobs.open(layer.descriptor.digest), fs, {
+        mediaType: layer.descriptor.mediaType,
+        whiteouts: 'overlay',
+        maxBytes: await spaceForLayer(fs),
+      });
+      if (result.diffId !== layer.diffId) {
+        throw new StoreError('corrupt', `layer ${layer.descriptor.digest} unpacks to diffID ${result.diffId}, but the image says ${layer.diffId}`, {
+          hint: 'The image config does not match its layers; load or pull the image again.',
+        });
+      }
+      return await this.install(layer.diffId, staging.path, layer.descriptor.digest);
+    } finally {
+      await staging.release();
+    }
   }
 
   /** Adopts `dir` (on the store's file system, e.g. from createTempDir) as the snapshot of `diffId`. */

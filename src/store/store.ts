@@ -75,8 +75,12 @@ export class Store implements ContentStore {
 
   /** Records `digests` in this instance's lease, then waits out a running prune (leases.ts). */
   async protect(digests: Digest[]): Promise<void> {
-    this.implicitLease ??= createLease(this.layout, 'store session', []);
-    for (const digest of digests) this.implicitLease.add(digest);
+    try {
+      this.implicitLease ??= createLease(this.layout, 'store session', []);
+      for (const digest of digests) this.implicitLease.add(digest);
+    } catch (error) {
+      throw storeFsError(error, 'recording what this process uses (its lease)');
+    }
     await waitForPrune(this.layout, this.gcLockNonce);
   }
 
@@ -181,7 +185,12 @@ export class Store implements ContentStore {
   }
 
   async acquireLease(digests: Digest[]): Promise<{ add(digest: Digest): void; release(): Promise<void> }> {
-    const lease = createLease(this.layout, 'lease', digests);
+    let lease;
+    try {
+      lease = createLease(this.layout, 'lease', digests);
+    } catch (error) {
+      throw storeFsError(error, 'creating a lease');
+    }
     await waitForPrune(this.layout, this.gcLockNonce);
     return lease;
   }

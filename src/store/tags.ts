@@ -57,6 +57,14 @@ export class TagStore {
   }
 
   private async update(change: (entries: TagEntry[]) => TagEntry[]): Promise<void> {
+    try {
+      await this.updateLocked(change);
+    } catch (error) {
+      throw storeFsError(error, 'updating the tag index');
+    }
+  }
+
+  private async updateLocked(change: (entries: TagEntry[]) => TagEntry[]): Promise<void> {
     await withLock(
       this.layout.lock('tags'),
       async () => {
@@ -70,11 +78,7 @@ export class TagStore {
             annotations: { ...e.descriptor.annotations, [Annotation.refName]: e.reference },
           })),
         };
-        try {
-          await writeFileAtomic(this.layout.indexPath, canonicalJson(index) + '\n');
-        } catch (error) {
-          throw storeFsError(error, 'writing the tag index');
-        }
+        await writeFileAtomic(this.layout.indexPath, canonicalJson(index) + '\n');
       },
       { purpose: 'tag update' },
     );
