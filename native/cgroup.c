@@ -99,18 +99,38 @@ static void create_v1(struct cgroup *cg, const struct opts *opts) {
   }
 }
 
-static void create_v2(struct cgroup *cg, const struct opts *opts) {
-  cleanup_free char *own = own_cgroup_path("");
-  if (own == NULL)
-    die("cannot apply limits: no cgroup v2 entry in /proc/self/cgroup");
-  cleanup_free char *base = xasprintf("%s%s", CGROUP_ROOT, own);
-  cleanup_free char *subtree = xasprintf("%s/cgroup.subtree_control", base);
+/* Enables in `dir`'s cgroup.subtree_control the controllers the limits need. */
+static void enable_controllers(const char *dir, const struct opts *opts) {
+  cleanup_free char *subtree = xasprintf("%s/cgroup.subtree_control", dir);
   const char *wanted[][2] = {{"+memory", "--memory"}, {"+pids", "--pids"}, {"+cpu", "--cpus"}, {"+cpuset", "--cpuset"}};
   bool asked[] = {opts->memory_bytes > 0, opts->pids > 0, opts->cpus > 0, opts->cpuset != NULL};
   for (size_t i = 0; i < 4; i++)
     if (asked[i] && !write_file_at(AT_FDCWD, subtree, wanted[i][0]))
-      die_errno("cannot apply %s: enable %s in %s (the helper's own cgroup must allow it)", wanted[i][1],
-                wanted[i][0] + 1, subtree);
+      die_errno("cannot apply %s: enable the %s controller in %s", wanted[i][1], wanted[i][0] + 1, subtree);
+}
+
+/* Where step cgroups go on v2. As root: /sys/fs/cgroup/tsbuild, a parent without processes of
+ * its own, because a cgroup holding processes (ours usually holds tsbuild too) may not enable
+ * controllers for its children. Rootless: our own cgroup, which must be delegated to the user. */
+static char *v2_parent(const struct opts *opts) {
+  if (geteuid() == 0) {
+    enable_controllers(CGROUP_ROOT, opts);
+    char *base = xstrdup(CGROUP_ROOT "/tsbuild");
+    if (mkdir(base, 0755) < 0 && errno != EEXIST)
+      die_errno("cannot apply limits: create %s", base);
+    enable_controllers(base, opts);
+    return base;
+  }
+  cleanup_free char *own = own_cgroup_path("");
+  if (own == NULL)
+    die("cannot apply limits: no cgroup v2 entry in /proc/self/cgroup");
+  char *base = xasprintf("%s%s", CGROUP_ROOT, own);
+  enable_controllers(base, opts);
+  return base;
+}
+
+static void create_v2(struct cgroup *cg, const struct opts *opts) {
+  cleanup_free char *base = v2_parent(opts);
   char *dir = make_dir(cg, base, "limits");
   if (opts->memory_bytes > 0) {
     cleanup_free char *value = xasprintf("%llu", opts->memory_bytes);
