@@ -71,6 +71,8 @@ export type BuildEvent =
       /** Set when the error points into the recipe (a RecipeError/BuildError with a location). */
       location?: SourceLocation;
       source?: string;
+      /** What the user can do about it (TsbuildError.hint). */
+      hint?: string;
     };
 
 export type BuildEventType = BuildEvent['type'];

@@ -2,9 +2,10 @@
 
 import type { StepInfo } from '../events.js';
 
-/** `[build 2/4] RUN make`, as BuildKit names a step. */
+/** `[build 2/4] RUN make`, as BuildKit names a step; an unnamed stage shows as `stage-N`. */
 export function stepTitle(info: StepInfo): string {
-  return `[${info.stage} ${info.index}/${info.total}] ${info.instruction}`;
+  const stage = /^\d+$/.test(info.stage) ? `stage-${info.stage}` : info.stage;
+  return `[${stage} ${info.index}/${info.total}] ${info.instruction}`;
 }
 
 /** `0.4s`, `3.2s`, `1m02s`, `1h03m`. */

@@ -48,7 +48,15 @@ export type BuildResultView =
       stepsRun: number;
       layers: Array<LayerInfo & { step?: StepInfo }>;
     }
-  | { kind: 'error'; durationMs: number; code: string; message: string; location?: SourceLocation; source?: string };
+  | {
+      kind: 'error';
+      durationMs: number;
+      code: string;
+      message: string;
+      location?: SourceLocation;
+      source?: string;
+      hint?: string;
+    };
 
 /** An immutable snapshot: what the components draw. */
 export interface BuildView {
@@ -154,7 +162,7 @@ export class BuildModel {
           image: event.image,
           stepsCached: event.stepsCached,
           stepsRun: event.stepsRun,
-          layers: event.layers ?? this.stepLayers(),
+          layers: event.layers ? this.attributed(event.layers) : this.stepLayers(),
         };
         return;
       case 'build.error':
@@ -166,6 +174,7 @@ export class BuildModel {
           message: event.message,
           location: event.location,
           source: event.source,
+          hint: event.hint,
         };
         return;
     }
@@ -211,6 +220,12 @@ export class BuildModel {
     for (const step of this.steps.values()) {
       if (step.state === 'running') this.finish(step.info.id, 'cancelled', () => undefined);
     }
+  }
+
+  /** The image's layers, each with the step that made it when a step of this build did. */
+  private attributed(layers: LayerInfo[]): Array<LayerInfo & { step?: StepInfo }> {
+    const byDiffId = new Map(this.stepLayers().map((layer) => [layer.diffId, layer.step]));
+    return layers.map((layer) => ({ ...layer, step: byDiffId.get(layer.diffId) }));
   }
 
   private stepLayers(): Array<LayerInfo & { step?: StepInfo }> {

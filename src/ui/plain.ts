@@ -128,6 +128,7 @@ export function createPlainSink({ out, color }: PlainRendererOptions): EventSink
     }
     const what = event.code === 'E_CANCELLED' ? 'CANCELLED' : 'ERROR';
     out.push(`${paint('red', `${what}:`)} ${event.message} [${event.code}] after ${formatDuration(event.durationMs)}\n`);
+    if (event.hint) out.push(`hint: ${event.hint}\n`);
     return out.join('');
   };
 

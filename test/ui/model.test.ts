@@ -49,3 +49,16 @@ describe('BuildModel', () => {
     expect(model.snapshot().finished).toEqual([]);
   });
 });
+
+describe('BuildModel summary layers', () => {
+  it('names the step that made each layer of the image, leaving base layers unnamed', () => {
+    const events = success();
+    const done = events.pop()!;
+    if (done.type !== 'build.done') throw new Error('expected build.done last');
+    const base = { diffId: 'sha256:' + '0'.repeat(64), size: 2_000_000 };
+    const stepLayer = { diffId: 'sha256:' + 'b'.repeat(64), size: 2_100_000 };
+    const view = viewAfter([...events, { ...done, layers: [base, stepLayer] }]);
+    const layers = view.result?.kind === 'done' ? view.result.layers : [];
+    expect(layers.map((l) => l.step?.instruction)).toEqual([undefined, 'RUN make']);
+  });
+});

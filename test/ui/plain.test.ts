@@ -64,3 +64,13 @@ describe('plain renderer', () => {
     );
   });
 });
+
+describe('step titles', () => {
+  it('shows an unnamed stage as stage-N, as BuildKit does', async () => {
+    const events: BuildEvent[] = [
+      { type: 'build.start', time: T0, steps: [{ id: 1, stage: '2', index: 1, total: 3, instruction: 'RUN echo done' }] },
+      { type: 'step.start', time: T0, step: 1 },
+    ];
+    expect(await renderPlain(events)).toBe('#1 [stage-2 1/3] RUN echo done\n');
+  });
+});

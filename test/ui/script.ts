@@ -86,7 +86,14 @@ export function failure(): BuildEvent[] {
       source: DOCKERFILE,
     },
     { type: 'step.cancelled', time: at(1_250), step: 4 },
-    { type: 'build.error', time: at(1_300), durationMs: 1_300, code: 'E_STEP_FAILED', message: 'RUN make: exit status 2' },
+    {
+      type: 'build.error',
+      time: at(1_300),
+      durationMs: 1_300,
+      code: 'E_STEP_FAILED',
+      message: 'RUN make: exit status 2',
+      hint: 'the output above shows why the command failed',
+    },
   ];
 }
 

@@ -22,6 +22,7 @@ describe('FailureReport', () => {
       '    5 | FROM base AS test',
       '    6 | RUN ./run-tests',
       'error: RUN make: exit status 2 [E_STEP_FAILED] after 1.3s',
+      'hint: the output above shows why the command failed',
     ]);
   });
 

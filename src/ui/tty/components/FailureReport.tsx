@@ -59,6 +59,7 @@ export function FailureReport({ result, failedStep, width, color }: FailureRepor
       <Text wrap="wrap">
         <Text color={red}>error:</Text> {result.message} [{result.code}] after {formatDuration(result.durationMs)}
       </Text>
+      {result.hint ? <Text wrap="wrap">hint: {result.hint}</Text> : null}
     </Box>
   );
 }
