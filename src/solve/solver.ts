@@ -197,17 +197,27 @@ class Job<R> {
     const log = (stream: 'stdout' | 'stderr', data: string) => {
       if (step !== undefined) this.emit({ type: 'step.log', time: Date.now(), step, stream, data });
     };
-    const work = (signal: AbortSignal, started: () => void) =>
-      this.queue.add(
-        async () => {
+    const work = (signal: AbortSignal, started: () => void) => {
+      let running: Promise<R> | undefined;
+      const queued = this.queue.add(
+        () => {
           signal.throwIfAborted();
           started();
-          const result = await vertex.exec(inputs, { signal, key, log });
-          await vertex.save?.(key, result);
-          return result;
+          running = vertex.exec(inputs, { signal, key, log }).then(async (result) => {
+            await vertex.save?.(key, result);
+            return result;
+          });
+          return running;
         },
         { signal },
       );
+      // The signal takes a waiting task out of the queue, but p-queue also rejects a running
+      // one at once: wait for that one to stop, so its clean-up is done when we return.
+      return queued.catch((error: unknown) => {
+        if (running) return running;
+        throw error;
+      });
+    };
     return this.flights.run(key, this.controller.signal, work, onStart).catch((error: unknown) => {
       if (this.controller.signal.aborted) throw new CancelledError();
       throw new OwnFailure(error);
