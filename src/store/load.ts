@@ -10,7 +10,7 @@ import { join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { extract } from 'tar-stream';
 import { StoreError, UsageError } from '../errors.js';
-import { isDigest, sha256, type Digest } from '../lib/digest.js';
+import { isDigest, type Digest } from '../lib/digest.js';
 import { isCode } from '../lib/lock.js';
 import { decompressedStream, detectCompression } from '../layer/compress.js';
 import { Annotation, MediaType, type Descriptor, type ImageConfig, type Index, type Manifest } from '../layer/oci.js';
@@ -141,7 +141,7 @@ async function dockerImages(store: Store, collected: Collected, source: string):
     const configDescriptor = await store.blobs.putBytes(configBytes, MediaType.ociConfig);
     const layers: Descriptor[] = [];
     for (const layerPath of entry.Layers) {
-      const blob = archiveBlob(collected, layerPath, source);
+      const blob = await storeArchiveFile(store, collected, layerPath, source);
       layers.push({ mediaType: await layerMediaType(store, blob.digest), digest: blob.digest, size: blob.size });
     }
     if ((config.rootfs?.diff_ids ?? []).length !== layers.length) {
@@ -154,20 +154,28 @@ async function dockerImages(store: Store, collected: Collected, source: string):
   return images;
 }
 
-function archiveBlob(collected: Collected, name: string, source: string): { digest: Digest; size: number } {
+/** An archive path with its symlinks followed (docker save links duplicate layers). */
+function archivePath(collected: Collected, name: string): string {
   let path = posix.normalize(name);
   for (let hops = 0; collected.symlinks.has(path) && hops < 8; hops++) path = collected.symlinks.get(path)!;
+  return path;
+}
+
+/** The archive file as a blob in the store (small files were kept in memory until now). */
+async function storeArchiveFile(store: Store, collected: Collected, name: string, source: string): Promise<{ digest: Digest; size: number }> {
+  const path = archivePath(collected, name);
   const blob = collected.ingested.get(path);
   if (blob) return blob;
   const small = collected.small.get(path);
-  if (small) return { digest: sha256(small), size: small.length };
-  throw new StoreError('invalid', `${source}: manifest.json names ${name}, which the archive does not hold`);
+  if (!small) throw new StoreError('invalid', `${source}: manifest.json names ${name}, which the archive does not hold`);
+  const stored = await store.blobs.putBytes(small, 'application/octet-stream');
+  return { digest: stored.digest, size: stored.size };
 }
 
 async function archiveFileBytes(store: Store, collected: Collected, name: string, source: string): Promise<Buffer> {
-  const small = collected.small.get(posix.normalize(name));
+  const small = collected.small.get(archivePath(collected, name));
   if (small) return small;
-  return store.blobs.readBytes(archiveBlob(collected, name, source).digest);
+  return store.blobs.readBytes((await storeArchiveFile(store, collected, name, source)).digest);
 }
 
 async function layerMediaType(store: Store, digest: Digest): Promise<string> {

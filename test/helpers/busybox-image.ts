@@ -5,7 +5,7 @@
 
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { pack } from 'tar-stream';
 import { canonicalJson } from '../../src/lib/canonical-json.js';
@@ -20,7 +20,7 @@ const LAYOUT_TAR = join(FIXTURE_CACHE, 'busybox-oci.tar');
 
 /** The OCI image layout directory (index.json, oci-layout, blobs/sha256/…). */
 export async function busyboxImageLayout(): Promise<string> {
-  if (!existsSync(join(LAYOUT_DIR, 'index.json'))) await buildLayout();
+  if (!existsSync(join(LAYOUT_DIR, 'index.json'))) await writeBusyboxLayout(LAYOUT_DIR);
   return LAYOUT_DIR;
 }
 
@@ -57,10 +57,11 @@ export async function writeLayoutTar(dir: string, target: string): Promise<void>
   await done;
 }
 
-async function buildLayout(): Promise<void> {
+/** Builds the layout into `dest` (absent, or left alone if another process got there first). */
+export async function writeBusyboxLayout(dest: string): Promise<void> {
   const rootfs = busyboxRootfs();
-  await mkdir(FIXTURE_CACHE, { recursive: true });
-  const staging = await mkdtemp(join(FIXTURE_CACHE, '.busybox-oci-'));
+  await mkdir(dirname(dest), { recursive: true });
+  const staging = await mkdtemp(join(dirname(dest), '.busybox-oci-'));
   try {
     const blobs = join(staging, 'blobs/sha256');
     await mkdir(blobs, { recursive: true });
@@ -104,7 +105,7 @@ async function buildLayout(): Promise<void> {
     await writeFile(join(staging, 'index.json'), canonicalJson(index));
     await writeFile(join(staging, 'oci-layout'), canonicalJson({ imageLayoutVersion: '1.0.0' }));
     // Another worker may have built it meanwhile: the first rename wins, both are identical.
-    await rename(staging, LAYOUT_DIR).catch(() => undefined);
+    await rename(staging, dest).catch(() => undefined);
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
