@@ -1,0 +1,104 @@
+// The real CLI as separate processes: Ctrl-C during a build, and two builds at once on one
+// store. Runs bin/tsbuild.js over dist/, compiled here first.
+
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../helpers/fixtures.js';
+import { writeTree } from '../helpers/testdir.js';
+import { openSession, type Session } from './session.js';
+
+const CLI = resolve(REPO_ROOT, 'bin/tsbuild.js');
+
+interface Child {
+  stderr: () => string;
+  stdout: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+  kill(signal: NodeJS.Signals): void;
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+}
+
+function cli(store: string, argv: string[]): Child {
+  const child = spawn(process.execPath, [CLI, '--root', store, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((done) =>
+    child.on('exit', (code, signal) => done({ code, signal, at: Date.now() })));
+  return {
+    stderr: () => stderr,
+    stdout: () => stdout,
+    exited,
+    kill: (signal) => child.kill(signal),
+    async waitFor(pattern, timeoutMs = 20_000) {
+      const until = Date.now() + timeoutMs;
+      while (!pattern.test(stderr)) {
+        if (Date.now() > until) throw new Error(`timed out waiting for ${pattern}; stderr so far:\n${stderr}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+  };
+}
+
+function processesRunning(marker: string): string[] {
+  try {
+    return execFileSync('pgrep', ['-f', marker], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+describe('tsbuild build as a process', () => {
+  let session: Session;
+
+  beforeAll(async () => {
+    try {
+      execFileSync(process.execPath, [resolve(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', REPO_ROOT], { stdio: 'pipe' });
+    } catch {
+      // Type errors elsewhere do not stop tsc from emitting dist/.
+    }
+    session = await openSession();
+  }, 60_000);
+  afterAll(() => session.close());
+
+  it('Ctrl-C stops the running step within a second, exits 130, and leaves the store clean', async () => {
+    const context = join(session.dir, 'sleepy');
+    writeTree(context, { Dockerfile: 'FROM busybox AS a\nRUN sleep 4242\nFROM busybox AS b\nRUN sleep 4243\nFROM busybox\nCOPY --from=a / /a\nCOPY --from=b / /b\n' });
+    const build = cli(session.store, ['build', '--progress', 'json', '-t', 'sleepy', context]);
+    await build.waitFor(/"type":"step.start"[^\n]*\n[\s\S]*"type":"step.start"/);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(processesRunning('sleep 424[23]').length).toBeGreaterThan(0);
+    const sentAt = Date.now();
+    build.kill('SIGINT');
+    const { code, at } = await build.exited;
+    expect(code, build.stderr()).toBe(130);
+    expect(at - sentAt).toBeLessThan(1500);
+    expect(build.stderr()).toContain('"type":"step.cancelled"');
+    expect(processesRunning('sleep 424[23]')).toEqual([]);
+    expect(session.storeTemp()).toEqual([]);
+    expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(session.store);
+    const verify = await session.tsbuild(['store', 'verify']);
+    expect(verify.status, verify.stdout + verify.stderr).toBe(0);
+    expect((await session.tsbuild(['inspect', 'sleepy'])).status).not.toBe(0);
+  });
+
+  it('two builds at once on one store both succeed with the same image', async () => {
+    const context = join(session.dir, 'twice');
+    writeTree(context, {
+      Dockerfile: 'FROM busybox\nCOPY data.txt /data.txt\nRUN sleep 0.5 && wc -c /data.txt > /count\nRUN echo done > /done\n',
+      'data.txt': 'some data\n',
+    });
+    const first = cli(session.store, ['build', '-q', '-t', 'twice:a', context]);
+    const second = cli(session.store, ['build', '-q', '-t', 'twice:b', context]);
+    const [a, b] = await Promise.all([first.exited, second.exited]);
+    expect(a.code, first.stderr()).toBe(0);
+    expect(b.code, second.stderr()).toBe(0);
+    expect(first.stdout()).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+    expect(second.stdout()).toBe(first.stdout());
+    const verify = await session.tsbuild(['store', 'verify']);
+    expect(verify.status, verify.stdout + verify.stderr).toBe(0);
+    expect(session.storeTemp()).toEqual([]);
+  });
+});
