@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -89,6 +90,26 @@ void apply_seccomp(void) {
   if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) < 0)
     die_errno("install seccomp filter");
   free(prog);
+}
+
+/* containerd's default RLIMIT_NOFILE (soft, hard), the hard one clamped to what we may set. */
+#define NOFILE_SOFT 1024
+#define NOFILE_HARD 524288
+
+void apply_rlimits(void) {
+  struct rlimit core = {0, 0};
+  if (setrlimit(RLIMIT_CORE, &core) < 0)
+    die_errno("set RLIMIT_CORE");
+  struct rlimit current;
+  if (getrlimit(RLIMIT_NOFILE, &current) < 0)
+    die_errno("get RLIMIT_NOFILE");
+  struct rlimit nofile = {NOFILE_SOFT, NOFILE_HARD};
+  if (setrlimit(RLIMIT_NOFILE, &nofile) < 0) {
+    nofile.rlim_max = current.rlim_max;
+    nofile.rlim_cur = current.rlim_max < NOFILE_SOFT ? current.rlim_max : NOFILE_SOFT;
+    if (setrlimit(RLIMIT_NOFILE, &nofile) < 0)
+      die_errno("set RLIMIT_NOFILE");
+  }
 }
 
 static int last_cap(void) {

@@ -205,6 +205,11 @@ export function processesMatching(marker: string): string[] {
     .filter((line) => line.includes(marker));
 }
 
+/** Asserts that the steps run since `mountsBefore` was taken left nothing on the host. */
+export function hostIsClean(mountsBefore: string[]): { mounts: string[]; cgroups: string[]; inits: string[] } {
+  return { mounts: hostTmpMounts().filter((m) => !mountsBefore.includes(m)), cgroups: leftoverCgroups(), inits: orphanedInits() };
+}
+
 /** A step's PID 1 whose helper is gone: it would keep the step's processes alive. */
 export function orphanedInits(): string[] {
   return processesMatching('tsbuild-init').filter((line) => {

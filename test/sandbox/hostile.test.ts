@@ -8,10 +8,11 @@ import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Scratch, buildNative, hostTmpMounts, modesToTest, runStep, sh, stepSpec, type Mode } from './harness.js';
+import { Scratch, buildNative, hostIsClean, hostTmpMounts, modesToTest, runStep, sh, stepSpec, type Mode } from './harness.js';
 
 buildNative();
 const scratch = new Scratch();
+const mountsBefore = hostTmpMounts();
 afterAll(() => scratch.dispose());
 
 /** Host files and dirs a hostile image points at; `state()` must not change. */
@@ -93,7 +94,7 @@ describe.each(modesToTest())('hostile roots ($name)', (mode: Mode) => {
   it('mount targets that are symlinks to / or to host paths never redirect a mount outside', async () => {
     const canary = makeCanaries(`targets-${mode.name}`);
     const before = canary.state();
-    const mountsBefore = hostTmpMounts();
+    const mountsBeforeStep = hostTmpMounts();
     const hostile = layer(`targets-${mode.name}`, {
       links: { cache: canary.dir, cache2: '/', 'opt/file': canary.file, deep: `../../../../..${canary.dir}` },
     });
@@ -189,5 +190,11 @@ describe.each(modesToTest())('the step layer ($name)', (mode: Mode) => {
     expect(r.failure, r.stderr).toBeUndefined();
     expect(r.stdout).toBe('301\n299\n');
     expect(existsSync(join(r.spec.upperDir, 'layers'))).toBe(false);
+  });
+});
+
+describe('the host afterwards', () => {
+  it('has no leftover mounts, cgroups or step processes', () => {
+    expect(hostIsClean(mountsBefore)).toEqual({ mounts: [], cgroups: [], inits: [] });
   });
 });

@@ -10,10 +10,11 @@ import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxHelperPath } from '../../src/exec/sandbox.js';
 import { busyboxRootfs } from '../helpers/fixtures.js';
-import { Scratch, buildNative, modesToTest, runStep, sh, stepSpec } from './harness.js';
+import { Scratch, buildNative, hostIsClean, hostTmpMounts, modesToTest, runStep, sh, stepSpec } from './harness.js';
 
 buildNative();
 const scratch = new Scratch();
+const mountsBefore = hostTmpMounts();
 const secret = `CANARY-${randomBytes(8).toString('hex')}`;
 const canary = `${scratch.dir}/canary`;
 writeFileSync(canary, `${secret}\n`, { mode: 0o644 });
@@ -37,6 +38,7 @@ describe.each(modesToTest())('isolation ($name)', (mode) => {
        cat $C; cat /proc/1/root$C; cat /proc/self/root$C; cat /proc/self/cwd$C; cat /proc/1/cwd$C
        cd / && cat ../../../..$C; cd /tmp && cat ../..$C
        for p in /proc/[0-9]*; do cat $p/root$C $p/cwd$C; done
+       ln -s $C /tmp/link && cat /tmp/link; ln -s ../../../../../..$C /tmp/rel && cat /tmp/rel
        ls ${busyboxRootfs()} ${scratch.dir}; ls /proc/1/root/
        echo done`,
     );
@@ -146,6 +148,11 @@ describe.each(modesToTest())('isolation ($name)', (mode) => {
     expect(r.stdout.trim()).toBe('tsbuild-init');
   });
 
+  it('gives fixed rlimits, not the caller\'s: 1024 open files, no core dumps', async () => {
+    const r = await sh(scratch, mode, 'ulimit -n; ulimit -c');
+    expect(r.stdout).toBe('1024\n0\n');
+  });
+
   it('keeps /proc/sys and /proc/sysrq-trigger read-only and masks /proc/keys', async () => {
     const r = await sh(
       scratch,
@@ -157,5 +164,11 @@ describe.each(modesToTest())('isolation ($name)', (mode) => {
     expect(r.stdout).not.toContain('WROTE');
     expect(r.stderr).toContain('/proc/sys/vm/drop_caches: Read-only file system');
     expect(r.stdout.trim().split('\n').at(-1)).toBe('0');
+  });
+});
+
+describe('the host afterwards', () => {
+  it('has no leftover mounts, cgroups or step processes', () => {
+    expect(hostIsClean(mountsBefore)).toEqual({ mounts: [], cgroups: [], inits: [] });
   });
 });
