@@ -1,0 +1,179 @@
+#!/usr/bin/env node
+// Benchmark: writing a layer. Generates (once, cached) a deterministic directory of mixed
+// files — many small, some medium, a few large — totalling --size-mb, then alternates, each in
+// a fresh child process: the reference (read every file in walk order and sha256 the bytes)
+// and writeLayer into a null sink (tar + diffID). Reports median wall times, the throughput
+// ratio reference/layer (issue 4's target: ≥ 0.7) and each child's peak RSS (target: flat,
+// < 150 MB whatever the layer size).
+//
+//   npx tsc -p . && node bench/layer-write.js [--size-mb 1024] [--runs 3] [--json]
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createCipheriv, createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, lstatSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Writable } from 'node:stream';
+import { parseArgs } from 'node:util';
+
+const REPO = resolve(import.meta.dirname, '..');
+const { values } = parseArgs({
+  options: {
+    'size-mb': { type: 'string', default: '1024' },
+    runs: { type: 'string', default: '3' },
+    json: { type: 'boolean', default: false },
+    child: { type: 'string' },
+    dir: { type: 'string' },
+  },
+});
+
+if (values.child) {
+  await runChild(values.child, values.dir);
+  process.exit(0);
+}
+
+const dist = join(REPO, 'dist/layer/index.js');
+if (!existsSync(dist)) {
+  console.error('bench/layer-write: dist/layer/index.js is missing; run `npx tsc -p .` first.');
+  process.exit(2);
+}
+const SIZE = Number(values['size-mb']) << 20;
+const RUNS = Number(values.runs);
+const dir = generateTree(SIZE);
+
+const results = { reference: [], layer: [] };
+for (let run = 0; run < RUNS; run++) {
+  for (const kind of ['reference', 'layer']) {
+    const child = spawnSync(process.execPath, [import.meta.filename, '--child', kind, '--dir', dir], { encoding: 'utf8' });
+    if (child.status !== 0) {
+      console.error(child.stderr);
+      process.exit(1);
+    }
+    results[kind].push(JSON.parse(child.stdout));
+  }
+}
+const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
+const ref = median(results.reference.map((r) => r.ms));
+const layer = median(results.layer.map((r) => r.ms));
+const bytes = results.layer[0].bytes;
+const summary = {
+  dataBytes: bytes,
+  files: results.layer[0].files,
+  tarBytes: results.layer[0].tarBytes,
+  referenceMs: ref,
+  layerMs: layer,
+  referenceMBps: Math.round(bytes / 1e6 / (ref / 1000)),
+  layerMBps: Math.round(bytes / 1e6 / (layer / 1000)),
+  ratio: Number((ref / layer).toFixed(3)),
+  referencePeakRssMB: Math.max(...results.reference.map((r) => r.maxRssMB)),
+  layerPeakRssMB: Math.max(...results.layer.map((r) => r.maxRssMB)),
+  targets: { ratio: 0.7, peakRssMB: 150 },
+};
+if (values.json) {
+  console.log(JSON.stringify(summary));
+} else {
+  console.log(`layer-write: ${summary.files} files, ${(bytes / 2 ** 30).toFixed(2)} GiB of data, median of ${RUNS} runs`);
+  console.log(`  read + sha256 (reference): ${ref.toFixed(0)} ms  ${summary.referenceMBps} MB/s  peak RSS ${summary.referencePeakRssMB} MB`);
+  console.log(`  writeLayer (tar + diffID): ${layer.toFixed(0)} ms  ${summary.layerMBps} MB/s  peak RSS ${summary.layerPeakRssMB} MB`);
+  console.log(`  ratio reference/layer: ${summary.ratio} (target ≥ 0.7); layer peak RSS target < 150 MB`);
+}
+
+/** Deterministic tree: sizes and bytes from fixed seeds, so every run measures the same input. */
+function generateTree(total) {
+  const target = join(REPO, `.cache/bench/layer-write-${total >> 20}m`);
+  if (existsSync(join(target, '.complete'))) return target;
+  const temp = `${target}.tmp`;
+  rmSync(temp, { recursive: true, force: true });
+  mkdirSync(temp, { recursive: true });
+  const cipher = createCipheriv('aes-256-ctr', Buffer.alloc(32, 7), Buffer.alloc(16, 0));
+  let seed = 42;
+  const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  let written = 0;
+  let index = 0;
+  while (written < total) {
+    const kind = random();
+    // By bytes: ~10% small (0.5–16 KB), ~30% medium (64 KB–2 MB), ~60% large (16–64 MB).
+    const size = Math.min(
+      total - written,
+      kind < 0.9 ? 512 + Math.floor(random() * 16_000) : kind < 0.995 ? 65_536 + Math.floor(random() * 2_000_000) : (16 << 20) + Math.floor(random() * (48 << 20)),
+    );
+    const sub = join(temp, `d${index % 37}`, `s${index % 5}`);
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(join(sub, `f${index}.bin`), cipher.update(Buffer.alloc(size)));
+    written += size;
+    index++;
+  }
+  writeFileSync(join(temp, '.complete'), '');
+  renameSync(temp, target);
+  execFileSync('sync');
+  return target;
+}
+
+async function runChild(kind, root) {
+  const { writeLayer } = await import(join(REPO, 'dist/layer/index.js'));
+  const started = performance.now();
+  let output;
+  if (kind === 'reference') {
+    output = readAndHash(root);
+  } else {
+    let tarBytes = 0;
+    const sink = new Writable({
+      write(chunk, _encoding, callback) {
+        tarBytes += chunk.length;
+        callback();
+      },
+    });
+    await writeLayer(root, sink, { sourceDateEpoch: 0, kind: 'directory' });
+    output = { tarBytes };
+  }
+  const ms = performance.now() - started;
+  if (kind === 'layer') Object.assign(output, countTree(root));
+  // VmHWM, not getrusage's maxRSS: Linux carries ru_maxrss across exec from the parent.
+  const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))[1]);
+  console.log(JSON.stringify({ ...output, ms, maxRssMB: Math.round(hwm / 1024) }));
+}
+
+/** The reference: every file's bytes, in a depth-first walk, through one sha256. */
+function readAndHash(root) {
+  const hash = createHash('sha256');
+  const buffer = Buffer.allocUnsafe(1 << 20);
+  let bytes = 0;
+  let files = 0;
+  const stack = [root];
+  while (stack.length > 0) {
+    const dir = stack.pop();
+    for (const name of readdirSync(dir).sort().reverse()) {
+      const path = join(dir, name);
+      const stats = lstatSync(path);
+      if (stats.isDirectory()) stack.push(path);
+      else if (stats.isFile()) {
+        const fd = openSync(path, 'r');
+        for (let n; (n = readSync(fd, buffer, 0, buffer.length, null)) > 0; ) {
+          hash.update(buffer.subarray(0, n));
+          bytes += n;
+        }
+        closeSync(fd);
+        files++;
+      }
+    }
+  }
+  hash.digest('hex');
+  return { bytes, files };
+}
+
+function countTree(root) {
+  let bytes = 0;
+  let files = 0;
+  const stack = [root];
+  while (stack.length > 0) {
+    const dir = stack.pop();
+    for (const name of readdirSync(dir)) {
+      const stats = lstatSync(join(dir, name));
+      if (stats.isDirectory()) stack.push(join(dir, name));
+      else if (stats.isFile()) {
+        bytes += stats.size;
+        files++;
+      }
+    }
+  }
+  return { bytes, files };
+}
