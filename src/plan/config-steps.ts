@@ -81,7 +81,7 @@ function applyConfig(ctx: PlanContext, state: StageState, instruction: ConfigIns
 }
 
 function expandValue(ctx: PlanContext, state: StageState, instruction: ValueInstruction): string {
-  return expandIn(ctx, state, instruction.value, instruction.location);
+  return expandIn(ctx, state, instruction.value, instruction.argsLocation);
 }
 
 function applyKeyValues(ctx: PlanContext, state: StageState, instruction: KeyValueInstruction): Effect {
@@ -92,9 +92,9 @@ function applyKeyValues(ctx: PlanContext, state: StageState, instruction: KeyVal
     });
   }
   // Every pair sees the variables as they were before this instruction, as in Docker.
-  const pairs = instruction.pairs.map(({ key, value }) => ({
-    key: expandIn(ctx, state, key, instruction.location),
-    value: expandIn(ctx, state, value, instruction.location),
+  const pairs = instruction.pairs.map(({ key, value, location }) => ({
+    key: expandIn(ctx, state, key, location),
+    value: expandIn(ctx, state, value, location),
   }));
   for (const { key, value } of pairs) {
     if (instruction.keyword === 'ENV') setEnv(state.config.env, key, value);
@@ -122,7 +122,7 @@ function applyWorkdir(ctx: PlanContext, state: StageState, instruction: ValueIns
 function applyStopSignal(ctx: PlanContext, state: StageState, instruction: ValueInstruction): Effect {
   const signal = expandValue(ctx, state, instruction);
   if (!/^(SIG[A-Z0-9+-]+|[A-Z][A-Z0-9+-]*|\d+)$/i.test(signal)) {
-    throw recipeError(ctx, 'E_RECIPE_SYNTAX', `invalid signal "${signal}"`, instruction.location, 'Write a signal name (SIGTERM) or number (15).');
+    throw recipeError(ctx, 'E_RECIPE_SYNTAX', `invalid signal "${signal}"`, instruction.argsLocation, 'Write a signal name (SIGTERM) or number (15).');
   }
   state.config.stopSignal = signal;
   return { createdBy: `STOPSIGNAL ${signal}` };
@@ -132,7 +132,7 @@ function applyExpose(ctx: PlanContext, state: StageState, instruction: ListInstr
   const ports = new Set(state.config.exposedPorts);
   const added: string[] = [];
   for (const word of instruction.items) {
-    for (const port of parsePortSpec(ctx, expandIn(ctx, state, word, instruction.location), instruction)) {
+    for (const port of parsePortSpec(ctx, expandIn(ctx, state, word, instruction.argsLocation), instruction)) {
       added.push(port);
       ports.add(port);
     }
@@ -149,15 +149,15 @@ function parsePortSpec(ctx: PlanContext, spec: string, instruction: ListInstruct
   const first = Number(match?.[1]);
   const last = match?.[2] === undefined ? first : Number(match[2]);
   if (!match || !['tcp', 'udp', 'sctp'].includes(protocol) || first < 1 || last > 65535 || last < first) {
-    throw recipeError(ctx, 'E_RECIPE_SYNTAX', `invalid port "${spec}"`, instruction.location, 'Write PORT[/tcp|udp|sctp] or FIRST-LAST[/protocol], e.g. EXPOSE 80 53/udp.');
+    throw recipeError(ctx, 'E_RECIPE_SYNTAX', `invalid port "${spec}"`, instruction.argsLocation, 'Write PORT[/tcp|udp|sctp] or FIRST-LAST[/protocol], e.g. EXPOSE 80 53/udp.');
   }
   return Array.from({ length: last - first + 1 }, (_, i) => `${first + i}/${protocol}`);
 }
 
 function applyVolume(ctx: PlanContext, state: StageState, instruction: ListInstruction): Effect {
-  const volumes = instruction.items.map((item) => expandIn(ctx, state, item, instruction.location));
+  const volumes = instruction.items.map((item) => expandIn(ctx, state, item, instruction.argsLocation));
   for (const volume of volumes) {
-    if (volume.trim() === '') throw recipeError(ctx, 'E_RECIPE_SYNTAX', 'VOLUME specified can not be an empty string', instruction.location, 'Name a path.');
+    if (volume.trim() === '') throw recipeError(ctx, 'E_RECIPE_SYNTAX', 'VOLUME specified can not be an empty string', instruction.argsLocation, 'Name a path.');
     if (!state.config.volumes.includes(volume)) state.config.volumes.push(volume);
   }
   state.config.volumes.sort();

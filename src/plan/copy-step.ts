@@ -10,10 +10,11 @@ import type { CopyStep, FileSource, Heredoc } from './types.js';
 
 export function planCopyStep(ctx: PlanContext, state: StageState, instruction: CopyInstruction): CopyStep {
   const at = instruction.location;
-  const expand = (word: string) => expandIn(ctx, state, word, at);
+  const expand = (word: string) => expandIn(ctx, state, word, instruction.argsLocation);
+  const expandFlag = (flag: Flag) => expandIn(ctx, state, flag.value!, flag.location);
   const flag = (name: string) => {
     const found = stringFlag(instruction.flags, name);
-    return found ? { flag: found, value: expand(found.value!) } : undefined;
+    return found ? { flag: found, value: expandFlag(found) } : undefined;
   };
   const sources = instruction.sources.map(expand);
   const writtenDest = expand(instruction.dest);
@@ -37,7 +38,7 @@ export function planCopyStep(ctx: PlanContext, state: StageState, instruction: C
   return {
     kind: instruction.keyword === 'ADD' ? 'add' : 'copy',
     location: at,
-    instruction: `${instruction.keyword} ${flagText(instruction.flags, expand)}${[...sources, ...heredocs.map((h) => `<<${h.name}`), writtenDest].join(' ')}`,
+    instruction: `${instruction.keyword} ${flagText(instruction.flags, expandFlag)}${[...sources, ...heredocs.map((h) => `<<${h.name}`), writtenDest].join(' ')}`,
     createdBy: `${history} # buildkit`,
     config: structuredClone(state.config),
     args: state.args.toRecord(),
@@ -48,15 +49,15 @@ export function planCopyStep(ctx: PlanContext, state: StageState, instruction: C
     ...(chown ? { chown } : {}),
     ...(chmod ? { chmod: chmod.value } : {}),
     link: boolFlag(instruction.flags, 'link'),
-    exclude: listFlag(instruction.flags, 'exclude').map((f) => expand(f.value!)),
+    exclude: listFlag(instruction.flags, 'exclude').map(expandFlag),
     parents,
     ...(checksum ? { checksum: checksum.value } : {}),
     keepGitDir: boolFlag(instruction.flags, 'keep-git-dir'),
   };
 }
 
-function flagText(flags: readonly Flag[], expand: (word: string) => string): string {
-  return flags.map((flag) => `--${flag.name}${flag.value === null ? '' : `=${expand(flag.value)}`} `).join('');
+function flagText(flags: readonly Flag[], expand: (flag: Flag) => string): string {
+  return flags.map((flag) => `--${flag.name}${flag.value === null ? '' : `=${expand(flag)}`} `).join('');
 }
 
 /** Absolute, with the trailing `/` kept: it says "into this directory" (`.` counts as one). */

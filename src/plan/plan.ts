@@ -43,7 +43,7 @@ interface StageResult {
 
 class Planner implements PlanContext {
   readonly recipe: Recipe;
-  readonly warnings: PlanWarning[] = [];
+  readonly warnings: PlanWarning[];
   private readonly options: PlanOptions;
   /** Discovery (baseImageRefs): base configs are not known yet, so none are expected. */
   private readonly discovering: boolean;
@@ -62,6 +62,7 @@ class Planner implements PlanContext {
     this.recipe = recipe;
     this.options = options;
     this.discovering = discovering;
+    this.warnings = discovering ? [] : [...recipe.warnings];
     this.buildPlatform = options.buildPlatform ? parsePlatform(options.buildPlatform) : hostPlatform();
     this.platform = options.platform ? parsePlatform(options.platform) : this.buildPlatform;
     this.buildArgs = options.buildArgs ?? {};
@@ -105,10 +106,10 @@ class Planner implements PlanContext {
 
   /** ARG: a --build-arg wins, then the default (expanded), then for `ARG name` the global value. */
   private declareArgs(instruction: ArgInstruction, scope: ArgScope, vars: () => ReadonlyMap<string, string>): void {
-    for (const { name, defaultValue } of instruction.args) {
+    for (const { name, defaultValue, location } of instruction.args) {
       let value: string | undefined;
       if (Object.hasOwn(this.buildArgs, name)) value = this.buildArgs[name];
-      else if (defaultValue !== undefined) value = expandWith(this, vars(), defaultValue, instruction.location);
+      else if (defaultValue !== undefined) value = expandWith(this, vars(), defaultValue, location);
       else if (scope !== this.globals) value = this.globals.get(name);
       scope.declare(name, value);
       this.consumed.add(name);
@@ -174,9 +175,9 @@ class Planner implements PlanContext {
 
   private resolveBase(stage: Stage): { base: StageBase; config: StageConfig; args: ArgScope; triggers: Instruction[] } {
     const from = stage.from;
-    const image = expandWith(this, this.globalVars(), from.image, from.location);
+    const image = expandWith(this, this.globalVars(), from.image, from.argsLocation);
     if (image.trim() === '') {
-      throw recipeError(this, 'E_RECIPE_SYNTAX', `base name (${from.image}) should not be blank`, from.location, 'Give the ARG used in FROM a value, e.g. with --build-arg.');
+      throw recipeError(this, 'E_RECIPE_SYNTAX', `base name (${from.image}) should not be blank`, from.argsLocation, 'Give the ARG used in FROM a value, e.g. with --build-arg.');
     }
     const baseStage = this.recipe.stages.find((other) => other.index < stage.index && other.name === image.toLowerCase());
     if (baseStage) {

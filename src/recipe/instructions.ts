@@ -112,7 +112,8 @@ interface Parts {
 }
 
 function base(parts: Parts) {
-  return { location: parts.location, original: parts.original, rest: parts.rest, flags: parts.flags };
+  const argsLocation = locate(parts.ctx, parts.logical, parts.restStart);
+  return { location: parts.location, argsLocation, original: parts.original, rest: parts.rest, flags: parts.flags };
 }
 
 function locate(ctx: InstructionContext, logical: LogicalLine, index: number): SourceLocation {
@@ -191,24 +192,19 @@ function parseKeyValues(parts: Parts, keyword: string): { pairs: KeyValue[]; leg
   if (!words[0]!.text.includes('=')) {
     const match = /^(\S+)\s+([\s\S]*)$/.exec(parts.rest);
     if (!match) fail(parts, `${keyword} must have two arguments`, `Write ${keyword} key=value.`);
-    return { pairs: [{ key: match[1]!, value: match[2]! }], legacyForm: true };
+    return { pairs: [{ key: match[1]!, value: match[2]!, location: locate(parts.ctx, parts.logical, parts.restStart) }], legacyForm: true };
   }
   return { pairs: words.map((word) => splitPair(parts, word, keyword)), legacyForm: false };
 }
 
 function splitPair(parts: Parts, word: RawWord, keyword: string): KeyValue {
   const equals = word.text.indexOf('=');
-  const at = parts.restStart + leadingBlank(parts) + word.offset;
+  const at = parts.restStart + word.offset;
   if (equals < 0) {
     fail(parts, `syntax error - can't find = in "${word.text}". Must be of the form: name=value`, `Write ${keyword} name=value.`, at);
   }
   if (equals === 0) fail(parts, `${keyword} names can not be blank`, `Write ${keyword} name=value.`, at);
-  return { key: word.text.slice(0, equals), value: word.text.slice(equals + 1) };
-}
-
-function leadingBlank(parts: Parts): number {
-  const after = parts.logical.text.slice(parts.restStart);
-  return after.length - after.trimStart().length;
+  return { key: word.text.slice(0, equals), value: word.text.slice(equals + 1), location: locate(parts.ctx, parts.logical, at) };
 }
 
 function parseArgs(parts: Parts): ArgDeclaration[] {
@@ -216,8 +212,10 @@ function parseArgs(parts: Parts): ArgDeclaration[] {
   if (words.length === 0) fail(parts, 'ARG requires at least one argument', 'Write ARG name or ARG name=default.');
   return words.map((word) => {
     const equals = word.text.indexOf('=');
-    if (equals === 0) fail(parts, 'ARG names can not be blank', 'Write ARG name=default.', parts.restStart + leadingBlank(parts) + word.offset);
-    return equals < 0 ? { name: word.text } : { name: word.text.slice(0, equals), defaultValue: word.text.slice(equals + 1) };
+    const at = parts.restStart + word.offset;
+    if (equals === 0) fail(parts, 'ARG names can not be blank', 'Write ARG name=default.', at);
+    const location = locate(parts.ctx, parts.logical, at);
+    return equals < 0 ? { name: word.text, location } : { name: word.text.slice(0, equals), defaultValue: word.text.slice(equals + 1), location };
   });
 }
 
@@ -237,7 +235,7 @@ function parseHealthcheck(parts: Parts): CommandSource | null {
 
 function parseOnbuild(parts: Parts): Instruction {
   if (!parts.rest) fail(parts, 'ONBUILD requires at least one argument', 'Write ONBUILD INSTRUCTION args.');
-  const triggerStart = parts.restStart + leadingBlank(parts);
+  const triggerStart = parts.restStart;
   const triggerKeyword = /^\S+/.exec(parts.rest)![0].toUpperCase();
   if (triggerKeyword === 'ONBUILD') fail(parts, "chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed", 'Use one ONBUILD.', triggerStart);
   if (triggerKeyword === 'FROM' || triggerKeyword === 'MAINTAINER') {

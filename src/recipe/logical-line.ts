@@ -15,6 +15,8 @@ export interface LogicalLine {
   positions: Position[];
   /** Index (0-based) of the first physical line after this logical line. */
   nextLine: number;
+  /** 1-based numbers of blank lines inside the continuation (deprecated by Docker). */
+  blankLines: number[];
 }
 
 const COMMENT_LINE = /^\s*#/;
@@ -28,6 +30,7 @@ export function readLogicalLine(lines: readonly string[], start: number, escape:
   let text = '';
   const positions: Position[] = [];
   let index = start;
+  const blankLines: number[] = [];
   for (;;) {
     const line = lines[index] ?? '';
     const lineNumber = index + 1;
@@ -38,12 +41,15 @@ export function readLogicalLine(lines: readonly string[], start: number, escape:
     text += kept;
     if (continued === undefined) break;
     // Comment and blank lines inside a continuation belong to no instruction.
-    while (index < lines.length && (COMMENT_LINE.test(lines[index]!) || BLANK_LINE.test(lines[index]!))) index++;
+    while (index < lines.length && (COMMENT_LINE.test(lines[index]!) || BLANK_LINE.test(lines[index]!))) {
+      if (BLANK_LINE.test(lines[index]!)) blankLines.push(index + 1);
+      index++;
+    }
     if (index >= lines.length) break;
   }
   const last = positions[positions.length - 1];
   positions.push(last ? { line: last.line, column: last.column + 1 } : { line: start + 1, column: 1 });
-  return { text, positions, nextLine: index };
+  return { text, positions, nextLine: index, blankLines };
 }
 
 /** When the line ends with the escape character (trailing blanks allowed), the text before it. */

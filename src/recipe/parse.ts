@@ -8,14 +8,16 @@ import { RecipeError } from '../errors.js';
 import { readHeredocBodies } from './heredoc.js';
 import { parseInstruction, type InstructionContext } from './instructions.js';
 import { readLogicalLine, type LogicalLine } from './logical-line.js';
-import type { ArgInstruction, Directives, EscapeChar, FromInstruction, Instruction, Recipe, Stage } from './types.js';
+import type { ArgInstruction, Directives, EscapeChar, FromInstruction, Instruction, Recipe, RecipeWarning, Stage } from './types.js';
 
 export function parseRecipe(source: string, file: string): Recipe {
   const ast = DockerfileParser.parse(source);
   const directives = readDirectives(ast.getDirectives(), file, source);
   const lines = source.split('\n').map((line) => line.replace(/\r$/, ''));
-  const instructions = readInstructions(ast, lines, { file, source, escape: directives.escape });
-  return { file, source, directives, ...groupStages(instructions, file, source) };
+  const warnings: RecipeWarning[] = [];
+  const instructions = readInstructions(ast, lines, { file, source, escape: directives.escape }, warnings);
+  warnings.push(...syntaxWarnings(directives, ast, file), ...deprecationWarnings(instructions));
+  return { file, source, directives, warnings, ...groupStages(instructions, file, source) };
 }
 
 /**
@@ -27,6 +29,7 @@ export function parseInstructionText(text: string, at: { file: string; line: num
     text,
     positions: Array.from({ length: text.length + 1 }, () => ({ line: at.line, column: at.column })),
     nextLine: 0,
+    blankLines: [],
   };
   const keywordStart = text.length - text.trimStart().length;
   return parseInstruction({ file: at.file, source, escape }, logical, keywordStart, text);
@@ -55,7 +58,7 @@ function readDirectives(found: ReturnType<Ast['getDirectives']>, file: string, s
   return directives;
 }
 
-function readInstructions(ast: Ast, lines: string[], base: Omit<InstructionContext, 'readHeredocs'>): Instruction[] {
+function readInstructions(ast: Ast, lines: string[], base: Omit<InstructionContext, 'readHeredocs'>, warnings: RecipeWarning[]): Instruction[] {
   const instructions: Instruction[] = [];
   let nextFree = 0;
   for (const node of ast.getInstructions()) {
@@ -64,6 +67,12 @@ function readInstructions(ast: Ast, lines: string[], base: Omit<InstructionConte
     if (start.line < nextFree) continue;
     assertOnlyTrivia(lines, nextFree, start.line, base);
     const logical = readLogicalLine(lines, start.line, base.escape);
+    for (const line of logical.blankLines) {
+      warnings.push({
+        message: 'empty continuation line: Docker will stop accepting these; remove it or end the instruction above',
+        location: { file: base.file, line, column: 1 },
+      });
+    }
     let end = logical.nextLine;
     const ctx: InstructionContext = {
       ...base,
@@ -135,4 +144,25 @@ function assertUniqueStageNames(stages: Stage[], source: string): void {
     }
     seen.set(stage.name, stage.from);
   }
+}
+
+/** A `# syntax=` naming another frontend is not followed: tsbuild has its own. */
+function syntaxWarnings(directives: Directives, ast: Ast, file: string): RecipeWarning[] {
+  const syntax = directives.syntax;
+  if (syntax === undefined || /^(docker\.io\/)?docker\/dockerfile(-upstream)?(:[\w.-]+)?(@sha256:[a-f0-9]{64})?$/.test(syntax)) return [];
+  const directive = ast.getDirectives().find((d) => d.getName().toLowerCase() === 'syntax')!;
+  const start = directive.getRange().start;
+  return [{
+    message: `# syntax=${syntax} is not followed: tsbuild parses the Dockerfile with its own frontend (Dockerfile syntax 1.x)`,
+    location: { file, line: start.line + 1, column: start.character + 1 },
+  }];
+}
+
+function deprecationWarnings(instructions: Instruction[]): RecipeWarning[] {
+  return instructions
+    .filter((instruction) => instruction.keyword === 'MAINTAINER')
+    .map((instruction) => ({
+      message: 'MAINTAINER is deprecated: use LABEL org.opencontainers.image.authors="…" instead',
+      location: instruction.location,
+    }));
 }

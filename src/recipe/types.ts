@@ -33,16 +33,21 @@ export type CommandSource = { form: 'shell'; script: string } | { form: 'exec'; 
 export interface KeyValue {
   key: string;
   value: string;
+  location: SourceLocation;
 }
 
 export interface ArgDeclaration {
   name: string;
   /** Unexpanded default, absent for `ARG name`. */
   defaultValue?: string;
+  location: SourceLocation;
 }
 
 interface InstructionBase {
+  /** Where the keyword is. */
   location: SourceLocation;
+  /** Where the arguments (after the flags) start: expansion errors point here. */
+  argsLocation: SourceLocation;
   /** The whole instruction as written, continuation lines and heredocs included. */
   original: string;
   /** The arguments after the keyword and flags, continuations joined. */
@@ -138,10 +143,17 @@ export interface Stage {
   instructions: Instruction[];
 }
 
+/** Accepted, but deprecated or doubtful: plan passes these on as build warnings. */
+export interface RecipeWarning {
+  message: string;
+  location: SourceLocation;
+}
+
 export interface Recipe {
   file: string;
   source: string;
   directives: Directives;
+  warnings: RecipeWarning[];
   /** ARGs before the first FROM: visible in FROM lines, and in stages that redeclare them. */
   globalArgs: ArgInstruction[];
   stages: Stage[];

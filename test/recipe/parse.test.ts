@@ -31,7 +31,10 @@ function parseError(text: string): RecipeError {
 describe('stages and FROM', () => {
   it('splits stages at FROM, keeps global ARGs apart, lower-cases stage names', () => {
     const recipe = parse('ARG V=1\nARG B\nFROM --platform=$BUILDPLATFORM base:$V AS Build\nRUN x\nFROM scratch\nCOPY a b\n');
-    expect(recipe.globalArgs.map((arg) => arg.args)).toEqual([[{ name: 'V', defaultValue: '1' }], [{ name: 'B' }]]);
+    expect(recipe.globalArgs.map((arg) => arg.args.map(({ name, defaultValue }) => ({ name, defaultValue })))).toEqual([
+      [{ name: 'V', defaultValue: '1' }],
+      [{ name: 'B', defaultValue: undefined }],
+    ]);
     expect(recipe.stages.map((stage) => [stage.index, stage.name, stage.from.image, stage.instructions.length])).toEqual([
       [0, 'build', 'base:$V', 1],
       [1, undefined, 'scratch', 1],
@@ -97,14 +100,20 @@ describe('every instruction', () => {
 
   it('ENV and LABEL: key=value pairs keep quotes for the lexer; the legacy form takes the rest of the line', () => {
     const env = only('ENV A=1 B="two words" C=a\\ b', 'ENV');
-    expect(env.pairs).toEqual([{ key: 'A', value: '1' }, { key: 'B', value: '"two words"' }, { key: 'C', value: 'a\\ b' }]);
+    expect(env.pairs).toEqual([
+      { key: 'A', value: '1', location: { file: 'Dockerfile', line: 2, column: 5 } },
+      { key: 'B', value: '"two words"', location: { file: 'Dockerfile', line: 2, column: 9 } },
+      { key: 'C', value: 'a\\ b', location: { file: 'Dockerfile', line: 2, column: 23 } },
+    ]);
     expect(env.legacyForm).toBe(false);
     expect(only('ENV A the rest  of it', 'ENV')).toMatchObject({ pairs: [{ key: 'A', value: 'the rest  of it' }], legacyForm: true });
-    expect(only('LABEL "com.example.x"="y z" v=1', 'LABEL').pairs).toEqual([{ key: '"com.example.x"', value: '"y z"' }, { key: 'v', value: '1' }]);
+    expect(only('LABEL "com.example.x"="y z" v=1', 'LABEL').pairs).toMatchObject([{ key: '"com.example.x"', value: '"y z"' }, { key: 'v', value: '1' }]);
   });
 
   it('ARG with and without default, several per line', () => {
-    expect(only('ARG A B=2 C="x y"', 'ARG').args).toEqual([{ name: 'A' }, { name: 'B', defaultValue: '2' }, { name: 'C', defaultValue: '"x y"' }]);
+    const args = only('ARG A B=2 C="x y"', 'ARG').args;
+    expect(args.map(({ name, defaultValue }) => [name, defaultValue])).toEqual([['A', undefined], ['B', '2'], ['C', '"x y"']]);
+    expect(args.map((arg) => arg.location.column)).toEqual([5, 7, 11]);
   });
 
   it('EXPOSE, VOLUME (plain and JSON), USER, WORKDIR, STOPSIGNAL, MAINTAINER', () => {
@@ -179,6 +188,13 @@ describe('flags are checked per instruction', () => {
 });
 
 describe('directives', () => {
+  it('warns about a # syntax= naming another frontend, not about docker/dockerfile', () => {
+    expect(parse('# syntax=docker/dockerfile:1.7\nFROM scratch').warnings).toEqual([]);
+    expect(parse('# syntax=example.com/frontend:2\nFROM scratch').warnings).toEqual([
+      { message: expect.stringContaining('# syntax=example.com/frontend:2 is not followed'), location: { file: 'Dockerfile', line: 1, column: 1 } },
+    ]);
+  });
+
   it('reads syntax, escape and check at the top', () => {
     const recipe = parse('# syntax=docker/dockerfile:1.7\n# escape=`\n# check=skip=JSONArgsRecommended\nFROM scratch\n');
     expect(recipe.directives).toEqual({ syntax: 'docker/dockerfile:1.7', escape: '`', check: 'skip=JSONArgsRecommended' });
@@ -198,6 +214,15 @@ describe('continuation lines', () => {
     const run = only('RUN apt-get update && \\\n  # install\n\n   apt-get install -y x \\\n  && echo done', 'RUN');
     expect(run.command).toEqual({ form: 'shell', script: 'apt-get update &&    apt-get install -y x   && echo done' });
     expect(run.location).toMatchObject({ line: 2, endLine: 6 });
+  });
+
+  it('warns about each blank line inside a continuation, and about MAINTAINER', () => {
+    const recipe = parse('FROM scratch\nRUN a \\\n\n   \n  b\nMAINTAINER me');
+    expect(recipe.warnings.map((w) => [w.location.line, w.message.split(':')[0]])).toEqual([
+      [3, 'empty continuation line'],
+      [4, 'empty continuation line'],
+      [6, 'MAINTAINER is deprecated'],
+    ]);
   });
 
   it('uses ` as the continuation character under escape=` and leaves \\ alone', () => {
@@ -266,7 +291,7 @@ describe('heredocs', () => {
   });
 
   it('ENV and other instructions do not take heredocs', () => {
-    expect(only('ENV A=<<EOF', 'ENV').pairs).toEqual([{ key: 'A', value: '<<EOF' }]);
+    expect(only('ENV A=<<EOF', 'ENV').pairs).toMatchObject([{ key: 'A', value: '<<EOF' }]);
   });
 
   it('an unterminated heredoc is an error at its marker', () => {
@@ -295,6 +320,6 @@ describe('recipe-level errors', () => {
     const recipe = parse('FROM scratch\r\nRUN a \\\r\n  b\r\nENV x=1\r\n');
     const [run, env] = recipe.stages[0]!.instructions;
     expect((run as Extract<Instruction, { keyword: 'RUN' }>).command).toEqual({ form: 'shell', script: 'a   b' });
-    expect((env as Extract<Instruction, { keyword: 'ENV' }>).pairs).toEqual([{ key: 'x', value: '1' }]);
+    expect((env as Extract<Instruction, { keyword: 'ENV' }>).pairs).toMatchObject([{ key: 'x', value: '1' }]);
   });
 });
