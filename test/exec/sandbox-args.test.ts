@@ -1,0 +1,66 @@
+// The pure halves of runSandboxed: SandboxSpec → helper argv, and helper status → StepFailure.
+
+import { describe, expect, it } from 'vitest';
+import { sandboxArgv } from '../../src/exec/sandbox-args.js';
+import { HelperExit, outcomeFromStatus } from '../../src/exec/sandbox-status.js';
+
+describe('sandboxArgv', () => {
+  it('turns every field of a spec into bubblewrap-style options, the command after --', () => {
+    const argv = sandboxArgv({
+      lowerDirs: ['/l/base', '/l/top'],
+      upperDir: '/s/upper',
+      workDir: '/s/work',
+      argv: ['/bin/sh', '-c', 'echo "$A"'],
+      env: ['PATH=/bin', 'A=x=y'],
+      cwd: '/app/../srv/',
+      uid: 1000,
+      gid: 1001,
+      groups: [27, 100],
+      hostname: 'box',
+      network: 'host',
+      mounts: [
+        { type: 'bind', source: '/h/cache', target: '/root/.cache' },
+        { type: 'bind', source: '/h/secret', target: '/run/secret', readonly: true },
+        { type: 'tmpfs', target: '/tmp//x/' },
+      ],
+      limits: { memoryBytes: 536870912, pids: 100, cpus: 1.5, cpuset: '0-1', timeoutSeconds: 30 },
+    });
+    expect(argv).toEqual([
+      '--lower', '/l/base', '--lower', '/l/top', '--upper', '/s/upper', '--work', '/s/work',
+      '--bind', '/h/cache', '/root/.cache', '--ro-bind', '/h/secret', '/run/secret', '--tmpfs', '/tmp/x',
+      '--hostname', 'box', '--uid', '1000', '--gid', '1001', '--groups', '27,100', '--chdir', '/srv',
+      '--setenv', 'PATH', '/bin', '--setenv', 'A', 'x=y', '--network', 'host',
+      '--memory', '536870912', '--pids', '100', '--cpus', '1.5', '--cpuset', '0-1', '--timeout', '30',
+      '--status-fd', '3', '--', '/bin/sh', '-c', 'echo "$A"',
+    ]);
+  });
+
+  it('refuses an environment entry without =', () => {
+    expect(() =>
+      sandboxArgv({ lowerDirs: [], upperDir: '/u', workDir: '/w', argv: ['x'], env: ['NOVALUE'], cwd: '/', uid: 0, gid: 0, network: 'none' }),
+    ).toThrow("environment entry 'NOVALUE' is not KEY=VALUE");
+  });
+});
+
+describe('outcomeFromStatus', () => {
+  it.each([
+    ['exit 0\n', 0, { exitCode: 0 }],
+    ['exit 3\n', 3, { exitCode: 3, failure: { kind: 'exit', status: 3 } }],
+    ['exit 250\n', 250, { exitCode: 250, failure: { kind: 'exit', status: 250 } }],
+    ['signal 9\n', 137, { exitCode: 137, failure: { kind: 'signal', signal: 9 } }],
+    ['timeout 2.5\n', HelperExit.timeout, { exitCode: 251, failure: { kind: 'timeout', seconds: 2.5 } }],
+    ['oom 1048576\n', HelperExit.oom, { exitCode: 252, failure: { kind: 'oom', limitBytes: 1048576 } }],
+    ['pids 64\n', HelperExit.pids, { exitCode: 253, failure: { kind: 'pids', limit: 64 } }],
+    ['setup --lower /x: No such file or directory\n', 250, { exitCode: 250, failure: { kind: 'setup', message: '--lower /x: No such file or directory' } }],
+    ['setup exec /nope: No such file or directory\n', 127, { exitCode: 127, failure: { kind: 'setup', message: 'exec /nope: No such file or directory' } }],
+  ] as const)('%j (status %d)', (line, code, expected) => {
+    expect(outcomeFromStatus(line, code, null, '')).toEqual(expected);
+  });
+
+  it('explains a helper that died without a status line, with its last stderr line', () => {
+    expect(outcomeFromStatus('', null, 'SIGKILL', 'a\nlast words\n')).toEqual({
+      exitCode: 250,
+      failure: { kind: 'setup', message: 'the sandbox helper was killed by SIGKILL without reporting a status: last words' },
+    });
+  });
+});
