@@ -1,21 +1,11 @@
 // `tsbuild plan` through main(), with captured streams: what a user types and sees.
 
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import type { CliContext } from '../../src/cli/context.js';
+import { runCli } from '../helpers/run-cli.js';
 import { testdir } from '../helpers/testdir.js';
 
-async function run(cwd: string, env: NodeJS.ProcessEnv, ...argv: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (d: Buffer) => out.push(d));
-  stderr.on('data', (d: Buffer) => err.push(d));
-  const ctx: CliContext = { stdout, stderr, env, cwd, stdoutIsTTY: false, stderrIsTTY: false, signal: new AbortController().signal };
-  const status = await main(argv, ctx);
-  return { status, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+function run(cwd: string, env: NodeJS.ProcessEnv, ...argv: string[]) {
+  return runCli(argv, { cwd, env });
 }
 
 const RECIPE = [
