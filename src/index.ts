@@ -6,6 +6,7 @@ import type { EventSink } from './events.js';
 import type { SandboxLimits } from './exec/types.js';
 import { parseOutputSpec, writeOutput } from './export/outputs.js';
 import type { Digest } from './lib/digest.js';
+import type { BuildGraph } from './plan/types.js';
 import { solveBuild } from './solve/build.js';
 import { prepareBuild } from './solve/prepare.js';
 import { Store } from './store/store.js';
@@ -50,6 +51,31 @@ export {
   type DiskUsage,
   type ImageUsage,
 } from './store/index.js';
+
+// Registry (src/registry): pull, push, login/logout, remote cache over the OCI distribution API.
+export {
+  pullImage,
+  pushImage,
+  login,
+  logout,
+  normalizeRegistryName,
+  dockerConfigDir,
+  exportCache,
+  importCache,
+  CACHE_ARTIFACT_TYPE,
+  type RegistryOptions,
+  type PullResult,
+  type PushOptions,
+  type PushResult,
+  type Credentials,
+  type CacheExportEntry,
+  type CacheExportResult,
+  type CacheMode,
+  type CacheSource,
+  type CacheTarget,
+  type ImportedCache,
+  type ImportOptions,
+} from './registry/index.js';
 
 // Sandbox (src/exec/sandbox.ts): run one step isolated by the native helper.
 export { runSandboxed, sandboxHelperPath, sandboxHelperVersion } from './exec/sandbox.js';
@@ -115,6 +141,20 @@ export interface BuildResult {
 }
 
 /**
+ * The plan a build would run (`--dry-run`), with base images looked up in the store; a
+ * missing base is a warning in the plan, not an error.
+ */
+export async function planContext(options: Omit<BuildOptions, 'tags' | 'outputs' | 'labels' | 'signal'>): Promise<BuildGraph> {
+  const store = await Store.open(options.storeRoot);
+  try {
+    const { graph } = await prepareBuild(store, { ...options, displayDir: options.cwd, allowMissingBases: true });
+    return graph;
+  } finally {
+    await store.close();
+  }
+}
+
+/**
  * Builds a Dockerfile into an image in the store: read, plan, solve, tag, write outputs.
  * Progress goes to `sink` as BuildEvents; failures throw TsbuildErrors (and emit build.error).
  */
@@ -123,7 +163,7 @@ export async function build(options: BuildOptions, sink: EventSink): Promise<Bui
   const outputs = (options.outputs ?? []).map((text) => parseOutputSpec(text, options.cwd ?? options.contextDir));
   const store = await Store.open(options.storeRoot);
   try {
-    const { graph, bases, contextFilter } = await prepareBuild(store, options);
+    const { graph, bases, contextFilter } = await prepareBuild(store, { ...options, displayDir: options.cwd });
     for (const warning of graph.warnings) sink({ type: 'warning', time: Date.now(), ...warning });
     const solved = await solveBuild({
       store, graph, bases, contextDir: options.contextDir, contextFilter,

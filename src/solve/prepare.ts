@@ -19,6 +19,10 @@ export interface PrepareOptions {
   target?: string;
   buildArgs?: Record<string, string>;
   platform?: string;
+  /** Recipe file names in errors are shown relative to this dir (the user's cwd); the context by default. */
+  displayDir?: string;
+  /** Plan even when base images are missing (a dry run): the plan warns instead of failing. */
+  allowMissingBases?: boolean;
 }
 
 export interface PreparedBuild {
@@ -32,14 +36,14 @@ export async function prepareBuild(store: ContentStore, options: PrepareOptions)
   await requireDirectory(contextDir);
   const file = resolve(contextDir, options.file ?? 'Dockerfile');
   const source = await readRecipe(file, options.file === undefined);
-  const shown = relative(contextDir, file);
+  const shown = relative(options.displayDir ?? contextDir, file);
   const recipe = parseRecipe(source, shown.startsWith('..') || isAbsolute(shown) ? file : shown);
   const planOptions: PlanOptions = { target: options.target, buildArgs: options.buildArgs, platform: options.platform };
   const { found, missing } = await findBaseImages(store, baseImageRefs(recipe, planOptions));
   const baseImages: Record<string, BaseImageInfo> = {};
   for (const [ref, image] of found) baseImages[ref] = baseImageInfo(image);
   const graph = planBuild(recipe, { ...planOptions, baseImages });
-  if (missing.length > 0) throw missingBaseError(missing[0]!, graph);
+  if (missing.length > 0 && !options.allowMissingBases) throw missingBaseError(missing[0]!, graph);
   return { graph, bases: found, contextFilter: await contextFilter(file, contextDir) };
 }
 

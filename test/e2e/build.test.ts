@@ -143,6 +143,28 @@ describe('tsbuild build: a multi-stage app on busybox', () => {
     expect(digest(fresh.events)).toBe(digest(cachedBuild.events));
   });
 
+  it('--dry-run prints the plan with the base image config and builds nothing', async () => {
+    const plan = await session.tsbuild(['build', '--dry-run', '-t', 'never', context]);
+    expect(plan.status, plan.stderr).toBe(0);
+    expect(plan.stdout).toContain('stage #0 build: FROM busybox');
+    expect(plan.stdout).toContain('COPY --chown=svc:svc --chmod=0750 run.sh /opt/app/run.sh');
+    expect(plan.stdout).toMatch(/cmd \["\/opt\/app\/run\.sh"\]/);
+    expect((await session.tsbuild(['inspect', 'never'])).status).not.toBe(0);
+  });
+
+  it('-o type=docker writes an archive skopeo reads, with --iidfile and --metadata-file', async () => {
+    const archive = join(session.dir, 'app.docker.tar');
+    const iid = join(session.dir, 'iid');
+    const meta = join(session.dir, 'meta.json');
+    const built = await session.tsbuild(['build', '-q', '-t', 'app:docker', '-o', `type=docker,dest=${archive}`, '--iidfile', iid, '--metadata-file', meta, context]);
+    expect(built.status, built.stderr).toBe(0);
+    const { execFileSync } = await import('node:child_process');
+    const inspected = JSON.parse(execFileSync('skopeo', ['--insecure-policy', 'inspect', `docker-archive:${archive}`], { encoding: 'utf8' }));
+    expect(inspected.Env).toContain('MODE=production');
+    expect(readFileSync(iid, 'utf8')).toBe(built.stdout.trim());
+    expect(JSON.parse(readFileSync(meta, 'utf8'))).toMatchObject({ 'containerimage.digest': built.stdout.trim(), 'image.name': 'app:docker' });
+  });
+
   it('RUN sees exactly the recipe environment: no host variables, fixed hostname, umask 022, HOME from passwd', async () => {
     const ctx = testdir({
       Dockerfile: 'FROM busybox\nARG FLAVOUR=plain\nRUN env | sort > /env && hostname > /hostname && umask > /umask && touch /made\n',

@@ -4,9 +4,11 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
-import { build, defaultStoreRoot, parseSize, parseSourceDateEpoch, type BuildOptions, type BuildResult } from '../../index.js';
+import { build, defaultStoreRoot, parseSize, parseSourceDateEpoch, planContext, type BuildOptions, type BuildResult } from '../../index.js';
 import { chooseProgressMode, createRenderer, type RequestedProgressMode } from '../../ui/index.js';
 import type { CliContext, GlobalOptions } from '../context.js';
+import { formatPlanText } from '../plan-output.js';
+import { buildArgValues } from './plan.js';
 import type { CommandSpec } from './types.js';
 
 interface BuildArgs {
@@ -26,6 +28,7 @@ interface BuildArgs {
   quiet: boolean;
   iidfile?: string;
   metadataFile?: string;
+  dryRun: boolean;
 }
 
 export const buildCommand: CommandSpec<BuildArgs> = {
@@ -55,9 +58,14 @@ export const buildCommand: CommandSpec<BuildArgs> = {
       .option('label', { type: 'string', array: true, nargs: 1, default: [], describe: 'Add an image label K=V (repeatable)' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print only the image digest; no progress' })
       .option('iidfile', { type: 'string', describe: 'Write the image digest to this file' })
-      .option('metadata-file', { type: 'string', describe: 'Write build results (digests, names) as JSON to this file' }),
+      .option('metadata-file', { type: 'string', describe: 'Write build results (digests, names) as JSON to this file' })
+      .option('dry-run', { type: 'boolean', default: false, describe: 'Print the plan (stages, steps, final config) and build nothing' }),
   async handler(args, ctx) {
     const options = buildOptions(args, ctx);
+    if (args.dryRun) {
+      ctx.stdout.write(formatPlanText(await planContext(options)));
+      return 0;
+    }
     const mode = args.quiet && args.progress === 'auto' ? 'quiet' : chooseProgressMode(args.progress, ctx.stderrIsTTY);
     const columns = (ctx.stderr as { columns?: number }).columns;
     const rows = (ctx.stderr as { rows?: number }).rows;
@@ -79,7 +87,7 @@ function buildOptions(args: BuildArgs & GlobalOptions, ctx: CliContext): BuildOp
     file: args.file === undefined ? undefined : resolve(ctx.cwd, args.file),
     storeRoot: args.root ?? defaultStoreRoot(ctx.env),
     tags: args.tag,
-    buildArgs: parseBuildArgs(args.buildArg, ctx.env),
+    buildArgs: buildArgValues(args.buildArg, ctx.env),
     target: args.target,
     noCache: !args.cache,
     network: args.network === 'host' ? 'host' : 'none',
@@ -94,18 +102,6 @@ function buildOptions(args: BuildArgs & GlobalOptions, ctx: CliContext): BuildOp
     sourceDateEpoch: parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH),
     signal: ctx.signal,
   };
-}
-
-/** `K=V`, or `K` alone: the value comes from the environment, and an unset K is skipped (as docker does). */
-function parseBuildArgs(values: string[], env: NodeJS.ProcessEnv): Record<string, string> {
-  const args: Record<string, string> = {};
-  for (const value of values) {
-    const eq = value.indexOf('=');
-    if (eq === 0) throw new UsageError(`invalid --build-arg "${value}": the name is empty`, { hint: 'write --build-arg NAME=VALUE' });
-    if (eq > 0) args[value.slice(0, eq)] = value.slice(eq + 1);
-    else if (env[value] !== undefined) args[value] = env[value]!;
-  }
-  return args;
 }
 
 function parsePairs(flag: string, values: string[]): Record<string, string> {
