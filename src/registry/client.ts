@@ -50,8 +50,9 @@ export class RegistryClient {
     this.endpoint = endpoint;
     this.base = base;
     this.retry = { retries: options.retries ?? DEFAULTS.retries, retryDelayMs: options.retryDelayMs ?? DEFAULTS.retryDelayMs, signal: options.signal };
-    const configDir = options.dockerConfigDir;
-    this.auth = new Authorizer(endpoint, async () => (configDir ? getCredentials(configDir, endpoint.domain) : undefined), this.retry);
+    const { credentials, dockerConfigDir } = options;
+    const load = async () => credentials ?? (dockerConfigDir ? getCredentials(dockerConfigDir, endpoint.domain) : undefined);
+    this.auth = new Authorizer(endpoint, load, this.retry);
   }
 
   /** Resolves the endpoint and pings `/v2/`: chooses HTTPS or (where allowed) HTTP, learns the auth challenge. */

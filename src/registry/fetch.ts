@@ -9,7 +9,7 @@ import type { ContentStore } from '../store/types.js';
 import type { RegistryClient } from './client.js';
 import { NetworkError, withRetries } from './http.js';
 import { DEFAULTS, type RegistryOptions } from './options.js';
-import { ProgressStream, shortDigest } from './progress.js';
+import { ProgressStream, transferLabel } from './progress.js';
 
 export async function fetchBlob(store: ContentStore, client: RegistryClient, repository: string, blob: Descriptor, options: RegistryOptions): Promise<void> {
   if (await store.hasBlob(blob.digest)) return;
@@ -23,7 +23,7 @@ async function fetchOnce(store: ContentStore, client: RegistryClient, repository
   const body = await client.openBlob(repository, blob.digest, true);
   let dropped: Error | undefined;
   body.on('error', (error) => (dropped = error));
-  const counted = body.pipe(new ProgressStream(options.onEvent, `pull:${blob.digest}`, shortDigest(blob.digest), blob.size));
+  const counted = body.pipe(new ProgressStream(options.onEvent, `pull:${blob.digest}`, transferLabel('pulling', blob.digest), blob.size));
   body.on('error', (error) => counted.destroy(error));
   try {
     await store.ingest(counted, { digest: blob.digest, size: blob.size });

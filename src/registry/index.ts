@@ -3,8 +3,7 @@
 export type { RegistryOptions } from './options.js';
 export { pullImage, type PullResult } from './pull.js';
 export { pushImage, type PushOptions, type PushResult } from './push.js';
-export { dockerConfigDir, getCredentials, storeCredentials, eraseCredentials, type Credentials } from './credentials.js';
-export { parsePlatform, formatPlatform } from './platform.js';
+export { dockerConfigDir, type Credentials } from './credentials.js';
 export {
   exportCache,
   importCache,
@@ -17,3 +16,4 @@ export {
   type ImportedCache,
   type ImportOptions,
 } from './cache.js';
+export { login, logout, normalizeRegistryName } from './login.js';

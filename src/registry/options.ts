@@ -3,6 +3,7 @@
 
 import type { EventSink } from '../events.js';
 import type { Platform } from '../layer/oci.js';
+import type { Credentials } from './credentials.js';
 
 export interface RegistryOptions {
   /** `HOST[:PORT]` names allowed over plain HTTP or unverified TLS (`--insecure-registry`). */
@@ -13,6 +14,8 @@ export interface RegistryOptions {
   certsDir?: string;
   /** The directory of Docker's config.json (credentials); absent: anonymous access only. */
   dockerConfigDir?: string;
+  /** Use these instead of what config.json holds (`tsbuild login` checking new ones). */
+  credentials?: Credentials;
   /** Platform chosen from a multi-platform index; default: this host's. */
   platform?: Platform;
   /** Parallel blob transfers; default 4. */

@@ -10,15 +10,9 @@ export function matchesPlatform(candidate: Platform | undefined, wanted: Platfor
   return wanted.variant === undefined || candidate.variant === wanted.variant;
 }
 
+// plan/platform.ts has the same one-liner for TargetPlatform; registry may not import plan.
 export function formatPlatform(platform: Platform): string {
   return [platform.os, platform.architecture, platform.variant].filter(Boolean).join('/');
-}
-
-/** `linux/arm64/v8` → Platform; undefined when malformed. */
-export function parsePlatform(text: string): Platform | undefined {
-  const [os, architecture, variant, extra] = text.split('/');
-  if (!os || !architecture || extra !== undefined) return undefined;
-  return { os, architecture, ...(variant ? { variant } : {}) };
 }
 
 export function selectPlatform(manifests: Descriptor[], wanted: Platform): Descriptor | undefined {

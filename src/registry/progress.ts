@@ -38,7 +38,7 @@ export class ProgressStream extends Transform {
   }
 }
 
-/** `sha256:0123456789ab` → `0123456789ab`, as Docker shows blobs. */
-export function shortDigest(digest: string): string {
-  return digest.replace(/^sha256:/, '').slice(0, 12);
+/** What a transfer line says: `pulling 0123456789ab` (Docker's 12 hex digits). */
+export function transferLabel(verb: 'pulling' | 'pushing', digest: string): string {
+  return `${verb} ${digest.replace(/^sha256:/, '').slice(0, 12)}`;
 }

@@ -19,7 +19,7 @@ import { formatReference, parseReference } from '../store/reference.js';
 import type { ContentStore } from '../store/types.js';
 import { RegistryClient } from './client.js';
 import { DEFAULTS, type RegistryOptions } from './options.js';
-import { ProgressStream, shortDigest } from './progress.js';
+import { ProgressStream, transferLabel } from './progress.js';
 import { INDEX_TYPES } from './pull.js';
 
 export interface PushOptions extends RegistryOptions {
@@ -158,7 +158,7 @@ export class PushSession {
       if (await this.client.mountBlob(this.repository, blob.digest, from).catch(() => false)) return;
     }
     const id = `push:${blob.digest}`;
-    const withProgress = (start: number, end: number) => open(start, end).pipe(new ProgressStream(this.options.onEvent, id, shortDigest(blob.digest), blob.size, start));
+    const withProgress = (start: number, end: number) => open(start, end).pipe(new ProgressStream(this.options.onEvent, id, transferLabel('pushing', blob.digest), blob.size, start));
     await this.client.uploadBlob(this.repository, blob, withProgress, this.options.chunkSize ?? DEFAULTS.chunkSize);
   }
 }

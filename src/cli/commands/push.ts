@@ -1,0 +1,32 @@
+import { pushImage } from '../../index.js';
+import type { CommandSpec } from './types.js';
+import { withStore } from './store.js';
+import { progressFlag, registryFlags, registryOptions, transferRenderer, type ProgressFlags, type RegistryFlags } from './registry-flags.js';
+
+interface PushArgs extends RegistryFlags, ProgressFlags {
+  reference: string;
+}
+
+export const pushCommand: CommandSpec<PushArgs> = {
+  command: 'push <reference>',
+  describe: 'Upload an image from the store to the registry its name points at',
+  examples: [
+    ['tsbuild tag app:1 localhost:5000/team/app:1 && tsbuild push localhost:5000/team/app:1', 'name the image for a registry, then push it'],
+    ['tsbuild push --ca-cert ca.pem registry.internal:5000/team/app:1', 'push to a registry with a private CA'],
+  ],
+  builder: (y) => progressFlag(registryFlags(y)).positional('reference', { type: 'string', describe: 'NAME[:TAG] of an image in the store' }),
+  async handler(args, ctx) {
+    const options = registryOptions(args, ctx);
+    const renderer = transferRenderer(args, ctx);
+    const pushed = await withStore(args, ctx, async (store) => {
+      try {
+        return await pushImage(store, args.reference, args.reference, { ...options, onEvent: renderer.sink });
+      } finally {
+        await renderer.finish();
+      }
+    });
+    ctx.stderr.write(`Pushed ${pushed.reference}\n`);
+    ctx.stdout.write(`${pushed.descriptor.digest}\n`);
+    return 0;
+  },
+};
