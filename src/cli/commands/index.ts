@@ -13,6 +13,10 @@ import { loadCommand } from './load.js';
 import { duCommand } from './du.js';
 import { pruneCommand } from './prune.js';
 import { storeCommand } from './store.js';
+import { pullCommand } from './pull.js';
+import { pushCommand } from './push.js';
+import { loginCommand } from './login.js';
+import { logoutCommand } from './logout.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: Array<CommandSpec<any>> = [
@@ -27,4 +31,8 @@ export const commands: Array<CommandSpec<any>> = [
   duCommand,
   pruneCommand,
   storeCommand,
+  pullCommand,
+  pushCommand,
+  loginCommand,
+  logoutCommand,
 ];
