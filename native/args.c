@@ -131,8 +131,9 @@ static void validate(struct opts *opts) {
     die("--root cannot be combined with --lower, --upper or --work");
   if (opts->root == NULL && (opts->upper == NULL || opts->work == NULL))
     die("the root needs --upper DIR and --work DIR (with --lower DIR...), or --root DIR");
-  if (opts->n_lowers > 500)
-    die("%zu --lower dirs given; overlayfs stacks at most 500", opts->n_lowers);
+  if (opts->n_lowers > MAX_LOWERS)
+    die("%zu --lower dirs given; at most %d (overlayfs stacks 500 layers, one is the helper's)",
+        opts->n_lowers, MAX_LOWERS);
   if (opts->hostname != NULL && (strlen(opts->hostname) == 0 || strlen(opts->hostname) > 64))
     die("--hostname: '%s' must be 1 to 64 characters", opts->hostname);
   if (opts->chdir != NULL)

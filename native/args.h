@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* overlayfs stacks at most 500 lower layers; the helper's mount-point skeleton is one. */
+#define MAX_LOWERS 499
+
 enum mount_kind { MOUNT_BIND, MOUNT_RO_BIND, MOUNT_TMPFS };
 
 /* One --bind, --ro-bind or --tmpfs, in the order given. */
