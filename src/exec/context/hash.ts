@@ -5,8 +5,7 @@
 // Every field is length-prefixed, so no two different inputs encode alike.
 
 import { createHash, type Hash } from 'node:crypto';
-import { lstat, readlink } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import { readlinkSync, type Stats } from 'node:fs';
 import type { Digest } from '../../lib/digest.js';
 import { matchSources, openSource, walkMatch } from '../copy/select.js';
 import type { CopySelection } from '../copy/types.js';
@@ -73,9 +72,9 @@ export async function hashCopySources(spec: CopyHashSpec, cache?: StatCache): Pr
         typeLetter(stats),
         (stats.mode & 0o7777).toString(8),
         keepOwners ? `${stats.uid}:${stats.gid}` : '',
-        stats.isSymbolicLink() ? await readlink(hostPath) : '',
+        stats.isSymbolicLink() ? readlinkSync(hostPath) : '',
         linkOf ?? '',
-        stats.isFile() && linkOf === undefined ? await statCache.digest(hostPath, await lstat(hostPath, { bigint: true })) : '',
+        stats.isFile() && linkOf === undefined ? await statCache.digest(hostPath, stats) : '',
         stats.isCharacterDevice() || stats.isBlockDevice() ? String(stats.rdev) : '',
       );
     }

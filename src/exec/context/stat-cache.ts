@@ -3,7 +3,8 @@
 // cache file only costs re-reading, never a wrong digest, because any change to a file
 // changes its ctime. Saved atomically; concurrent builds may overwrite each other's entries.
 
-import type { BigIntStats } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, type Stats } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../../lib/atomic.js';
 import { sha256File, type Digest } from '../../lib/digest.js';
@@ -14,19 +15,22 @@ const FORMAT = 1;
  * A file modified within this window of being hashed may be modified again with the same
  * timestamps (the kernel stamps files with a coarse clock), so it is hashed but not remembered.
  */
-const RACY_WINDOW_NS = 2_000_000_000n;
+const RACY_WINDOW_MS = 2_000;
+
+/** Files up to this size are read whole; larger ones are streamed. */
+const SMALL_FILE = 1 << 20;
 
 interface CachedDigest {
-  /** `size:mtimeNs:ctimeNs:ino:dev` */
+  /** `size:mtimeMs:ctimeMs:ino:dev` (the ms values carry sub-ms digits) */
   id: string;
   digest: Digest;
 }
 
 export interface StatCacheOptions {
   /** Reads and hashes a file (tests count reads through it). */
-  digestFile?: (hostPath: string) => Promise<Digest>;
-  /** The wall clock in ns, for the racy-file rule. */
-  now?: () => bigint;
+  digestFile?: (hostPath: string, size: number) => Promise<Digest>;
+  /** The wall clock in ms, for the racy-file rule. */
+  now?: () => number;
 }
 
 export class StatCache {
@@ -37,14 +41,14 @@ export class StatCache {
   private dirty = false;
 
   private readonly file: string | undefined;
-  private readonly digestFile: (hostPath: string) => Promise<Digest>;
-  private readonly now: () => bigint;
+  private readonly digestFile: (hostPath: string, size: number) => Promise<Digest>;
+  private readonly now: () => number;
 
   private constructor(file: string | undefined, entries: Map<string, CachedDigest>, options: StatCacheOptions) {
     this.file = file;
     this.entries = entries;
     this.digestFile = options.digestFile ?? defaultDigester;
-    this.now = options.now ?? (() => BigInt(Date.now()) * 1_000_000n);
+    this.now = options.now ?? Date.now;
   }
 
   /** Loads the cache file if it exists (a missing or unreadable one starts empty). */
@@ -64,17 +68,16 @@ export class StatCache {
   }
 
   /** The sha256 of a regular file's content, from the cache when its stat identity is unchanged. */
-  async digest(hostPath: string, stats: BigIntStats): Promise<Digest> {
-    const id = `${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}:${stats.ino}:${stats.dev}`;
+  async digest(hostPath: string, stats: Stats): Promise<Digest> {
+    const id = `${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}:${stats.ino}:${stats.dev}`;
     const cached = this.entries.get(hostPath);
     if (cached?.id === id) {
       this.hits++;
       return cached.digest;
     }
     this.misses++;
-    const digest = await this.digestFile(hostPath);
-    const changedAt = stats.mtimeNs > stats.ctimeNs ? stats.mtimeNs : stats.ctimeNs;
-    if (this.now() - changedAt > RACY_WINDOW_NS) {
+    const digest = await this.digestFile(hostPath, stats.size);
+    if (this.now() - Math.max(stats.mtimeMs, stats.ctimeMs) > RACY_WINDOW_MS) {
       this.entries.set(hostPath, { id, digest });
       this.dirty = true;
     } else if (cached) {
@@ -93,6 +96,8 @@ export class StatCache {
   }
 }
 
-async function defaultDigester(hostPath: string): Promise<Digest> {
-  return (await sha256File(hostPath)).digest;
+async function defaultDigester(hostPath: string, size: number): Promise<Digest> {
+  // Small files are read synchronously: far cheaper than a stream per file (see layered-root.ts).
+  if (size > SMALL_FILE) return (await sha256File(hostPath)).digest;
+  return `sha256:${createHash('sha256').update(readFileSync(hostPath)).digest('hex')}`;
 }

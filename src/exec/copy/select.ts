@@ -185,12 +185,14 @@ export async function* walkMatch(tree: SourceTree, match: SourceMatch, exclude: 
   const excludedByFlag = (rel: string) => excluder?.ignores(keptPrefix === '' ? rel : rel === '' ? keptPrefix : `${keptPrefix}/${rel}`) ?? false;
   if (match.keptPath !== undefined && excludedByFlag('') && !(match.entry.stats.isDirectory() && hasExceptions)) return;
   const pending: WalkItem[] = [];
+  const turns = new EventLoopTurns();
   const self: WalkItem = { rel: '', path: match.resolved, entry: match.entry };
   if (match.keptPath !== undefined && excludedByFlag('')) pending.push(self);
   else yield self;
   if (!match.entry.stats.isDirectory()) return;
   async function* walkDir(dir: string, relDir: string): AsyncGenerator<WalkItem> {
     for (const name of await tree.root.readdir(dir)) {
+      await turns.take();
       const path = posix.join(dir, name);
       const rel = relDir === '' ? name : `${relDir}/${name}`;
       const entry = await tree.root.lookup(path);
@@ -216,6 +218,22 @@ export async function* walkMatch(tree: SourceTree, match: SourceMatch, exclude: 
   }
   yield* walkDir(match.resolved, '');
 }
+
+/**
+ * The file operations are synchronous (see layered-root.ts); a long walk gives the event loop
+ * a turn every few milliseconds so progress output and child processes' pipes keep flowing.
+ */
+class EventLoopTurns {
+  private last = performance.now();
+
+  async take(): Promise<void> {
+    if (performance.now() - this.last < TURN_MS) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.last = performance.now();
+  }
+}
+
+const TURN_MS = 8;
 
 function escapeGuard(tree: SourceTree, arg: string): ((path: string, via: string) => void) | undefined {
   if (tree.kind !== 'dir') return undefined; // another stage's absolute symlinks are normal

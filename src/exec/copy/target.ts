@@ -2,10 +2,23 @@
 // fresh upper dir on top. Every write goes into the upper dir at a canonical path (no symlink
 // in it), and each dir on the way is created there first: a dir that exists only in a lower
 // is copied up with its metadata, as overlayfs would do, so the upper dir stays a valid diff.
+// Writes are synchronous fs calls, as the lookups in layered-root.ts are (several times
+// faster than the promise API for many small files); walks yield between entries.
 
 import { execFile } from 'node:child_process';
 import type { Stats } from 'node:fs';
-import { chmod, copyFile, lchown, link, lutimes, mkdir, readlink, rm, symlink, utimes } from 'node:fs/promises';
+import {
+  chmodSync,
+  copyFileSync,
+  lchownSync,
+  linkSync,
+  lutimesSync,
+  mkdirSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+} from 'node:fs';
 import { join, posix } from 'node:path';
 import { promisify } from 'node:util';
 import { BuildError } from '../../errors.js';
@@ -27,8 +40,8 @@ export class TargetTree {
   private readonly upperLayer: number;
   written = 0;
   bytes = 0;
-  /** Source inode → upper host path of its first copy, to keep hardlinks within one copy. */
-  private readonly linked = new Map<string, string>();
+  /** Source inode → upper host path of its first copy (once written), to keep hardlinks within one copy. */
+  private readonly linked = new Map<string, Promise<string>>();
   /** Upper host path → the host path it was copied from, for the xattrs copied at the end. */
   private readonly copiedFrom = new Map<string, string>();
 
@@ -70,7 +83,7 @@ export class TargetTree {
   async copyDir(canonicalPath: string, meta: Meta, from: string): Promise<void> {
     const existing = await this.existingDir(canonicalPath);
     if (existing?.layer === this.upperLayer) {
-      await applyMeta(existing.hostPath, meta);
+      applyMeta(existing.hostPath, meta);
       this.copiedFrom.set(existing.hostPath, from);
       return;
     }
@@ -89,47 +102,63 @@ export class TargetTree {
 
   private async makeUpperDir(canonicalPath: string, meta: Meta, xattrsFrom: string | undefined): Promise<void> {
     const hostPath = this.hostPath(canonicalPath);
-    await mkdir(hostPath);
-    await applyMeta(hostPath, meta);
+    mkdirSync(hostPath);
+    applyMeta(hostPath, meta);
     if (xattrsFrom !== undefined) this.copiedFrom.set(hostPath, xattrsFrom);
     this.view.forget(canonicalPath);
     this.written++;
   }
 
-  /** Writes a non-dir entry from a source at a canonical path whose parent is in the upper dir. */
+  /**
+   * Writes a non-dir entry from a source at a canonical path whose parent is in the upper
+   * dir, replacing a file or symlink there. A second name of an already copied inode becomes
+   * a hardlink to the first copy (safe when siblings are written concurrently).
+   */
   async writeLeaf(canonicalPath: string, source: LayeredEntry, meta: Meta): Promise<void> {
+    const { stats } = source;
+    const hostPath = this.hostPath(canonicalPath);
+    if (!stats.isFile() || stats.nlink < 2) return this.replace(canonicalPath, () => this.writeNew(hostPath, source, meta));
+    const inode = `${stats.dev}:${stats.ino}`;
+    const first = this.linked.get(inode);
+    if (first !== undefined) return this.replace(canonicalPath, async () => linkSync(await first, hostPath));
+    const written = this.replace(canonicalPath, () => this.writeNew(hostPath, source, meta)).then(() => hostPath);
+    this.linked.set(inode, written);
+    await written;
+  }
+
+  private async replace(canonicalPath: string, write: () => Promise<void>): Promise<void> {
     const existing = await this.entry(canonicalPath);
     if (existing?.stats.isDirectory()) {
       throw new BuildError('E_COPY_OVERWRITE_DIR', `cannot overwrite directory ${canonicalPath} with a non-directory`, {
         hint: 'remove the directory first, or copy to a different path',
       });
     }
-    const hostPath = this.hostPath(canonicalPath);
-    if (existing?.layer === this.upperLayer) await rm(hostPath);
-    const { stats } = source;
+    if (existing?.layer === this.upperLayer) rmSync(existing.hostPath);
+    await write();
     this.written++;
-    if (stats.isSymbolicLink()) {
-      await symlink(await readlink(source.hostPath), hostPath);
-      await lchown(hostPath, meta.uid, meta.gid);
-      await lutimes(hostPath, stats.atime, stats.mtime);
-      return;
-    }
-    const inode = `${stats.dev}:${stats.ino}`;
-    const first = stats.isFile() && stats.nlink > 1 ? this.linked.get(inode) : undefined;
-    if (first !== undefined) {
-      await link(first, hostPath);
-      return;
-    }
+  }
+
+  private async writeNew(hostPath: string, source: LayeredEntry, meta: Meta): Promise<void> {
+    const { stats } = source;
     this.copiedFrom.set(hostPath, source.hostPath);
-    if (stats.isFile()) {
-      await copyFile(source.hostPath, hostPath);
-      this.bytes += stats.size;
-      if (stats.nlink > 1) this.linked.set(inode, hostPath);
-    } else {
-      await makeSpecial(hostPath, source, canonicalPath);
+    if (stats.isSymbolicLink()) {
+      symlinkSync(readlinkSync(source.hostPath), hostPath);
+      if (!ownedByUs(meta)) lchownSync(hostPath, meta.uid, meta.gid);
+      lutimesSync(hostPath, stats.atime, stats.mtime);
+      return;
     }
-    await applyMeta(hostPath, meta);
-    await utimes(hostPath, stats.atime, stats.mtime);
+    if (stats.isFile()) {
+      copyFileSync(source.hostPath, hostPath); // creates it with the source's mode
+      this.bytes += stats.size;
+      if (!ownedByUs(meta)) lchownSync(hostPath, meta.uid, meta.gid);
+      // chown clears setuid and setgid, so those are set again after it
+      const modeKept = meta.mode === (stats.mode & 0o7777) && (ownedByUs(meta) || (meta.mode & 0o6000) === 0);
+      if (!modeKept) chmodSync(hostPath, meta.mode);
+    } else {
+      await makeSpecial(hostPath, source);
+      applyMeta(hostPath, meta);
+    }
+    utimesSync(hostPath, stats.atime, stats.mtime);
   }
 
   /**
@@ -159,13 +188,18 @@ export function metaOf(stats: Stats): Meta {
   return { mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid };
 }
 
+/** Whether a new file already has this owner: this process creates files as its own. */
+function ownedByUs(meta: Meta): boolean {
+  return meta.uid === process.geteuid?.() && meta.gid === process.getegid?.();
+}
+
 async function applyMeta(hostPath: string, meta: Meta): Promise<void> {
-  await lchown(hostPath, meta.uid, meta.gid);
-  await chmod(hostPath, meta.mode); // after chown, which clears setuid/setgid
+  lchownSync(hostPath, meta.uid, meta.gid);
+  chmodSync(hostPath, meta.mode); // after chown, which clears setuid/setgid
 }
 
 /** FIFOs and device nodes: Node has no mknod(2), so the coreutils tools make them. */
-async function makeSpecial(hostPath: string, source: LayeredEntry, canonicalPath: string): Promise<void> {
+async function makeSpecial(hostPath: string, source: LayeredEntry): Promise<void> {
   const { stats } = source;
   const major = String(Math.floor(stats.rdev / 256) & 0xfff);
   const minor = String((stats.rdev & 0xff) | ((stats.rdev >> 12) & 0xfff00));
@@ -173,6 +207,6 @@ async function makeSpecial(hostPath: string, source: LayeredEntry, canonicalPath
   else if (stats.isCharacterDevice() && !isWhiteout(stats)) await execFileAsync('mknod', [hostPath, 'c', major, minor]);
   else if (stats.isBlockDevice()) await execFileAsync('mknod', [hostPath, 'b', major, minor]);
   else {
-    throw new BuildError('E_COPY_UNSUPPORTED_TYPE', `cannot copy ${canonicalPath}: sockets and 0/0 devices cannot be stored in a layer`);
+    throw new BuildError('E_COPY_UNSUPPORTED_TYPE', `cannot copy ${source.hostPath}: sockets and 0/0 devices cannot be stored in a layer`);
   }
 }
