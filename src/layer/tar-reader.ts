@@ -161,14 +161,15 @@ function toEntry(raw: RawHeader, pax: Map<string, Buffer>, name: Buffer, link: B
       hint: 'tsbuild reads regular files, directories, links, symlinks, devices and fifos',
     });
   }
-  const path = decodeName(pax.get('path') ?? name, offset);
+  const fullPath = decodeName(pax.get('path') ?? name, offset);
+  const path = fullPath.length > 1 ? fullPath.replace(/\/+$/, '') : fullPath;
   const linkname = decodeName(pax.get('linkpath') ?? link, offset);
   const xattrs = new Map<string, Buffer>();
   for (const [key, value] of pax) {
     if (key.startsWith('SCHILY.xattr.')) xattrs.set(key.slice('SCHILY.xattr.'.length), value);
   }
   const entry: TarEntry = {
-    type: raw.typeflag === '0' && path.endsWith('/') ? 'directory' : type,
+    type: raw.typeflag === '0' && fullPath.endsWith('/') ? 'directory' : type,
     path,
     mode: raw.mode & 0o7777,
     uid: paxNumber(pax, 'uid', raw.uid, offset),
