@@ -1,8 +1,8 @@
 // Cross-process file locks. Node has no flock(2), so a lock is a file created with O_EXCL
 // that names its holder: pid, the process start time from /proc (so a recycled pid is not
 // mistaken for the holder) and a nonce. A lock whose holder is dead is stale and is reaped.
-// Measured on this machine's kind: acquire + release ≈ 0.1 ms uncontended; spawning
-// `flock(1)` per lock costs ~3 ms and a mkdir lock cannot record its holder atomically.
+// Measured here (2 cores, ext4): acquire + release ≈ 0.5 ms uncontended, against 4–7 ms for
+// spawning `flock(1)` per lock; a mkdir lock cannot record its holder atomically.
 //
 // Reaping renames the stale file aside and checks it is the one that was judged stale; if a
 // live holder's file was moved by mistake (a race between two reapers), it is linked back.

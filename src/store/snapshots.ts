@@ -87,7 +87,8 @@ export class SnapshotStore {
         purpose: `unpacking ${layer.diffId}`,
       });
     } catch (error) {
-      throw storeFsError(error, `unpacking layer ${layer.descriptor.digest}`);
+      // The layer reader wraps a failed blob read (a corrupt or missing blob) in its own error.
+      throw storeErrorIn(error) ?? storeFsError(error, `unpacking layer ${layer.descriptor.digest}`);
     }
   }
 
@@ -168,6 +169,11 @@ export class SnapshotStore {
     }
     await rm(aside, { recursive: true, force: true });
   }
+}
+
+function storeErrorIn(error: unknown): StoreError | undefined {
+  for (let e = error; e instanceof Error; e = e.cause) if (e instanceof StoreError) return e;
+  return undefined;
 }
 
 /**

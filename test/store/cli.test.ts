@@ -1,24 +1,14 @@
 // The store commands through main(), with captured streams: what a user types and sees.
 
 import { rm } from 'node:fs/promises';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import type { CliContext } from '../../src/cli/context.js';
+import { runCli, type CliRun } from '../helpers/run-cli.js';
 import { busyboxImageLayout, busyboxImageTar } from '../helpers/busybox-image.js';
 import { flipByte, tempDir } from './store-helpers.js';
 import { Store } from '../../src/store/index.js';
 
-async function run(root: string, ...argv: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (d: Buffer) => out.push(d));
-  stderr.on('data', (d: Buffer) => err.push(d));
-  const ctx: CliContext = { stdout, stderr, env: {}, cwd: process.cwd(), stdoutIsTTY: false, stderrIsTTY: false, signal: new AbortController().signal };
-  const status = await main(['--root', root, ...argv], ctx);
-  return { status, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+function run(root: string, ...argv: string[]): Promise<CliRun> {
+  return runCli(['--root', root, ...argv]);
 }
 
 describe('store commands', () => {

@@ -172,6 +172,16 @@ export function contentSuite(test: Test, getStore: () => Store): void {
     await expect(store.ensureSnapshot(wrong)).rejects.toMatchObject({ kind: 'corrupt' });
   });
 
+  test('a flipped byte in a layer blob fails ensureSnapshot, naming the blob, and leaves no snapshot', async () => {
+    const store = getStore();
+    const image = await putTinyImage(store, `flip ${Math.random()}`);
+    await flipByte(store.blobPath(image.layer.descriptor.digest), 600);
+    const error = await store.ensureSnapshot(image.layer).catch((e: unknown) => e);
+    expect(error).toMatchObject({ kind: 'corrupt' });
+    expect((error as Error).message).toContain(image.layer.descriptor.digest);
+    expect(existsSync(join(store.root, 'snapshots', image.layer.diffId.slice(7)))).toBe(false);
+  });
+
   test('commitSnapshot adopts a directory by rename; a second commit keeps the first', async () => {
     const store = getStore();
     const diffId = sha256(`commit ${Math.random()}`);
