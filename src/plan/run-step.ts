@@ -50,7 +50,7 @@ function resolveHeredocs(instruction: RunInstruction): { command: RunStep['comma
   if (files.length === 0) return { command: instruction.command, heredocs: [] };
   const script = instruction.command.form === 'shell' ? instruction.command.script : '';
   const only = files[0]!;
-  if (files.length === 1 && /^<<-?(\S+)$/.test(script.trim())) {
+  if (files.length === 1 && /^\d*<<-?\S+$/.test(script.trim())) {
     if (only.content.startsWith('#!')) {
       return { command: { form: 'shell', script: `/dev/pipes/${only.name}` }, heredocs: [toHeredoc(only)] };
     }

@@ -3,7 +3,9 @@
 
 import { RecipeError } from '../errors.js';
 import type { HeredocSource } from './types.js';
+import { expandWord, expandWords } from './lexer.js';
 import { positionAt, type LogicalLine } from './logical-line.js';
+import { splitQuotedWords } from './words.js';
 
 interface Marker {
   name: string;
@@ -13,47 +15,36 @@ interface Marker {
   offset: number;
 }
 
-// `<<` then optional `-`, then a delimiter word, bare or in quotes.
-const MARKER = /^<<(-?)(?:'([^']+)'|"([^"]+)"|([A-Za-z0-9_][A-Za-z0-9_.-]*))/;
+const EMPTY_ENV: ReadonlyMap<string, string> = new Map();
+const MARKER = /^(\d*)<<(-?)([\s\S]+)$/;
 
-/** Finds heredoc markers in words outside quotes, from `from` on. */
-export function findHeredocMarkers(text: string, from: number, escape: string): Marker[] {
+/**
+ * Finds heredoc markers as BuildKit does: a shell word (split with `\` as the escape, whatever
+ * the recipe's escape) of the form `[fd]<<[-]WORD`, WORD being one word once quotes are
+ * removed. Any quoting in WORD turns expansion off, as in the shell.
+ */
+export function findHeredocMarkers(text: string, from: number): Marker[] {
   const markers: Marker[] = [];
-  let quote: string | undefined;
-  let wordStart = true;
-  for (let i = from; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quote) {
-      if (ch === quote) quote = undefined;
-      else if (ch === escape && quote === '"') i++;
-      wordStart = false;
+  for (const word of splitQuotedWords(text.slice(from), '\\')) {
+    const match = MARKER.exec(word.text);
+    if (!match) continue;
+    const rest = match[3]!;
+    let names: string[];
+    try {
+      names = expandWords(rest, EMPTY_ENV);
+    } catch {
       continue;
     }
-    if (ch === escape) {
-      i++;
-      wordStart = false;
-      continue;
-    }
-    if (ch === "'" || ch === '"') {
-      quote = ch;
-      wordStart = false;
-      continue;
-    }
-    if (/\s/.test(ch)) {
-      wordStart = true;
-      continue;
-    }
-    if (wordStart && ch === '<') {
-      const match = MARKER.exec(text.slice(i));
-      if (match) {
-        const quotedName = match[2] ?? match[3];
-        markers.push({ name: quotedName ?? match[4]!, quoted: quotedName !== undefined, chomp: match[1] === '-', offset: i });
-        i += match[0].length - 1;
-      }
-    }
-    wordStart = false;
+    if (names.length !== 1) continue;
+    const name = names[0]!;
+    const raw = expandWord(rest, EMPTY_ENV, { escape: '\\', skipQuotes: true });
+    markers.push({ name, quoted: quoteCount(raw) !== quoteCount(name), chomp: match[2] === '-', offset: from + word.offset });
   }
   return markers;
+}
+
+function quoteCount(text: string): number {
+  return (text.match(/['"]/g) ?? []).length;
 }
 
 export interface HeredocBodies {

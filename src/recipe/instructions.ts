@@ -157,7 +157,7 @@ function parseCommand(parts: Parts): CommandSource {
 }
 
 function restMarkers(parts: Parts) {
-  return findHeredocMarkers(parts.logical.text, parts.restStart, parts.ctx.escape);
+  return findHeredocMarkers(parts.logical.text, parts.restStart);
 }
 
 function readHeredocs(parts: Parts, keyword: string): HeredocSource[] {

@@ -286,6 +286,14 @@ describe('heredocs', () => {
     expect((recipe.stages[0]!.instructions[0] as Extract<Instruction, { keyword: 'RUN' }>).heredocs[0]!.content).toBe('FROM evil\n');
   });
 
+  it('the delimiter is the whole shell word, quotes removed; any quote turns expansion off', () => {
+    const heredocs = (text: string) => only(text, 'RUN').heredocs.map((h) => [h.name, h.quoted, h.chomp]);
+    expect(heredocs('RUN cat <<EOF;\nx\nEOF;')).toEqual([['EOF;', false, false]]);
+    expect(heredocs('RUN cat <<E"O"F\nx\nEOF')).toEqual([['EOF', true, false]]);
+    expect(heredocs('RUN cat 3<<-"END"\n\tx\n\tEND')).toEqual([['END', true, true]]);
+    expect(heredocs('RUN cat <<""')).toEqual([]);
+  });
+
   it('<< inside quotes or after a word is not a heredoc', () => {
     expect(only(`RUN echo "<<EOF" a<<b`, 'RUN').heredocs).toEqual([]);
   });
