@@ -5,7 +5,7 @@
 // relative to this root and `..` stops at `/`, so nothing resolves to a host path outside
 // the layers (the approach of moby's FollowSymlinkInScope and containerd's RootPath).
 
-import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, realpathSync, type Stats } from 'node:fs';
 import { readlink, open, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BuildError } from '../errors.js';
@@ -53,6 +53,15 @@ export function joinInRoot(components: readonly string[]): string {
   return '/' + components.join('/');
 }
 
+/** A lower dir's own path with host symlinks resolved (a context dir may be reached through one). */
+function realDir(dir: string): string {
+  try {
+    return realpathSync(dir);
+  } catch {
+    return resolve(dir);
+  }
+}
+
 export function isWhiteout(stats: Stats): boolean {
   return stats.isCharacterDevice() && stats.rdev === 0;
 }
@@ -91,7 +100,7 @@ export class LayeredRoot {
   private readonly dirLayerCache = new Map<string, Promise<number[] | undefined>>();
 
   constructor(lowerDirs: readonly string[], options: LayeredRootOptions = {}) {
-    this.lowerDirs = lowerDirs.map((dir) => resolve(dir));
+    this.lowerDirs = lowerDirs.map(realDir);
     this.overlayMarkers = options.overlayMarkers ?? true;
     this.writableTop = options.writableTop ?? false;
   }

@@ -2,7 +2,7 @@
 // modes and owners, for the cases of the Dockerfile reference and BuildKit's copier.
 
 import { execFileSync } from 'node:child_process';
-import { lstatSync, readFileSync } from 'node:fs';
+import { lstatSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { copyIntoLayer, type CopyRequest, type CopySource } from '../../src/exec/index.js';
@@ -239,6 +239,26 @@ describe('copyIntoLayer: from another stage’s layers', () => {
     expect(dump(join(upper, 'usr/bin/ping'))).toContain('user.note="hello"');
     expect(dump(join(stage, 'bin'))).toContain('trusted.overlay.opaque');
     expect(dump(join(upper, 'usr/bin'))).not.toContain('overlay');
+  });
+
+  it('copies fifos and device nodes with their numbers', async () => {
+    const stage = testdir({ 'dev/': '' });
+    execFileSync('mknod', [join(stage, 'dev/null'), 'c', '1', '3']);
+    execFileSync('mknod', [join(stage, 'dev/loop9'), 'b', '7', '9']);
+    execFileSync('mkfifo', [join(stage, 'dev/fifo')]);
+    const { upper } = await copy({ source: { kind: 'layers', lowerDirs: [stage] }, sources: ['/dev'], dest: '/d/' });
+    expect(lstatSync(join(upper, 'd/null')).rdev).toBe(lstatSync(join(stage, 'dev/null')).rdev);
+    expect(lstatSync(join(upper, 'd/null')).isCharacterDevice()).toBe(true);
+    expect(lstatSync(join(upper, 'd/loop9')).rdev).toBe(lstatSync(join(stage, 'dev/loop9')).rdev);
+    expect(lstatSync(join(upper, 'd/fifo')).isFIFO()).toBe(true);
+  });
+
+  it('reads a context reached through a host symlink', async () => {
+    const real = testdir({ 'a.txt': 'A' });
+    const linkDir = join(testdir(), 'ctx');
+    symlinkSync(real, linkDir);
+    const { tree } = await copy({ source: { kind: 'dir', path: linkDir }, sources: ['.'], dest: '/c/' });
+    expect(tree).toEqual(['c/ 0755 0:0', 'c/a.txt 0644 0:0 "A"']);
   });
 
   it('resolves an absolute symlink of the stage inside the stage’s root', async () => {
