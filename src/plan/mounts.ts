@@ -15,14 +15,17 @@ const KEYS: Record<MountType, readonly string[]> = {
   cache: ['type', 'target', 'id', 'sharing', 'from', 'source', 'readonly', 'rw', 'mode', 'uid', 'gid'],
   tmpfs: ['type', 'target', 'size'],
   secret: ['type', 'id', 'target', 'env', 'required', 'mode', 'uid', 'gid'],
-  ssh: ['type', 'id', 'target', 'required', 'mode', 'uid', 'gid'],
+  ssh: ['type', 'id', 'target', 'required'],
 };
 
 const ALIASES: Record<string, string> = { dst: 'target', destination: 'target', src: 'source', ro: 'readonly', readwrite: 'rw' };
 const BOOL_KEYS = new Set(['readonly', 'rw', 'required']);
+const GO_TRUE = ['1', 't', 'T', 'TRUE', 'true', 'True'];
+const GO_FALSE = ['0', 'f', 'F', 'FALSE', 'false', 'False'];
 
 export function parseMounts(ctx: PlanContext, state: StageState, flags: Flag[]): RunMount[] {
-  const mounts = flags.map((flag) => parseMount(ctx, state, flag));
+  let sshCount = 0;
+  const mounts = flags.map((flag) => parseMount(ctx, state, flag, () => sshCount++));
   const targets = new Set<string>();
   for (const [i, mount] of mounts.entries()) {
     if (!mount.target) continue;
@@ -32,7 +35,8 @@ export function parseMounts(ctx: PlanContext, state: StageState, flags: Flag[]):
   return mounts;
 }
 
-function parseMount(ctx: PlanContext, state: StageState, flag: Flag): RunMount {
+/** `nextSsh` numbers the ssh mounts: each gets its own default socket path, as in BuildKit. */
+function parseMount(ctx: PlanContext, state: StageState, flag: Flag, nextSsh: () => number): RunMount {
   const location = flag.location;
   const fail = (message: string, hint: string): never => {
     throw recipeError(ctx, 'E_RECIPE_MOUNT', `--mount: ${message}`, location, hint);
@@ -93,7 +97,7 @@ function parseMount(ctx: PlanContext, state: StageState, flag: Flag): RunMount {
       };
     }
     case 'ssh':
-      return { type, id: read.get('id') ?? 'default', target: read.target(false) || '/run/buildkit/ssh_agent.0', required: read.bool('required', false) };
+      return { type, id: read.get('id') ?? 'default', target: read.target(false) || `/run/buildkit/ssh_agent.${nextSsh()}`, required: read.bool('required', false) };
   }
 }
 
@@ -128,11 +132,13 @@ class MountFields {
     return from === undefined ? undefined : ctx.resolveSource(from, location);
   }
 
+  /** Booleans as Go's strconv.ParseBool reads them, which BuildKit uses here. */
   bool(key: string, fallback: boolean): boolean {
     const value = this.get(key);
     if (value === undefined) return fallback;
-    if (value !== 'true' && value !== 'false') this.fail(`${key} must be true or false, not "${value}"`, `Write ${key} or ${key}=false.`);
-    return value === 'true';
+    if (GO_TRUE.includes(value)) return true;
+    if (GO_FALSE.includes(value)) return false;
+    return this.fail(`${key} must be true or false, not "${value}"`, `Write ${key} or ${key}=false.`);
   }
 
   readwrite(defaultReadonly = true): boolean {

@@ -272,6 +272,13 @@ describe('RUN --mount', () => {
     expect(mountOf('type=ssh')).toEqual({ type: 'ssh', id: 'default', target: '/run/buildkit/ssh_agent.0', required: false });
   });
 
+  it('reads booleans as Go does, and numbers ssh sockets', () => {
+    expect(mountOf('type=bind,target=/x,rw=1')).toMatchObject({ readwrite: true });
+    expect(mountOf('type=cache,target=/x,readonly=False')).toMatchObject({ readonly: false });
+    const run = last<RunStep>('FROM scratch\nRUN --mount=type=ssh --mount=type=ssh,id=other x');
+    expect(run.mounts.map((m) => m.target)).toEqual(['/run/buildkit/ssh_agent.0', '/run/buildkit/ssh_agent.1']);
+  });
+
   it('expands values after splitting, so a variable cannot add an option', () => {
     const mount = mountOf('type=cache,target=$T,id=$I', 'ARG T=/c\nARG I="a,bind-propagation=shared"\n');
     expect(mount).toMatchObject({ target: '/c', id: 'a,bind-propagation=shared' });
