@@ -261,6 +261,6 @@ function parseJson<T>(bytes: Buffer, name: string, source: string): T {
 
 /** How a loaded image is named to the user. */
 export function describeLoaded(image: LoadedImage): string {
-  if (image.references.length === 0) return `Loaded image ${image.descriptor.digest} (untagged: name it with tsbuild tag)`;
+  if (image.references.length === 0) return `Loaded image ${image.descriptor.digest} (untagged: name it with tsbuild tag, or prune removes it)`;
   return image.references.map((r) => `Loaded image: ${familiarReference(r)} (${image.descriptor.digest})`).join('\n');
 }

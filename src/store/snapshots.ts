@@ -28,6 +28,8 @@ export interface SnapshotInfo {
   createdAt: string;
 }
 
+const UNPACK_WAIT_MS = 60 * 60_000;
+
 type TempDirFactory = (purpose: string) => Promise<{ path: string; release(): Promise<void> }>;
 
 export class SnapshotStore {
@@ -85,6 +87,8 @@ export class SnapshotStore {
     try {
       return await withLock(this.layout.lock(`snapshot-${digestHex(layer.diffId)}`), () => this.unpackLocked(layer), {
         purpose: `unpacking ${layer.diffId}`,
+        // A live holder is making progress (a dead one is reaped at once): big layers take long.
+        timeoutMs: UNPACK_WAIT_MS,
       });
     } catch (error) {
       // The layer reader wraps a failed blob read (a corrupt or missing blob) in its own error.
