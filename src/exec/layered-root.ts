@@ -5,7 +5,7 @@
 // relative to this root and `..` stops at `/`, so nothing resolves to a host path outside
 // the layers (the approach of moby's FollowSymlinkInScope and containerd's RootPath).
 
-import { lstatSync, readdirSync, readlinkSync, realpathSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { readlink, open, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BuildError } from '../errors.js';
@@ -84,7 +84,24 @@ function lstatOrUndefined(path: string): Stats | undefined {
  * reads xattrs). It runs only when a dir exists in two layers of a root, the one case where
  * opacity changes the merge.
  */
-export async function listOpaqueDirs(layerDir: string): Promise<Set<string>> {
+export function listOpaqueDirs(layerDir: string): Promise<Set<string>> {
+  // Lower dirs are unpacked layers, immutable once made: one dump per layer per process. The
+  // dir's inode in the key tells a snapshot removed and made again at the same path apart.
+  const key = `${layerDir}\0${statSync(layerDir).ino}`;
+  let listed = opaqueDirsByLayer.get(key);
+  if (!listed) {
+    listed = readOpaqueDirs(layerDir);
+    listed.catch(() => opaqueDirsByLayer.delete(key));
+    if (opaqueDirsByLayer.size >= OPAQUE_CACHE_LAYERS) opaqueDirsByLayer.delete(opaqueDirsByLayer.keys().next().value!);
+    opaqueDirsByLayer.set(key, listed);
+  }
+  return listed;
+}
+
+const OPAQUE_CACHE_LAYERS = 512;
+const opaqueDirsByLayer = new Map<string, Promise<Set<string>>>();
+
+async function readOpaqueDirs(layerDir: string): Promise<Set<string>> {
   const dump = await readXattrs([layerDir], { recursive: true, pattern: '^trusted\\.overlay\\.opaque$' });
   const opaque = new Set<string>();
   for (const [path, xattrs] of dump) if (xattrs.get(OPAQUE_XATTR)?.toString() === 'y') opaque.add(path);
@@ -95,7 +112,6 @@ export class LayeredRoot {
   readonly lowerDirs: readonly string[];
   private readonly overlayMarkers: boolean;
   private readonly writableTop: boolean;
-  private readonly opaqueDirs = new Map<number, Promise<Set<string>>>();
   /** Canonical dir path → layers (top first) whose copy of the dir is visible in the merge. */
   private readonly dirLayerCache = new Map<string, Promise<number[] | undefined>>();
 
@@ -219,12 +235,7 @@ export class LayeredRoot {
 
   private async isOpaque(layer: number, hostPath: string): Promise<boolean> {
     if (this.writableTop && layer === this.lowerDirs.length - 1) return false;
-    let dirs = this.opaqueDirs.get(layer);
-    if (!dirs) {
-      dirs = listOpaqueDirs(this.lowerDirs[layer]!);
-      this.opaqueDirs.set(layer, dirs);
-    }
-    return (await dirs).has(hostPath);
+    return (await listOpaqueDirs(this.lowerDirs[layer]!)).has(hostPath);
   }
 
   private async rootEntry(): Promise<LayeredEntry | undefined> {
