@@ -284,31 +284,38 @@ static void mount_overlay(const struct opts *opts, const struct inputs *in, bool
     die("%zu lower dirs do not fit in one overlay mount", opts->n_lowers);
   if (chdir("/proc/self/fd") < 0)
     die_errno("chdir /proc/self/fd");
-  if (mount("overlay", STAGING "/root", "overlay", 0, data) < 0)
+  if (mount("overlay", STAGING "/root", "overlay", MS_NODEV, data) < 0)
     die_errno("mount overlay (%zu lower dirs, upper %s, work %s)", opts->n_lowers, opts->upper, opts->work);
   if (chdir("/") < 0)
     die_errno("chdir /");
 }
 
-static void mount_plain_root(const struct inputs *in, const char *path) {
-  cleanup_free char *source = fd_path(in->root);
-  if (mount(source, STAGING "/root", NULL, MS_BIND | MS_REC, NULL) < 0)
-    die_errno("bind --root %s", path);
-}
+/* Device nodes are usable only through the helper's own /dev binds: every other mount of the
+ * step is nodev, so a node the step makes with CAP_MKNOD (say, the host's disk) cannot be
+ * opened. (Docker gets the same from the devices cgroup.) */
+#define MOUNT_ATTR_STEP (MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID)
 
-/* Clones the mount at srcfd and attaches it at dstfd, optionally read-only (recursively). */
-static void bind_fd(int srcfd, int dstfd, bool readonly, const char *what) {
+/* Clones the mount at srcfd and attaches it at dstfd, with `attrs` (MOUNT_ATTR_*) set on the
+ * whole cloned tree. */
+static void bind_fd(int srcfd, int dstfd, unsigned long long attrs, const char *what) {
   int tree = open_tree(srcfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
   if (tree < 0)
     die_errno("bind %s: clone", what);
-  if (readonly) {
-    struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+  if (attrs != 0) {
+    struct mount_attr attr = {.attr_set = attrs};
     if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
-      die_errno("bind %s: make read-only", what);
+      die_errno("bind %s: set mount attributes", what);
   }
   if (move_mount(tree, "", dstfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
     die_errno("bind %s: attach", what);
   close(tree);
+}
+
+static void mount_plain_root(const struct inputs *in, const char *path) {
+  cleanup_fd int target = open(STAGING "/root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (target < 0)
+    die_errno("open %s/root", STAGING);
+  bind_fd(in->root, target, MOUNT_ATTR_NODEV, path);
 }
 
 static void mount_at_fd(const char *source, int dstfd, const char *fstype, unsigned long flags,
@@ -327,13 +334,13 @@ static void mount_proc(int rootfd) {
   for (size_t i = 0; i < N_OF(proc_readonly); i++) {
     cleanup_fd int t = openat(proc, proc_readonly[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (t >= 0)
-      bind_fd(t, t, true, proc_readonly[i]);
+      bind_fd(t, t, MOUNT_ATTR_RDONLY, proc_readonly[i]);
   }
   cleanup_fd int null = openat(rootfd, "dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
   for (size_t i = 0; i < N_OF(proc_masked_files); i++) {
     cleanup_fd int t = openat(proc, proc_masked_files[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (t >= 0)
-      bind_fd(null, t, true, proc_masked_files[i]);
+      bind_fd(null, t, MOUNT_ATTR_RDONLY, proc_masked_files[i]);
   }
   for (size_t i = 0; i < N_OF(proc_masked_dirs); i++) {
     cleanup_fd int t = openat(proc, proc_masked_dirs[i], O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
@@ -346,7 +353,7 @@ static void mount_proc(int rootfd) {
  * where mknod does not), a private devpts instance and /dev/shm. */
 static void mount_dev(int rootfd, const struct inputs *in, bool rootless) {
   cleanup_fd int target = ensure_in_root(rootfd, "/dev", false);
-  mount_at_fd("tmpfs", target, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k", "/dev");
+  mount_at_fd("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=64k", "/dev");
   cleanup_fd int dev = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY);
   if (dev < 0)
     die_errno("open new /dev");
@@ -356,7 +363,7 @@ static void mount_dev(int rootfd, const struct inputs *in, bool rootless) {
       die_errno("create /dev/%s", device_nodes[i]);
     close(fd);
     cleanup_fd int node = openat(dev, device_nodes[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
-    bind_fd(in->devices[i], node, false, device_nodes[i]);
+    bind_fd(in->devices[i], node, 0, device_nodes[i]);
   }
   static const char *const links[][2] = {{"pts/ptmx", "ptmx"},       {"/proc/self/fd", "fd"},
                                           {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
@@ -380,7 +387,7 @@ static void mount_etc_files(int rootfd) {
     cleanup_free char *path = xasprintf("/etc/%s", etc_files[i]);
     cleanup_fd int src = openat(files, etc_files[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
     cleanup_fd int dst = ensure_in_root(rootfd, path, true);
-    bind_fd(src, dst, true, path);
+    bind_fd(src, dst, MOUNT_ATTR_RDONLY | MOUNT_ATTR_STEP | MOUNT_ATTR_NOEXEC, path);
   }
 }
 
@@ -393,7 +400,7 @@ static void mount_requested(int rootfd, const struct opts *opts) {
       break;
     case MOUNT_BIND:
     case MOUNT_RO_BIND:
-      bind_fd(op->source_fd, dst, op->kind == MOUNT_RO_BIND, op->target);
+      bind_fd(op->source_fd, dst, MOUNT_ATTR_STEP | (op->kind == MOUNT_RO_BIND ? MOUNT_ATTR_RDONLY : 0), op->target);
       break;
     default:
       die("unknown mount kind %d", (int)op->kind);

@@ -4,7 +4,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -146,6 +146,19 @@ describe.each(modesToTest())('isolation ($name)', (mode) => {
     }
     expect(r.stdout + r.stderr).not.toContain(scratch.dir);
     expect(r.stdout.trim()).toBe('tsbuild-init');
+  });
+
+  it("cannot open a device node it makes for the host's disk, anywhere it can write", async () => {
+    const dev = statSync('/').dev;
+    const [major, minor] = [(dev >> 8) & 0xfff, (dev & 0xff) | ((dev >> 12) & 0xfff00)];
+    const shared = scratch.mkdir(`devices-${mode.name}`, mode);
+    const r = await sh(
+      scratch,
+      mode,
+      `for p in /tmp/disk /mnt/disk /dev/shm/disk /dev/disk; do mknod $p b ${major} ${minor} 2>/dev/null; head -c 512 $p 2>/dev/null | wc -c; done`,
+      { mounts: [{ type: 'bind', source: shared, target: '/mnt' }] },
+    );
+    expect(r.stdout).toBe('0\n0\n0\n0\n');
   });
 
   it('gives fixed rlimits, not the caller\'s: 1024 open files, no core dumps', async () => {
