@@ -65,8 +65,12 @@ describe('push and pull', () => {
 
     // Pushing the pulled (already compressed) image elsewhere gives the very same manifest,
     // and so does pushing the uncompressed original again: compression is deterministic.
-    const again = await pushImage(target, remote, `${registry.host}/other/busybox:copy`, FAST);
+    // The blobs are in team/busybox on the same registry: mounted, not uploaded.
+    const uploads: string[] = [];
+    const again = await pushImage(target, remote, `${registry.host}/other/busybox:copy`, { ...FAST, onEvent: (e) => e.type === 'transfer' && uploads.push(e.id) });
     expect(again.descriptor.digest).toBe(pushed.descriptor.digest);
+    expect(uploads).toEqual([]);
+    expect((await skopeoInspect(`${registry.host}/other/busybox:copy`)).Layers).toEqual([raw.layers[0]!.digest]);
     const repeat = await pushImage(source, BUSYBOX_REFERENCE, `${registry.host}/team/busybox:2`, FAST);
     expect(repeat.descriptor.digest).toBe(pushed.descriptor.digest);
   });

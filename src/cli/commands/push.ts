@@ -5,22 +5,27 @@ import { progressFlag, registryFlags, registryOptions, transferRenderer, type Pr
 
 interface PushArgs extends RegistryFlags, ProgressFlags {
   reference: string;
+  target?: string;
 }
 
 export const pushCommand: CommandSpec<PushArgs> = {
-  command: 'push <reference>',
-  describe: 'Upload an image from the store to the registry its name points at',
+  command: 'push <reference> [target]',
+  describe: 'Upload an image from the store to the registry its name (or TARGET) points at',
   examples: [
     ['tsbuild tag app:1 localhost:5000/team/app:1 && tsbuild push localhost:5000/team/app:1', 'name the image for a registry, then push it'],
     ['tsbuild push --ca-cert ca.pem registry.internal:5000/team/app:1', 'push to a registry with a private CA'],
+    ['tsbuild push localhost:5000/team/app:1 localhost:5000/release/app:1', 'copy within a registry: blobs are mounted, not uploaded'],
   ],
-  builder: (y) => progressFlag(registryFlags(y)).positional('reference', { type: 'string', describe: 'NAME[:TAG] of an image in the store' }),
+  builder: (y) =>
+    progressFlag(registryFlags(y))
+      .positional('reference', { type: 'string', describe: 'NAME[:TAG] of an image in the store' })
+      .positional('target', { type: 'string', describe: 'NAME[:TAG] to push it as (default: REFERENCE)' }),
   async handler(args, ctx) {
     const options = registryOptions(args, ctx);
     const renderer = transferRenderer(args, ctx);
     const pushed = await withStore(args, ctx, async (store) => {
       try {
-        return await pushImage(store, args.reference, args.reference, { ...options, onEvent: renderer.sink });
+        return await pushImage(store, args.reference, args.target ?? args.reference, { ...options, onEvent: renderer.sink });
       } finally {
         await renderer.finish();
       }
