@@ -1,0 +1,165 @@
+#!/usr/bin/env node
+// Benchmarks of the build engine, each a real `tsbuild build` process against a real store,
+// reported with a reference measured in the same run (this machine, this load):
+//
+//   cold-40     a 40-step recipe (RUN and COPY) into a store holding only the base image;
+//               reference: the same number of bare sandbox runs (`tsbuild` minus the engine)
+//   cached-40   the same build again, every step cached: target < 300 ms wall for the whole
+//               command; reference: `tsbuild version` (process start and module loading)
+//   change-1    one changed file in a 20,000-file context (COPY . then RUN); reference: the
+//               same build with nothing changed
+//   parallel-4  four CPU-bound stages, against the same four steps run one after another:
+//               target ≥ 1.8× on 2 cores
+//
+//   npx tsc -p . && make -C native && node bench/build-engine.js [--quick] [--json]
+// bench-quick: --quick
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const REPO = resolve(import.meta.dirname, '..');
+const CLI = join(REPO, 'bin/tsbuild.js');
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } } });
+const QUICK = values.quick;
+const SIZES = QUICK
+  ? { steps: 10, files: 2000, loop: 60_000, runs: 1 }
+  : { steps: 40, files: 20_000, loop: 600_000, runs: 3 };
+
+for (const needed of ['dist/index.js', 'native/build/tsbuild-sandbox']) {
+  if (!existsSync(join(REPO, needed))) {
+    console.error(`bench/build-engine: ${needed} is missing; run \`npm run build\` first.`);
+    process.exit(2);
+  }
+}
+
+const work = mkdtempSync(join(tmpdir(), 'tsbuild-bench-'));
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+
+/** Runs the CLI; returns wall milliseconds; throws with its stderr when it fails. */
+function tsbuild(root, args) {
+  const started = performance.now();
+  const result = spawnSync(process.execPath, [CLI, '--root', root, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  const ms = performance.now() - started;
+  if (result.status !== 0) throw new Error(`tsbuild ${args.join(' ')} exited ${result.status}:\n${result.stderr}`);
+  return ms;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+function timeRuns(fn) {
+  return median(Array.from({ length: SIZES.runs }, fn));
+}
+
+/** A store holding only `busybox:latest`, built from Debian's busybox-static; copied per use. */
+function baseStore() {
+  const rootfs = join(REPO, '.cache/fixtures/busybox-rootfs');
+  if (!existsSync(join(rootfs, 'bin/busybox'))) execFileSync('bash', [join(REPO, 'fixtures/base/make-busybox-rootfs.sh'), rootfs]);
+  const template = join(work, 'template-store');
+  writeFileSync(join(work, 'base.Dockerfile'), 'FROM scratch\nCOPY / /\nCMD ["sh"]\n');
+  tsbuild(template, ['build', '-q', '-t', 'busybox:latest', '-f', join(work, 'base.Dockerfile'), rootfs]);
+  let copies = 0;
+  return () => {
+    const root = join(work, `store-${copies++}`);
+    cpSync(template, root, { recursive: true });
+    return root;
+  };
+}
+
+function context(name, files) {
+  const dir = join(work, name);
+  mkdirSync(dir, { recursive: true });
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+  return dir;
+}
+
+function stepsRecipe(steps) {
+  const files = {};
+  const lines = ['FROM busybox'];
+  for (let i = 0; i < steps; i++) {
+    if (i % 2 === 0) {
+      lines.push(`RUN echo step ${i} > /step-${i}`);
+    } else {
+      files[`files/f${i}.txt`] = `file ${i}\n`;
+      lines.push(`COPY files/f${i}.txt /files/`);
+    }
+  }
+  files.Dockerfile = lines.join('\n') + '\n';
+  return context('steps', files);
+}
+
+function bigContext(count) {
+  const files = { Dockerfile: 'FROM busybox\nCOPY . /ctx\nRUN find /ctx -type f | wc -l > /count\n' };
+  for (let i = 0; i < count; i++) files[`d${Math.floor(i / 100)}/f${i}.txt`] = `content ${i}\n`;
+  return context('big', files);
+}
+
+function cpuRecipes(loop) {
+  const spin = (name) => `RUN i=0; while [ $i -lt ${loop} ]; do i=$((i+1)); done; echo ${name} > /${name}`;
+  const parallel = ['a', 'b', 'c', 'd'].map((name) => `FROM busybox AS ${name}\n${spin(name)}\n`).join('\n')
+    + '\nFROM busybox\n' + ['a', 'b', 'c', 'd'].map((name) => `COPY --from=${name} /${name} /${name}`).join('\n') + '\n';
+  const serial = 'FROM busybox\n' + ['a', 'b', 'c', 'd'].map(spin).join('\n') + '\n';
+  return { parallel: context('parallel', { Dockerfile: parallel }), serial: context('serial', { Dockerfile: serial }) };
+}
+
+const results = [];
+function report(name, measured, reference, note) {
+  results.push({ name, ms: Math.round(measured), referenceMs: Math.round(reference.ms), reference: reference.what, ratio: +(measured / reference.ms).toFixed(2), note });
+}
+
+const freshStore = baseStore();
+
+// cold-40 and cached-40
+{
+  const ctx = stepsRecipe(SIZES.steps);
+  const cold = timeRuns(() => tsbuild(freshStore(), ['build', '-q', ctx]));
+  const sandbox = join(work, 'sandbox-ref.Dockerfile');
+  writeFileSync(sandbox, `FROM busybox\n${Array.from({ length: SIZES.steps }, (_, i) => `RUN true ${i}`).join('\n')}\n`);
+  const bare = timeRuns(() => tsbuild(freshStore(), ['build', '-q', '-f', sandbox, ctx]));
+  report(`cold-${SIZES.steps}`, cold, { ms: bare, what: `${SIZES.steps} RUN true steps, cold` }, `${(cold / SIZES.steps).toFixed(0)} ms/step`);
+  const warm = freshStore();
+  tsbuild(warm, ['build', '-q', ctx]);
+  const cached = timeRuns(() => tsbuild(warm, ['build', '-q', ctx]));
+  const startup = timeRuns(() => tsbuild(warm, ['version']));
+  report(`cached-${SIZES.steps}`, cached, { ms: startup, what: 'tsbuild version' }, `target < 300 ms wall: ${cached < 300 ? 'met' : 'NOT met'}`);
+}
+
+// change-1 in a big context
+{
+  const ctx = bigContext(SIZES.files);
+  const store = freshStore();
+  tsbuild(store, ['build', '-q', ctx]);
+  const unchanged = timeRuns(() => tsbuild(store, ['build', '-q', ctx]));
+  let n = 0;
+  const changed = timeRuns(() => {
+    writeFileSync(join(ctx, 'd0/f0.txt'), `changed ${n++}\n`);
+    return tsbuild(store, ['build', '-q', ctx]);
+  });
+  report(`change-1-of-${SIZES.files}`, changed, { ms: unchanged, what: 'same build, nothing changed' }, 'COPY . and the RUN after it re-run');
+}
+
+// parallel-4 against serial
+{
+  const { parallel, serial } = cpuRecipes(SIZES.loop);
+  const store = freshStore();
+  const serialMs = timeRuns(() => tsbuild(store, ['build', '-q', '--no-cache', serial]));
+  const parallelMs = timeRuns(() => tsbuild(store, ['build', '-q', '--no-cache', parallel]));
+  const speedup = serialMs / parallelMs;
+  results.push({
+    name: 'parallel-4', ms: Math.round(parallelMs), referenceMs: Math.round(serialMs), reference: 'the same 4 steps serially',
+    ratio: +(parallelMs / serialMs).toFixed(2), note: `speed-up ${speedup.toFixed(2)}× on ${availableParallelism()} cores (target ≥ 1.8× on 2)`,
+  });
+}
+
+if (values.json) {
+  console.log(JSON.stringify({ quick: QUICK, results }, null, 2));
+} else {
+  console.log(`build engine${QUICK ? ' (quick)' : ''}: median of ${SIZES.runs} run(s), wall time of whole tsbuild processes`);
+  for (const r of results) {
+    console.log(`  ${r.name.padEnd(18)} ${String(r.ms).padStart(7)} ms   ${r.ratio.toFixed(2).padStart(6)}× ${r.reference} (${r.referenceMs} ms)   ${r.note}`);
+  }
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// `npm run bench`: runs every benchmark in bench/ (each a standalone script), one after the
+// other so they do not disturb each other's timings, and fails if any fails.
+//
+// `--quick` runs the seconds-long variant of each, as CI does: a benchmark declares it in a
+// header line `// bench-quick: ARGS` (the arguments that make it quick). One without that
+// line is skipped in quick mode, saying so — never run at full length by surprise.
+//
+//   npx tsc -p . && make -C native && node bench/run.js [--quick] [--only NAME]
+
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
+const dir = import.meta.dirname;
+const benches = readdirSync(dir)
+  .filter((name) => name.endsWith('.js') && name !== 'run.js')
+  .filter((name) => values.only === undefined || name.includes(values.only))
+  .sort();
+
+const QUICK_HEADER = /^\/\/ bench-quick:(.*)$/m;
+const outcomes = [];
+for (const name of benches) {
+  const file = join(dir, name);
+  let args = [];
+  if (values.quick) {
+    const header = QUICK_HEADER.exec(readFileSync(file, 'utf8'));
+    if (!header) {
+      console.log(`\n== ${name}: skipped: no quick variant declared (add a "// bench-quick: ARGS" line)`);
+      outcomes.push({ name, status: 'skipped' });
+      continue;
+    }
+    args = header[1].trim().split(/\s+/).filter(Boolean);
+  }
+  console.log(`\n== ${name} ${args.join(' ')}`);
+  const started = performance.now();
+  const result = spawnSync(process.execPath, [file, ...args], { stdio: 'inherit' });
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  outcomes.push({ name, status: result.status === 0 ? 'ok' : `failed (exit ${result.status ?? result.signal})`, seconds });
+}
+
+console.log('\n== summary');
+for (const { name, status, seconds } of outcomes) console.log(`  ${name.padEnd(24)} ${status}${seconds ? ` in ${seconds}s` : ''}`);
+process.exitCode = outcomes.some((o) => o.status.startsWith('failed')) ? 1 : 0;
