@@ -5,7 +5,7 @@ import { chmodSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hashCopySources, StatCache, type CopyHashSpec } from '../../src/exec/index.js';
+import { exceptionMayMatchBelow, hashCopySources, StatCache, type CopyHashSpec } from '../../src/exec/index.js';
 import { sha256File } from '../../src/lib/digest.js';
 import { testdir, type Tree } from '../helpers/testdir.js';
 
@@ -134,5 +134,15 @@ describe('hashCopySources: the stat cache', () => {
     const cache = await StatCache.open(cacheFile);
     const context = testdir({ 'a.txt': 'A' });
     expect(await hashCopySources(spec(context), cache)).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+});
+
+describe('exceptionMayMatchBelow', () => {
+  it('walks an excluded dir only where an exception could match below it', () => {
+    const below = exceptionMayMatchBelow(['**', 'node_modules', '!src/app.ts', '!docs/*/keep.md', '!**/KEEP']);
+    expect(['src', 'docs', 'docs/guide', 'node_modules', 'a/b/c'].map(below)).toEqual([true, true, true, true, true]);
+    const narrow = exceptionMayMatchBelow(['*', '!src/app.ts', '!docs/*/keep.md']);
+    expect(['src', 'docs', 'docs/guide', 'docs/guide/deep', 'node_modules', 'srcx'].map(narrow)).toEqual([true, true, true, false, false, false]);
+    expect(exceptionMayMatchBelow(['node_modules'])('node_modules')).toBe(false);
   });
 });

@@ -5,7 +5,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { copyIntoLayer, isArchiveFile, parseChmod, type CopyRequest } from '../../src/exec/index.js';
+import { copyIntoLayer, exceptionMayMatchBelow, isArchiveFile, parseChmod, type CopyRequest } from '../../src/exec/index.js';
+import { createIgnoreMatcher, readIgnorePatterns } from '../../src/recipe/dockerignore.js';
 import { listTree, testdir, type Tree } from '../helpers/testdir.js';
 import { copyRequest } from './copy-helpers.js';
 
@@ -66,6 +67,22 @@ describe('.dockerignore exceptions below an excluded dir', () => {
     const source = { kind: 'dir' as const, path: testdir(project), filter };
     await copyIntoLayer(copyRequest('', upper, { source, dest: '/o/', exclude: ['*.md', 'docs', 'home*'] }));
     expect(listTree(upper)).toEqual(['o/ 0755 0:0', 'o/src/ 0755 0:0', 'o/src/deep/ 0755 0:0', 'o/src/deep/b.ts 0644 0:0 "b"']);
+  });
+});
+
+describe('.dockerignore read by recipe/, with exceptions', () => {
+  it('re-includes a file below an excluded dir, and skips what stays excluded', async () => {
+    const patterns = readIgnorePatterns('**\n!src/deep/b.ts\n!README.md\n');
+    const filter = { isExcluded: createIgnoreMatcher(patterns), mayIncludeBelow: exceptionMayMatchBelow(patterns) };
+    const upper = testdir();
+    await copyIntoLayer(copyRequest('', upper, { source: { kind: 'dir', path: testdir(project), filter }, dest: '/i/' }));
+    expect(listTree(upper)).toEqual([
+      'i/ 0755 0:0',
+      'i/README.md 0644 0:0 "r"',
+      'i/src/ 0755 0:0',
+      'i/src/deep/ 0755 0:0',
+      'i/src/deep/b.ts 0644 0:0 "b"',
+    ]);
   });
 });
 
