@@ -91,8 +91,8 @@ static void parse_groups(struct opts *opts, const char *text) {
     opts->groups[opts->n_groups++] = (gid_t)parse_id("--groups", tok);
 }
 
-static void add_mount(struct opts *opts, struct mount_op ***tail, enum mount_kind kind,
-                      const char *source, const char *target) {
+static void add_mount(struct opts *opts, struct mount_op ***tail, enum mount_kind kind, const char *source,
+                      const char *target) {
   struct mount_op *op = xcalloc(1, sizeof *op);
   op->kind = kind;
   op->source = source;
@@ -147,8 +147,8 @@ static void validate(struct opts *opts) {
     die("--status-fd %d: use a descriptor above 2", opts->status_fd);
   if (opts->status_fd >= 0 && fcntl(opts->status_fd, F_GETFD) < 0)
     die("--status-fd %d is not an open descriptor", opts->status_fd);
-  if (opts->cpuset != NULL && (opts->cpuset[0] == '\0' ||
-                               strspn(opts->cpuset, "0123456789,-") != strlen(opts->cpuset)))
+  if (opts->cpuset != NULL &&
+      (opts->cpuset[0] == '\0' || strspn(opts->cpuset, "0123456789,-") != strlen(opts->cpuset)))
     die("--cpuset: '%s' is not a CPU list such as 0-1,3", opts->cpuset);
 }
 

@@ -34,7 +34,8 @@ static char *own_cgroup_path(const char *controller) {
     if (controller[0] == '\0' ? list[0] == '\0' : false)
       return xstrdup(path);
     char *save2 = NULL;
-    for (char *c = strtok_r(list, ",", &save2); c != NULL && controller[0] != '\0'; c = strtok_r(NULL, ",", &save2))
+    for (char *c = strtok_r(list, ",", &save2); c != NULL && controller[0] != '\0';
+         c = strtok_r(NULL, ",", &save2))
       if (strcmp(c, controller) == 0)
         return xstrdup(path);
   }
@@ -102,7 +103,8 @@ static void create_v1(struct cgroup *cg, const struct opts *opts) {
 /* Enables in `dir`'s cgroup.subtree_control the controllers the limits need. */
 static void enable_controllers(const char *dir, const struct opts *opts) {
   cleanup_free char *subtree = xasprintf("%s/cgroup.subtree_control", dir);
-  const char *wanted[][2] = {{"+memory", "--memory"}, {"+pids", "--pids"}, {"+cpu", "--cpus"}, {"+cpuset", "--cpuset"}};
+  const char *wanted[][2] = {
+      {"+memory", "--memory"}, {"+pids", "--pids"}, {"+cpu", "--cpus"}, {"+cpuset", "--cpuset"}};
   bool asked[] = {opts->memory_bytes > 0, opts->pids > 0, opts->cpus > 0, opts->cpuset != NULL};
   for (size_t i = 0; i < 4; i++)
     if (asked[i] && !write_file_at(AT_FDCWD, subtree, wanted[i][0]))
@@ -197,7 +199,9 @@ bool cgroup_oom_killed(const struct cgroup *cg) {
   return read_counter(cg->memory_dir, cg->v2 ? "memory.events" : "memory.oom_control", "oom_kill") > 0;
 }
 
-bool cgroup_pids_refused(const struct cgroup *cg) { return read_counter(cg->pids_dir, "pids.events", "max") > 0; }
+bool cgroup_pids_refused(const struct cgroup *cg) {
+  return read_counter(cg->pids_dir, "pids.events", "max") > 0;
+}
 
 void cgroup_remove(struct cgroup *cg) {
   for (int i = cg->n_dirs; i-- > 0;) {

@@ -20,9 +20,9 @@ _Noreturn void run_init(void (*exec_command)(void *), void *arg, int report_fd);
 
 /* How the monitor saw the step end. */
 struct monitor_result {
-  int wait_status;     /* PID 1's wait status */
+  int wait_status; /* PID 1's wait status */
   bool timed_out;
-  int interrupted_by;  /* a signal the helper received and forwarded, 0 if none */
+  int interrupted_by; /* a signal the helper received and forwarded, 0 if none */
 };
 
 /* Waits for PID 1 (`child`), forwarding signals to it; after `timeout_seconds` (0: never)

@@ -117,8 +117,8 @@ static int create_in_root(int rootfd, const char *path, bool file, char **rewrit
         target[len] = '\0';
         *end = saved;
         cursor[-1] = '\0';
-        *rewritten = target[0] == '/' ? xasprintf("%s%s", target, end)
-                                      : xasprintf("%s/%s%s", prefix, target, end);
+        *rewritten =
+            target[0] == '/' ? xasprintf("%s%s", target, end) : xasprintf("%s/%s%s", prefix, target, end);
         close(parent);
         return -1;
       }
@@ -197,7 +197,8 @@ static void dress_like_lowers(int skel, const char *path, const struct opts *opt
       continue;
     if (!S_ISDIR(st.st_mode))
       return;
-    if (fchownat(skel, path, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EINVAL && errno != EPERM)
+    if (fchownat(skel, path, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EINVAL &&
+        errno != EPERM)
       die_errno("skeleton: chown %s", path);
     if (fchmodat(skel, path, st.st_mode & 07777, 0) < 0)
       die_errno("skeleton: chmod %s", path);
@@ -220,7 +221,8 @@ static void dress_skeleton(int skel, const char *path, const struct opts *opts, 
   for (struct dirent *e; (e = readdir(dir)) != NULL;) {
     if (e->d_type != DT_DIR || strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
       continue;
-    cleanup_free char *child = strcmp(path, ".") == 0 ? xstrdup(e->d_name) : xasprintf("%s/%s", path, e->d_name);
+    cleanup_free char *child =
+        strcmp(path, ".") == 0 ? xstrdup(e->d_name) : xasprintf("%s/%s", path, e->d_name);
     dress_skeleton(skel, child, opts, in);
   }
   closedir(dir);
@@ -260,8 +262,8 @@ static void make_staging(const struct opts *opts, const struct inputs *in) {
   dress_skeleton(skel, ".", opts, in);
   close(skel);
   int files = openat(staging, "files", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  cleanup_free char *hosts = xasprintf("127.0.0.1\tlocalhost %s\n::1\tlocalhost ip6-localhost ip6-loopback\n",
-                                       opts->hostname);
+  cleanup_free char *hosts =
+      xasprintf("127.0.0.1\tlocalhost %s\n::1\tlocalhost ip6-localhost ip6-loopback\n", opts->hostname);
   cleanup_free char *hostname = xasprintf("%s\n", opts->hostname);
   write_staging_file(files, "hosts", hosts);
   write_staging_file(files, "hostname", hostname);
@@ -345,7 +347,8 @@ static void mount_proc(int rootfd) {
   for (size_t i = 0; i < N_OF(proc_masked_dirs); i++) {
     cleanup_fd int t = openat(proc, proc_masked_dirs[i], O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
     if (t >= 0)
-      mount_at_fd("tmpfs", t, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0", proc_masked_dirs[i]);
+      mount_at_fd("tmpfs", t, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0",
+                  proc_masked_dirs[i]);
   }
 }
 
@@ -365,9 +368,11 @@ static void mount_dev(int rootfd, const struct inputs *in, bool rootless) {
     cleanup_fd int node = openat(dev, device_nodes[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
     bind_fd(in->devices[i], node, 0, device_nodes[i]);
   }
-  static const char *const links[][2] = {{"pts/ptmx", "ptmx"},       {"/proc/self/fd", "fd"},
-                                          {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
-                                          {"/proc/self/fd/2", "stderr"}};
+  static const char *const links[][2] = {{"pts/ptmx", "ptmx"},
+                                         {"/proc/self/fd", "fd"},
+                                         {"/proc/self/fd/0", "stdin"},
+                                         {"/proc/self/fd/1", "stdout"},
+                                         {"/proc/self/fd/2", "stderr"}};
   for (size_t i = 0; i < N_OF(links); i++)
     if (symlinkat(links[i][0], dev, links[i][1]) < 0)
       die_errno("symlink /dev/%s", links[i][1]);
@@ -400,10 +405,10 @@ static void mount_requested(int rootfd, const struct opts *opts) {
       break;
     case MOUNT_BIND:
     case MOUNT_RO_BIND:
-      bind_fd(op->source_fd, dst, MOUNT_ATTR_STEP | (op->kind == MOUNT_RO_BIND ? MOUNT_ATTR_RDONLY : 0), op->target);
+      bind_fd(op->source_fd, dst, MOUNT_ATTR_STEP | (op->kind == MOUNT_RO_BIND ? MOUNT_ATTR_RDONLY : 0),
+              op->target);
       break;
-    default:
-      die("unknown mount kind %d", (int)op->kind);
+    default: die("unknown mount kind %d", (int)op->kind);
     }
   }
 }

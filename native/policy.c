@@ -20,30 +20,70 @@
 
 /* Docker's default capabilities (moby oci/caps/defaults.go). */
 static const int default_caps[] = {
-    CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_FSETID,     CAP_FOWNER,           CAP_MKNOD,
-    CAP_NET_RAW, CAP_SETGID,      CAP_SETUID,     CAP_SETFCAP,          CAP_SETPCAP,
-    CAP_NET_BIND_SERVICE,         CAP_SYS_CHROOT, CAP_KILL,             CAP_AUDIT_WRITE,
+    CAP_CHOWN,   CAP_DAC_OVERRIDE, CAP_FSETID,           CAP_FOWNER,
+    CAP_MKNOD,   CAP_NET_RAW,      CAP_SETGID,           CAP_SETUID,
+    CAP_SETFCAP, CAP_SETPCAP,      CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT,
+    CAP_KILL,    CAP_AUDIT_WRITE,
 };
 
 /* Syscalls refused with EPERM: changing mounts or namespaces, tracing, kernel keyrings,
  * modules, reboot, BPF and perf, clocks, swap, accounting, handles that bypass paths. */
 static const int denied_syscalls[] = {
-    SYS_mount,           SYS_umount2,          SYS_pivot_root,     SYS_unshare,         SYS_setns,
-    SYS_fsopen,          SYS_fsconfig,         SYS_fsmount,        SYS_fspick,          SYS_move_mount,
-    SYS_open_tree,       SYS_mount_setattr,    SYS_ptrace,         SYS_process_vm_readv, SYS_process_vm_writev,
-    SYS_kcmp,            SYS_pidfd_getfd,      SYS_reboot,         SYS_kexec_load,      SYS_kexec_file_load,
-    SYS_init_module,     SYS_finit_module,     SYS_delete_module,  SYS_keyctl,          SYS_add_key,
-    SYS_request_key,     SYS_bpf,              SYS_perf_event_open, SYS_userfaultfd,    SYS_open_by_handle_at,
-    SYS_name_to_handle_at, SYS_acct,           SYS_swapon,         SYS_swapoff,         SYS_syslog,
-    SYS_quotactl,        SYS_settimeofday,     SYS_clock_settime,  SYS_clock_adjtime,   SYS_adjtimex,
-    SYS_iopl,            SYS_ioperm,           SYS_lookup_dcookie, SYS_uselib,
-    SYS_io_uring_setup,  SYS_io_uring_enter,   SYS_io_uring_register, SYS_vhangup,      SYS_nfsservctl,
+    SYS_mount,
+    SYS_umount2,
+    SYS_pivot_root,
+    SYS_unshare,
+    SYS_setns,
+    SYS_fsopen,
+    SYS_fsconfig,
+    SYS_fsmount,
+    SYS_fspick,
+    SYS_move_mount,
+    SYS_open_tree,
+    SYS_mount_setattr,
+    SYS_ptrace,
+    SYS_process_vm_readv,
+    SYS_process_vm_writev,
+    SYS_kcmp,
+    SYS_pidfd_getfd,
+    SYS_reboot,
+    SYS_kexec_load,
+    SYS_kexec_file_load,
+    SYS_init_module,
+    SYS_finit_module,
+    SYS_delete_module,
+    SYS_keyctl,
+    SYS_add_key,
+    SYS_request_key,
+    SYS_bpf,
+    SYS_perf_event_open,
+    SYS_userfaultfd,
+    SYS_open_by_handle_at,
+    SYS_name_to_handle_at,
+    SYS_acct,
+    SYS_swapon,
+    SYS_swapoff,
+    SYS_syslog,
+    SYS_quotactl,
+    SYS_settimeofday,
+    SYS_clock_settime,
+    SYS_clock_adjtime,
+    SYS_adjtimex,
+    SYS_iopl,
+    SYS_ioperm,
+    SYS_lookup_dcookie,
+    SYS_uselib,
+    SYS_io_uring_setup,
+    SYS_io_uring_enter,
+    SYS_io_uring_register,
+    SYS_vhangup,
+    SYS_nfsservctl,
 };
 
 /* clone() flags that would create namespaces: refused, so a step cannot nest a user namespace
  * and gain a fresh set of capabilities there. */
-#define CLONE_NAMESPACE_FLAGS                                                                       \
-  (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |        \
+#define CLONE_NAMESPACE_FLAGS                                                                                \
+  (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |                 \
    CLONE_NEWCGROUP | CLONE_NEWTIME)
 
 #if defined(__x86_64__)
@@ -55,7 +95,7 @@ static const int denied_syscalls[] = {
 #error "seccomp policy: unsupported architecture"
 #endif
 
-#define RET_ERRNO(e) (SECCOMP_RET_ERRNO | ((e) & SECCOMP_RET_DATA))
+#define RET_ERRNO(e) (SECCOMP_RET_ERRNO | ((e)&SECCOMP_RET_DATA))
 
 void apply_seccomp(void) {
   size_t max = 16 + 2 * (sizeof denied_syscalls / sizeof denied_syscalls[0]);

@@ -10,6 +10,7 @@
  *   probe cwd                prints getcwd()
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/reboot.h>
@@ -20,13 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
-#include <dirent.h>
 #include <unistd.h>
 
 static const char *errno_name(int e) {
@@ -62,30 +62,54 @@ static int clone_flags(unsigned long flags) {
 
 /* Each operation returns -1 with errno set when refused, 0 when it went through. */
 static int try_op(const char *name) {
-  if (strcmp(name, "mount") == 0) return mount("none", "/tmp", "tmpfs", 0, NULL);
-  if (strcmp(name, "mount-cgroup") == 0) return mount("cgroup", "/tmp", "cgroup2", 0, NULL);
-  if (strcmp(name, "mount-proc") == 0) return mount("proc", "/tmp", "proc", 0, NULL);
-  if (strcmp(name, "umount") == 0) return umount2("/proc", MNT_DETACH);
-  if (strcmp(name, "unshare-user") == 0) return unshare(CLONE_NEWUSER);
-  if (strcmp(name, "unshare-mount") == 0) return unshare(CLONE_NEWNS);
-  if (strcmp(name, "clone-user") == 0) return clone_flags(CLONE_NEWUSER);
-  if (strcmp(name, "setns") == 0) return setns(open("/proc/1/ns/mnt", O_RDONLY), 0);
-  if (strcmp(name, "ptrace-init") == 0) return (int)ptrace(PTRACE_ATTACH, 1, NULL, NULL);
-  if (strcmp(name, "reboot") == 0) return (int)syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2, 0, NULL);
-  if (strcmp(name, "init_module") == 0) return (int)syscall(SYS_init_module, NULL, 0, "");
-  if (strcmp(name, "finit_module") == 0) return (int)syscall(SYS_finit_module, 0, "", 0);
-  if (strcmp(name, "delete_module") == 0) return (int)syscall(SYS_delete_module, "no_such_module", 0);
-  if (strcmp(name, "keyctl") == 0) return (int)syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -3, 0);
-  if (strcmp(name, "add_key") == 0) return (int)syscall(SYS_add_key, "user", "k", "v", 1, -3);
-  if (strcmp(name, "bpf") == 0) return (int)syscall(SYS_bpf, 0, NULL, 0);
-  if (strcmp(name, "perf_event_open") == 0) return (int)syscall(SYS_perf_event_open, NULL, 0, -1, -1, 0);
-  if (strcmp(name, "userfaultfd") == 0) return (int)syscall(SYS_userfaultfd, 0);
-  if (strcmp(name, "open_by_handle_at") == 0) return (int)syscall(SYS_open_by_handle_at, AT_FDCWD, NULL, 0);
-  if (strcmp(name, "kexec_load") == 0) return (int)syscall(SYS_kexec_load, 0, 0, NULL, 0);
-  if (strcmp(name, "pivot_root") == 0) return (int)syscall(SYS_pivot_root, "/tmp", "/tmp");
-  if (strcmp(name, "sethostname") == 0) return sethostname("escaped", 7);
-  if (strcmp(name, "chroot") == 0) return chroot("/");
-  if (strcmp(name, "mknod") == 0) return mknod("/tmp/probe-null", S_IFCHR | 0666, makedev(1, 3));
+  if (strcmp(name, "mount") == 0)
+    return mount("none", "/tmp", "tmpfs", 0, NULL);
+  if (strcmp(name, "mount-cgroup") == 0)
+    return mount("cgroup", "/tmp", "cgroup2", 0, NULL);
+  if (strcmp(name, "mount-proc") == 0)
+    return mount("proc", "/tmp", "proc", 0, NULL);
+  if (strcmp(name, "umount") == 0)
+    return umount2("/proc", MNT_DETACH);
+  if (strcmp(name, "unshare-user") == 0)
+    return unshare(CLONE_NEWUSER);
+  if (strcmp(name, "unshare-mount") == 0)
+    return unshare(CLONE_NEWNS);
+  if (strcmp(name, "clone-user") == 0)
+    return clone_flags(CLONE_NEWUSER);
+  if (strcmp(name, "setns") == 0)
+    return setns(open("/proc/1/ns/mnt", O_RDONLY), 0);
+  if (strcmp(name, "ptrace-init") == 0)
+    return (int)ptrace(PTRACE_ATTACH, 1, NULL, NULL);
+  if (strcmp(name, "reboot") == 0)
+    return (int)syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2, 0, NULL);
+  if (strcmp(name, "init_module") == 0)
+    return (int)syscall(SYS_init_module, NULL, 0, "");
+  if (strcmp(name, "finit_module") == 0)
+    return (int)syscall(SYS_finit_module, 0, "", 0);
+  if (strcmp(name, "delete_module") == 0)
+    return (int)syscall(SYS_delete_module, "no_such_module", 0);
+  if (strcmp(name, "keyctl") == 0)
+    return (int)syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -3, 0);
+  if (strcmp(name, "add_key") == 0)
+    return (int)syscall(SYS_add_key, "user", "k", "v", 1, -3);
+  if (strcmp(name, "bpf") == 0)
+    return (int)syscall(SYS_bpf, 0, NULL, 0);
+  if (strcmp(name, "perf_event_open") == 0)
+    return (int)syscall(SYS_perf_event_open, NULL, 0, -1, -1, 0);
+  if (strcmp(name, "userfaultfd") == 0)
+    return (int)syscall(SYS_userfaultfd, 0);
+  if (strcmp(name, "open_by_handle_at") == 0)
+    return (int)syscall(SYS_open_by_handle_at, AT_FDCWD, NULL, 0);
+  if (strcmp(name, "kexec_load") == 0)
+    return (int)syscall(SYS_kexec_load, 0, 0, NULL, 0);
+  if (strcmp(name, "pivot_root") == 0)
+    return (int)syscall(SYS_pivot_root, "/tmp", "/tmp");
+  if (strcmp(name, "sethostname") == 0)
+    return sethostname("escaped", 7);
+  if (strcmp(name, "chroot") == 0)
+    return chroot("/");
+  if (strcmp(name, "mknod") == 0)
+    return mknod("/tmp/probe-null", S_IFCHR | 0666, makedev(1, 3));
   errno = EINVAL;
   fprintf(stderr, "probe: unknown operation %s\n", name);
   exit(2);

@@ -14,8 +14,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <net/if.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,8 +170,8 @@ static int conclude(const struct opts *opts, const struct monitor_result *m, con
     snprintf(line, size, "pids %llu", opts->pids);
     return EXIT_PIDS;
   }
-  int signal_number = r->ended ? (r->signaled ? r->value : 0)
-                               : (WIFSIGNALED(m->wait_status) ? WTERMSIG(m->wait_status) : 0);
+  int signal_number =
+      r->ended ? (r->signaled ? r->value : 0) : (WIFSIGNALED(m->wait_status) ? WTERMSIG(m->wait_status) : 0);
   if (signal_number != 0) {
     snprintf(line, size, "signal %d", signal_number);
     return 128 + signal_number;
@@ -221,7 +221,8 @@ int main(int argc, char **argv) {
   if (pid == 0) {
     close(sync_pipe[1]);
     close(report_pipe[0]);
-    struct child c = {.opts = &opts, .rootless = rootless, .sync_fd = sync_pipe[0], .report_fd = report_pipe[1]};
+    struct child c = {
+        .opts = &opts, .rootless = rootless, .sync_fd = sync_pipe[0], .report_fd = report_pipe[1]};
     child_main(&c);
   }
 

@@ -144,7 +144,9 @@ bool write_file_at(int dirfd, const char *path, const char *content) {
   return ok;
 }
 
-char *fd_path(int fd) { return xasprintf("/proc/self/fd/%d", fd); }
+char *fd_path(int fd) {
+  return xasprintf("/proc/self/fd/%d", fd);
+}
 
 static char *title_start;
 static size_t title_size;
@@ -164,7 +166,9 @@ void title_set(const char *title) {
   prctl(PR_SET_NAME, title, 0, 0, 0);
 }
 
-void cleanup_freep(void *p) { free(*(void **)p); }
+void cleanup_freep(void *p) {
+  free(*(void **)p);
+}
 
 void cleanup_closep(const int *fd) {
   if (*fd >= 0)
