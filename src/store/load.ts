@@ -204,14 +204,19 @@ async function checkComplete(store: Store, descriptor: Descriptor, source: strin
 }
 
 async function* tarEntries(path: string): AsyncGenerator<ArchiveEntry> {
-  const { stream } = await decompressedStream(createReadStream(path));
+  const file = createReadStream(path);
+  const { stream } = await decompressedStream(file);
   const extractor = extract();
   stream.on('error', (error) => extractor.destroy(error));
   stream.pipe(extractor);
-  for await (const entry of extractor) {
-    const { header } = entry;
-    const type = header.type === 'file' || header.type === 'contiguous-file' ? 'file' : header.type === 'symlink' ? 'symlink' : 'other';
-    yield { name: header.name, type, size: header.size ?? 0, linkname: header.linkname ?? undefined, body: entry as unknown as Readable };
+  try {
+    for await (const entry of extractor) {
+      const { header } = entry;
+      const type = header.type === 'file' || header.type === 'contiguous-file' ? 'file' : header.type === 'symlink' ? 'symlink' : 'other';
+      yield { name: header.name, type, size: header.size ?? 0, linkname: header.linkname ?? undefined, body: entry as unknown as Readable };
+    }
+  } finally {
+    file.destroy(); // a failed load stops reading at once
   }
 }
 
