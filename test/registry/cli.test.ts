@@ -4,13 +4,12 @@
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import type { CliContext } from '../../src/cli/context.js';
 import { Store, load } from '../../src/store/index.js';
 import { BUSYBOX_REFERENCE, busyboxImageLayout } from '../helpers/busybox-image.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { runCli, type CliRun } from '../helpers/run-cli.js';
 
 const PASSWORD = 'cli-password-s3cret';
 const WRONG = 'cli-wrong-pa55word';
@@ -19,17 +18,8 @@ let scratch: string;
 let dockerConfig: string;
 const transcript: string[] = [];
 
-async function run(root: string, ...argv: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (d: Buffer) => out.push(d));
-  stderr.on('data', (d: Buffer) => err.push(d));
-  const env = { DOCKER_CONFIG: dockerConfig };
-  const ctx: CliContext = { stdout, stderr, env, cwd: scratch, stdoutIsTTY: false, stderrIsTTY: false, signal: new AbortController().signal };
-  const status = await main(['--root', root, ...argv], ctx);
-  const result = { status, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+async function run(root: string, ...argv: string[]): Promise<CliRun> {
+  const result = await runCli(['--root', root, ...argv], { env: { DOCKER_CONFIG: dockerConfig }, cwd: scratch });
   transcript.push(result.stdout, result.stderr);
   return result;
 }

@@ -1,7 +1,6 @@
 import { pullImage, parsePlatform } from '../../index.js';
 import type { CommandSpec } from './types.js';
-import { withStore } from './store.js';
-import { progressFlag, registryFlags, registryOptions, transferRenderer, type ProgressFlags, type RegistryFlags } from './registry-flags.js';
+import { progressFlag, registryFlags, registryOptions, withTransfer, type ProgressFlags, type RegistryFlags } from './registry-flags.js';
 
 interface PullArgs extends RegistryFlags, ProgressFlags {
   reference: string;
@@ -22,14 +21,7 @@ export const pullCommand: CommandSpec<PullArgs> = {
       .option('platform', { type: 'string', describe: 'os/arch[/variant] to choose from a multi-platform image (default: this host)' }),
   async handler(args, ctx) {
     const options = { ...registryOptions(args, ctx), ...(args.platform ? { platform: parsePlatform(args.platform) } : {}) };
-    const renderer = transferRenderer(args, ctx);
-    const pulled = await withStore(args, ctx, async (store) => {
-      try {
-        return await pullImage(store, args.reference, { ...options, onEvent: renderer.sink });
-      } finally {
-        await renderer.finish();
-      }
-    });
+    const pulled = await withTransfer(args, ctx, (store, onEvent) => pullImage(store, args.reference, { ...options, onEvent }));
     ctx.stderr.write(`Digest: ${pulled.manifest.digest}\n`);
     ctx.stdout.write(`${pulled.reference}\n`);
     return 0;

@@ -1,7 +1,6 @@
 import { pushImage } from '../../index.js';
 import type { CommandSpec } from './types.js';
-import { withStore } from './store.js';
-import { progressFlag, registryFlags, registryOptions, transferRenderer, type ProgressFlags, type RegistryFlags } from './registry-flags.js';
+import { progressFlag, registryFlags, registryOptions, withTransfer, type ProgressFlags, type RegistryFlags } from './registry-flags.js';
 
 interface PushArgs extends RegistryFlags, ProgressFlags {
   reference: string;
@@ -22,14 +21,7 @@ export const pushCommand: CommandSpec<PushArgs> = {
       .positional('target', { type: 'string', describe: 'NAME[:TAG] to push it as (default: REFERENCE)' }),
   async handler(args, ctx) {
     const options = registryOptions(args, ctx);
-    const renderer = transferRenderer(args, ctx);
-    const pushed = await withStore(args, ctx, async (store) => {
-      try {
-        return await pushImage(store, args.reference, args.target ?? args.reference, { ...options, onEvent: renderer.sink });
-      } finally {
-        await renderer.finish();
-      }
-    });
+    const pushed = await withTransfer(args, ctx, (store, onEvent) => pushImage(store, args.reference, args.target ?? args.reference, { ...options, onEvent }));
     ctx.stderr.write(`Pushed ${pushed.reference}\n`);
     ctx.stdout.write(`${pushed.descriptor.digest}\n`);
     return 0;

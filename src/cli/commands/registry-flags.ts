@@ -2,9 +2,11 @@
 // RegistryOptions: Docker's names and meanings, credentials from $DOCKER_CONFIG.
 
 import type { Argv } from 'yargs';
-import { dockerConfigDir, type RegistryOptions } from '../../index.js';
-import { chooseProgressMode, createRenderer, type Renderer, type RequestedProgressMode } from '../../ui/index.js';
-import type { CliContext } from '../context.js';
+import type { EventSink } from '../../events.js';
+import { dockerConfigDir, type RegistryOptions, type Store } from '../../index.js';
+import { chooseProgressMode, createRenderer, type RequestedProgressMode } from '../../ui/index.js';
+import type { CliContext, GlobalOptions } from '../context.js';
+import { withStore } from './store.js';
 
 export interface RegistryFlags {
   insecureRegistry?: string[];
@@ -45,8 +47,18 @@ export function registryOptions(args: RegistryFlags, ctx: CliContext): RegistryO
   };
 }
 
-/** Plain lines on a terminal too: the live view is drawn around build steps, which transfers lack. */
-export function transferRenderer(args: ProgressFlags, ctx: CliContext): Renderer {
+/**
+ * Runs a transfer (pull, push) on the store of the global options, with its progress drawn
+ * on stderr: plain lines on a terminal too, since the live view is drawn around build steps.
+ */
+export async function withTransfer<T>(args: GlobalOptions & ProgressFlags, ctx: CliContext, fn: (store: Store, onEvent: EventSink) => Promise<T>): Promise<T> {
   const mode = chooseProgressMode(args.progress, ctx.stderrIsTTY);
-  return createRenderer(mode === 'tty' ? 'plain' : mode, { out: ctx.stderr, color: ctx.stderrIsTTY && !ctx.env.NO_COLOR });
+  const renderer = createRenderer(mode === 'tty' ? 'plain' : mode, { out: ctx.stderr, color: ctx.stderrIsTTY && !ctx.env.NO_COLOR });
+  return withStore(args, ctx, async (store) => {
+    try {
+      return await fn(store, renderer.sink);
+    } finally {
+      await renderer.finish();
+    }
+  });
 }
