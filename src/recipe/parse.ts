@@ -1,7 +1,9 @@
-// Recipe text → Recipe. dockerfile-ast finds the directives and where each instruction
-// starts (its positions are 0-based LSP positions: converted to 1-based here, once); the
-// logical-line reader, flag extractor and heredoc reader of this module do the rest, since
-// dockerfile-ast keeps neither heredoc delimiters' quoting nor flag quoting as Docker does.
+// Recipe text → Recipe. dockerfile-ast reads the parser directives (its 0-based LSP
+// positions are converted to 1-based here, once). Instruction boundaries come from this
+// module's own line scanner, because dockerfile-ast 0.7.1 gets heredocs wrong where BuildKit
+// does not: with a delimiter quoted in the middle (`<<E"O"F`) it never finds the end and
+// swallows the rest of the file, and with a descriptor prefix (`3<<EOF`) it reads the body
+// lines as instructions (test/recipe/parse.test.ts has both).
 
 import { DockerfileParser } from 'dockerfile-ast';
 import { RecipeError } from '../errors.js';
@@ -11,11 +13,13 @@ import { readLogicalLine, type LogicalLine } from './logical-line.js';
 import type { ArgInstruction, Directives, EscapeChar, FromInstruction, Instruction, Recipe, RecipeWarning, Stage } from './types.js';
 
 export function parseRecipe(source: string, file: string): Recipe {
-  const ast = DockerfileParser.parse(source);
-  const directives = readDirectives(ast.getDirectives(), file, source);
   const lines = source.split('\n').map((line) => line.replace(/\r$/, ''));
+  // Directives can only stand in the leading comments: dockerfile-ast need not read further.
+  const header = lines.slice(0, Math.max(0, lines.findIndex((line) => !TRIVIA.test(line)))).join('\n');
+  const ast = DockerfileParser.parse(header);
+  const directives = readDirectives(ast.getDirectives(), file, source);
   const warnings: RecipeWarning[] = [];
-  const instructions = readInstructions(ast, lines, { file, source, escape: directives.escape }, warnings);
+  const instructions = readInstructions(lines, { file, source, escape: directives.escape }, warnings);
   warnings.push(...syntaxWarnings(directives, ast, file), ...deprecationWarnings(instructions));
   return { file, source, directives, warnings, ...groupStages(instructions, file, source) };
 }
@@ -58,50 +62,43 @@ function readDirectives(found: ReturnType<Ast['getDirectives']>, file: string, s
   return directives;
 }
 
-function readInstructions(ast: Ast, lines: string[], base: Omit<InstructionContext, 'readHeredocs'>, warnings: RecipeWarning[]): Instruction[] {
+function readInstructions(lines: string[], base: Omit<InstructionContext, 'readHeredocs'>, warnings: RecipeWarning[]): Instruction[] {
   const instructions: Instruction[] = [];
-  let nextFree = 0;
-  for (const node of ast.getInstructions()) {
-    const start = node.getInstructionRange().start;
-    // dockerfile-ast may see instructions inside heredoc bodies we already consumed.
-    if (start.line < nextFree) continue;
-    assertOnlyTrivia(lines, nextFree, start.line, base);
-    const logical = readLogicalLine(lines, start.line, base.escape);
-    for (const line of logical.blankLines) {
-      warnings.push({
-        message: 'empty continuation line: Docker will stop accepting these; remove it or end the instruction above',
-        location: { file: base.file, line, column: 1 },
-      });
-    }
-    let end = logical.nextLine;
-    const ctx: InstructionContext = {
-      ...base,
-      readHeredocs: (markers) => {
-        const bodies = readHeredocBodies(lines, logical, markers, base.file, base.source);
-        end = bodies.nextLine;
-        return bodies.heredocs;
-      },
-    };
-    const keywordStart = logical.positions.findIndex((p) => p.line === start.line + 1 && p.column === start.character + 1);
-    const instruction = parseInstruction(ctx, logical, Math.max(keywordStart, 0), lines.slice(start.line, end).join('\n'));
-    instruction.location.endLine = end;
+  let cursor = 0;
+  for (;;) {
+    // Between instructions there are only comments and blank lines.
+    while (cursor < lines.length && TRIVIA.test(lines[cursor]!)) cursor++;
+    if (cursor >= lines.length) return instructions;
+    const { instruction, end } = readInstructionAt(lines, cursor, base, warnings);
     instructions.push(instruction);
-    nextFree = end;
+    cursor = end;
   }
-  assertOnlyTrivia(lines, nextFree, lines.length, base);
-  return instructions;
 }
 
-/** Nothing but comments and blank lines may sit between instructions; never skip text silently. */
-function assertOnlyTrivia(lines: string[], from: number, to: number, base: Omit<InstructionContext, 'readHeredocs'>): void {
-  for (let i = from; i < to; i++) {
-    const line = lines[i]!;
-    if (/^\s*(#.*)?$/.test(line)) continue;
-    throw new RecipeError('E_RECIPE_SYNTAX', `cannot parse this line: ${JSON.stringify(line.trim())}`, { file: base.file, line: i + 1, column: line.search(/\S/) + 1 }, {
-      source: base.source,
-      hint: 'Each line must start an instruction, continue one, or be a comment.',
+const TRIVIA = /^\s*(#.*)?$/;
+
+/** The instruction whose keyword is the first word of `lines[start]`, and the line after it. */
+function readInstructionAt(lines: string[], start: number, base: Omit<InstructionContext, 'readHeredocs'>, warnings: RecipeWarning[]): { instruction: Instruction; end: number } {
+  const logical = readLogicalLine(lines, start, base.escape);
+  for (const line of logical.blankLines) {
+    warnings.push({
+      message: 'empty continuation line: Docker will stop accepting these; remove it or end the instruction above',
+      location: { file: base.file, line, column: 1 },
     });
   }
+  let end = logical.nextLine;
+  const ctx: InstructionContext = {
+    ...base,
+    readHeredocs: (markers) => {
+      const bodies = readHeredocBodies(lines, logical, markers, base.file, base.source);
+      end = bodies.nextLine;
+      return bodies.heredocs;
+    },
+  };
+  const keywordStart = logical.text.search(/\S/);
+  const instruction = parseInstruction(ctx, logical, keywordStart, lines.slice(start, end).join('\n'));
+  instruction.location.endLine = end;
+  return { instruction, end };
 }
 
 function groupStages(instructions: Instruction[], file: string, source: string): { globalArgs: ArgInstruction[]; stages: Stage[] } {

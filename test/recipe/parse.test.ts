@@ -294,6 +294,14 @@ describe('heredocs', () => {
     expect(heredocs('RUN cat <<""')).toEqual([]);
   });
 
+  it('finds the instructions after heredocs that dockerfile-ast misreads', () => {
+    for (const run of ['RUN cat <<E"O"F', 'RUN cat 3<<EOF']) {
+      const instructions = body(`${run}\nFROM body\nEOF\nENV after=1\n`);
+      expect(instructions.map((i) => i.keyword)).toEqual(['RUN', 'ENV']);
+      expect(instructions[1]!.location.line).toBe(5);
+    }
+  });
+
   it('<< inside quotes or after a word is not a heredoc', () => {
     expect(only(`RUN echo "<<EOF" a<<b`, 'RUN').heredocs).toEqual([]);
   });
