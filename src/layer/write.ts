@@ -6,8 +6,7 @@
 // (measured with bench/layer-write.js).
 
 import { closeSync, constants, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs';
-import { lstat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { LayerError } from '../errors.js';
@@ -49,9 +48,12 @@ const SMALL_FILE = 64 << 10;
 /** Streams a deterministic tar of `sourceDir` into `out` (which is ended) and returns its digests. */
 export async function writeLayer(sourceDir: string, out: Writable, options: WriteLayerOptions): Promise<WriteLayerResult> {
   const root = resolve(sourceDir);
-  const rootStats = await lstat(root).catch((cause: unknown) => {
+  let rootStats: Stats;
+  try {
+    rootStats = lstatSync(root);
+  } catch (cause) {
     throw new LayerError('E_LAYER_SOURCE', `cannot read layer source ${root}`, { cause });
-  });
+  }
   if (!rootStats.isDirectory()) throw new LayerError('E_LAYER_SOURCE', `layer source ${root} is not a directory`);
   const compression = options.compression ?? 'none';
   const compress = compression === 'none' ? undefined : compressor(compression, options.compressionLevel);
@@ -75,9 +77,17 @@ interface Frame {
   names: string[];
 }
 
+interface WalkState {
+  root: string;
+  options: WriteLayerOptions;
+  overlay: boolean;
+  xattrs: Map<string, Xattrs>;
+  /** dev:ino → first path, for files with more than one link. */
+  hardlinks: Map<string, string>;
+}
+
 async function* tarChunks(root: string, options: WriteLayerOptions, xattrs: Map<string, Xattrs>): AsyncGenerator<Buffer> {
-  const overlay = options.kind === 'overlay-upper';
-  const hardlinks = new Map<string, string>();
+  const state: WalkState = { root, options, overlay: options.kind === 'overlay-upper', xattrs, hardlinks: new Map() };
   const stack: Frame[] = [{ dir: '', names: sortedNames(root) }];
   while (stack.length > 0) {
     const frame = stack[stack.length - 1]!;
@@ -88,36 +98,58 @@ async function* tarChunks(root: string, options: WriteLayerOptions, xattrs: Map<
     }
     const path = frame.dir === '' ? name : `${frame.dir}/${name}`;
     const abs = join(root, path);
-    const stats = lstatSync(abs);
-    const fileXattrs = xattrsFor(xattrs.get(abs), overlay);
-    const base = baseEntry(path, stats, options, fileXattrs);
-    if (overlay && stats.isCharacterDevice() && stats.rdev === 0) {
-      const whiteoutPath = frame.dir === '' ? `.wh.${name}` : `${frame.dir}/.wh.${name}`;
-      yield encodeHeader({ ...base, type: 'file', path: whiteoutPath, size: 0, xattrs: undefined });
-      continue;
+    try {
+      const stats = lstatSync(abs);
+      yield* entryChunks(state, path, abs, stats);
+      if (stats.isDirectory()) stack.push({ dir: path, names: sortedNames(abs) });
+    } catch (error) {
+      throw sourceError(abs, error);
     }
-    const firstPath = stats.nlink > 1 && !stats.isDirectory() ? hardlinkTarget(hardlinks, stats, path) : undefined;
-    if (firstPath !== undefined) {
-      yield encodeHeader({ ...base, type: 'link', linkname: firstPath, size: 0 });
-    } else if (stats.isFile()) {
-      yield* fileChunks(abs, { ...base, type: 'file', size: stats.size });
-    } else if (stats.isDirectory()) {
-      yield encodeHeader({ ...base, type: 'directory' });
-      if (overlay && xattrs.get(abs)?.get(OPAQUE_XATTR)?.toString() === 'y') {
-        yield encodeHeader({ ...base, type: 'file', path: `${path}/.wh..wh..opq`, size: 0, xattrs: undefined });
-      }
-      stack.push({ dir: path, names: sortedNames(abs) });
-    } else if (stats.isSymbolicLink()) {
-      yield encodeHeader({ ...base, type: 'symlink', linkname: readlinkSync(abs) });
-    } else if (stats.isCharacterDevice() || stats.isBlockDevice()) {
-      const type = stats.isCharacterDevice() ? 'char' : 'block';
-      yield encodeHeader({ ...base, type, devmajor: major(stats.rdev), devminor: minor(stats.rdev) });
-    } else if (stats.isFIFO()) {
-      yield encodeHeader({ ...base, type: 'fifo' });
-    }
-    // Sockets are skipped: they cannot be carried in a layer.
   }
   yield endOfArchive();
+}
+
+/** The tar bytes of one path (not of its children). */
+async function* entryChunks(state: WalkState, path: string, abs: string, stats: Stats): AsyncGenerator<Buffer> {
+  const base = baseEntry(path, stats, state.options, xattrsFor(state.xattrs.get(abs), state.overlay));
+  if (state.overlay && stats.isCharacterDevice() && stats.rdev === 0) {
+    yield encodeHeader({ ...base, type: 'file', path: siblingPath(path, `.wh.${basename(path)}`), size: 0, xattrs: undefined });
+    return;
+  }
+  const firstPath = stats.nlink > 1 && !stats.isDirectory() ? hardlinkTarget(state.hardlinks, stats, path) : undefined;
+  if (firstPath !== undefined) {
+    yield encodeHeader({ ...base, type: 'link', linkname: firstPath, size: 0 });
+  } else if (stats.isFile()) {
+    yield* fileChunks(abs, { ...base, type: 'file', size: stats.size });
+  } else if (stats.isDirectory()) {
+    yield encodeHeader({ ...base, type: 'directory' });
+    // Right after the directory, so that readers applying entries in order see it first.
+    if (state.overlay && state.xattrs.get(abs)?.get(OPAQUE_XATTR)?.toString() === 'y') {
+      yield encodeHeader({ ...base, type: 'file', path: `${path}/.wh..wh..opq`, size: 0, xattrs: undefined });
+    }
+  } else if (stats.isSymbolicLink()) {
+    yield encodeHeader({ ...base, type: 'symlink', linkname: readlinkSync(abs) });
+  } else if (stats.isCharacterDevice() || stats.isBlockDevice()) {
+    const type = stats.isCharacterDevice() ? 'char' : 'block';
+    yield encodeHeader({ ...base, type, devmajor: major(stats.rdev), devminor: minor(stats.rdev) });
+  } else if (stats.isFIFO()) {
+    yield encodeHeader({ ...base, type: 'fifo' });
+  }
+  // Sockets are skipped: they cannot be carried in a layer.
+}
+
+function siblingPath(path: string, name: string): string {
+  const slash = path.lastIndexOf('/');
+  return slash === -1 ? name : `${path.slice(0, slash)}/${name}`;
+}
+
+function sourceError(abs: string, error: unknown): LayerError {
+  if (error instanceof LayerError) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  const why = code === 'ENAMETOOLONG' ? 'the path is too long for this system (PATH_MAX)' : String((error as Error).message ?? error);
+  return new LayerError('E_LAYER_SOURCE', `cannot read ${abs.length > 200 ? `${abs.slice(0, 100)}…${abs.slice(-100)}` : abs} for the layer: ${why}`, {
+    cause: error,
+  });
 }
 
 /** Children of a directory, sorted bytewise descending so that pop() yields them in order. */

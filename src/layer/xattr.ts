@@ -33,7 +33,7 @@ export async function readTreeXattrs(dir: string): Promise<Map<string, Xattrs>> 
     }
   }
   const code = await exited;
-  if (code !== 0) throw new LayerError('E_LAYER_XATTR', `reading extended attributes under ${dir} failed: ${stderr.trim()}`);
+  if (code !== 0) throw new LayerError('E_LAYER_XATTR', `reading extended attributes under ${dir} failed: ${tail(stderr)}`);
   return result;
 }
 
@@ -56,7 +56,13 @@ export async function applyXattrs(targets: Iterable<[string, Xattrs]>): Promise<
   }
   child.stdin.end();
   const code = await exited;
-  if (code !== 0) throw new LayerError('E_LAYER_XATTR', `setting extended attributes failed: ${stderr.trim()}`);
+  if (code !== 0) throw new LayerError('E_LAYER_XATTR', `setting extended attributes failed: ${tail(stderr)}`);
+}
+
+/** The end of a tool's stderr: the reason, without kilobytes of deep paths before it. */
+function tail(stderr: string): string {
+  const text = stderr.trim();
+  return text.length > 400 ? `…${text.slice(-400)}` : text;
 }
 
 function attrToolMissing(tool: string, cause: unknown): LayerError {

@@ -1,0 +1,101 @@
+// Edge cases of writing and extracting that the round-trip tests do not reach.
+
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LayerError } from '../../src/errors.js';
+import { extractLayer } from '../../src/layer/index.js';
+import { dir, file, tar } from '../../fixtures/tars/build.js';
+import { describeTree, gnuTarList, layerBytes, sh, streamOf, tempDir } from './tree.js';
+
+/** A chain of `a` directories `depth` deep under `root`; past PATH_MAX, so only by relative chdir. */
+function deepTree(root: string, depth: number): void {
+  const script = `process.chdir(process.argv[1]); for (let i = 0; i < ${depth}; i++) { require('fs').mkdirSync('a', { recursive: true }); process.chdir('a'); }`;
+  execFileSync(process.execPath, ['-e', script, root]);
+}
+
+async function layerError(promise: Promise<unknown>): Promise<LayerError> {
+  const error = await promise.then(() => undefined, (e: unknown) => e);
+  expect(error).toBeInstanceOf(LayerError);
+  return error as LayerError;
+}
+
+describe('writeLayer edges', () => {
+  it('stores hardlinked data under the first path in sort order, links for the rest', async () => {
+    const source = tempDir();
+    sh('echo data > z && ln z b && ln z a', source);
+    const listing = gnuTarList((await layerBytes(source)).bytes);
+    expect(listing.map((l) => l.replace(/^.* \d\d:\d\d /, ''))).toEqual(['a', 'b link to a', 'z link to a']);
+  });
+
+  it('maps the rootOwner to 0:0 and keeps other owners', async () => {
+    const source = tempDir();
+    sh('touch mine theirs && chown 1000:1000 mine && chown 2000:2000 theirs', source);
+    const listing = gnuTarList((await layerBytes(source, { rootOwner: { uid: 1000, gid: 1000 } })).bytes);
+    expect(listing[0]).toMatch(/ 0\/0 .* mine$/);
+    expect(listing[1]).toMatch(/ 2000\/2000 .* theirs$/);
+  });
+
+  it('keeps real character devices in overlay-upper mode; only 0/0 is a whiteout', async () => {
+    const source = tempDir();
+    sh('mknod null c 1 3 && mknod gone c 0 0', source);
+    const listing = gnuTarList((await layerBytes(source, { kind: 'overlay-upper' })).bytes);
+    expect(listing[0]).toMatch(/^-.* \.wh\.gone$/);
+    expect(listing[1]).toMatch(/^c.* 1,3 .* null$/);
+  });
+
+  it('refuses a missing source, and a non-UTF-8 file name, with LayerErrors', async () => {
+    expect((await layerError(layerBytes('/nonexistent/tsbuild'))).code).toBe('E_LAYER_SOURCE');
+    const source = tempDir();
+    sh("touch \"$(printf 'b\\377a')\"", source);
+    const error = await layerError(layerBytes(source));
+    expect(error.message).toMatch(/not UTF-8/);
+  });
+
+  it('walks 4,096-deep directories without recursion and fails cleanly past PATH_MAX', async () => {
+    const source = tempDir();
+    deepTree(source, 4096);
+    const error = await layerError(layerBytes(source));
+    expect(error.message).toMatch(/too long|File name too long/);
+  });
+});
+
+describe('extractLayer edges', () => {
+  it('replaces a very deep directory (near PATH_MAX) by a file without recursion', async () => {
+    const root = tempDir();
+    const parts = [];
+    for (let depth = 1, path = 'a'; depth <= 40; depth++, path += '/a') parts.push(dir(path));
+    deepTree(root, 1900);
+    await extractLayer(streamOf(tar(...parts, file('a', 'flat'))), root, { whiteouts: 'overlay' });
+    expect(readFileSync(join(root, 'a'), 'utf8')).toBe('flat');
+  });
+
+  it('apply mode: an opaque marker after new children keeps them and drops the old', async () => {
+    const root = tempDir();
+    mkdirSync(join(root, 'd'));
+    writeFileSync(join(root, 'd/old'), 'old');
+    await extractLayer(streamOf(tar(dir('d'), file('d/new', 'new'), file('d/.wh..wh..opq', ''))), root, { whiteouts: 'apply' });
+    expect(Object.keys(describeTree(root))).toEqual(['d', 'd/new']);
+  });
+
+  it('does not carry extended attributes over to a later entry of the same path', async () => {
+    const root = tempDir();
+    const { pax } = await import('../../fixtures/tars/build.js');
+    await extractLayer(streamOf(tar(pax({ 'SCHILY.xattr.user.stale': 'x' }), file('f', 'one'), file('f', 'two'))), root, { whiteouts: 'overlay' });
+    expect(describeTree(root)['f']).not.toContain('xattrs');
+  });
+
+  it('sets directory mtimes after their children were written', async () => {
+    const root = tempDir();
+    await extractLayer(streamOf(tar(dir('d'), file('d/f', 'x', { mtime: 1_000 }))), root, { whiteouts: 'overlay' });
+    expect(Math.floor(lstatSync(join(root, 'd')).mtimeMs / 1000)).toBe(1_600_000_000);
+    expect(Math.floor(lstatSync(join(root, 'd/f')).mtimeMs / 1000)).toBe(1_000);
+  });
+
+  it('refuses to start when the destination does not exist', async () => {
+    const error = await layerError(extractLayer(streamOf(tar(file('f'))), '/nonexistent/tsbuild-dest', { whiteouts: 'overlay' }));
+    expect(error.code).toBe('E_LAYER_DEST');
+    expect(existsSync('/nonexistent')).toBe(false);
+  });
+});
