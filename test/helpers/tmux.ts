@@ -3,6 +3,9 @@
 
 import { execFileSync, spawnSync } from 'node:child_process';
 
+/** The shell's prompt in the pane: a line that is only this means the last command ended. */
+export const PROMPT = 'tmux$';
+
 export function tmuxAvailable(): boolean {
   return spawnSync('tmux', ['-V'], { stdio: 'ignore' }).status === 0;
 }
@@ -13,7 +16,7 @@ export class TmuxSession {
   constructor(name: string, columns: number, rows: number, cwd: string) {
     this.name = name;
     // A private server socket (-L) keeps tests away from the user's own tmux sessions.
-    this.tmux('new-session', '-d', '-s', name, '-x', String(columns), '-y', String(rows), '-c', cwd, 'bash --norc --noprofile');
+    this.tmux('new-session', '-d', '-s', name, '-x', String(columns), '-y', String(rows), '-c', cwd, `env PS1='${PROMPT} ' bash --norc --noprofile`);
     this.tmux('set-option', '-t', name, 'history-limit', '10000');
   }
 
@@ -21,6 +24,11 @@ export class TmuxSession {
   run(commandLine: string): void {
     this.tmux('send-keys', '-t', this.name, '-l', commandLine);
     this.tmux('send-keys', '-t', this.name, 'Enter');
+  }
+
+  /** Presses keys by tmux name (`C-c`, `Enter`). */
+  keys(...names: string[]): void {
+    this.tmux('send-keys', '-t', this.name, ...names);
   }
 
   /** The visible screen, or with `history` everything that scrolled off above it too. */

@@ -1,0 +1,121 @@
+// The real CLI in a real terminal: `tsbuild build` of a recipe with two stages that run in
+// parallel, inside tmux (100×24), progress left on `auto`. Checks what the screen shows while
+// both stages run and what stays on it at the end; then Ctrl-C in the middle of a build.
+
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { busyboxImageLayout } from '../helpers/busybox-image.js';
+import { REPO_ROOT } from '../helpers/fixtures.js';
+import { PROMPT, TmuxSession, tmuxAvailable } from '../helpers/tmux.js';
+
+const COLUMNS = 100;
+const ROWS = 24;
+const BIN = join(REPO_ROOT, 'bin/tsbuild.js');
+const SANDBOX = join(REPO_ROOT, 'native/build/tsbuild-sandbox');
+const count = (text: string, needle: string) => text.split(needle).length - 1;
+
+// Each stage prints a line every 0.2 s for 4 s, so both are on screen together for a while.
+const DOCKERFILE = `FROM busybox AS left
+RUN for i in $(seq 1 20); do echo "left line $i"; sleep 0.2; done | tee /left.txt
+
+FROM busybox AS right
+RUN for i in $(seq 1 20); do echo "right line $i"; sleep 0.2; done | tee /right.txt
+
+FROM busybox
+COPY --from=left /left.txt /left.txt
+COPY --from=right /right.txt /right.txt
+RUN wc -l /left.txt /right.txt
+`;
+
+const hasTmux = tmuxAvailable();
+if (!hasTmux) console.warn('e2e/tty.test: SKIPPED: tmux is not installed (scripts/setup.sh installs it)');
+
+describe.skipIf(!hasTmux)('tsbuild build in a terminal', () => {
+  let dir: string;
+  let store: string;
+  let context: string;
+  let session: TmuxSession;
+
+  beforeAll(async () => {
+    // The CLI runs from dist/ (bin/tsbuild.js); tsc emits even if unrelated files have type errors.
+    try {
+      execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', REPO_ROOT], { stdio: 'pipe' });
+    } catch {
+      // checked below
+    }
+    if (!existsSync(join(REPO_ROOT, 'dist/cli/main.js'))) throw new Error('tsc did not emit dist/cli/main.js');
+    if (!existsSync(SANDBOX)) execFileSync('make', ['-s', '-C', join(REPO_ROOT, 'native')], { stdio: 'pipe' });
+    dir = mkdtempSync(join(tmpdir(), 'tsbuild-tty-'));
+    store = join(dir, 'store');
+    context = join(dir, 'context');
+    mkdirSync(context);
+    writeFileSync(join(context, 'Dockerfile'), DOCKERFILE);
+    execFileSync(process.execPath, [BIN, '--root', store, 'load', '-t', 'busybox:latest', await busyboxImageLayout()], { stdio: 'pipe' });
+    session = new TmuxSession(`tty-e2e-${process.pid}`, COLUMNS, ROWS, context);
+  }, 120_000);
+
+  afterAll(() => {
+    session?.kill();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Runs tsbuild in the pane; CI=true checks that ink's CI detection does not turn the view off. */
+  const tsbuild = (args: string) => {
+    session.run(`clear; tmux clear-history 2>/dev/null; NO_COLOR=1 CI=true node ${BIN} --root ${store} ${args}; echo "EXIT $?"`);
+  };
+
+  it('shows both stages live side by side, then each step once and the summary', async () => {
+    tsbuild('build -t e2e/two:latest .');
+
+    // While both stages run: one header, the two steps on one line, their output under them
+    const mid = await session.waitFor((s) => /left line \d+/.test(s) && /right line \d+/.test(s) && s.includes('2 running'), 60_000);
+    expect(count(mid, '[+] Building')).toBe(1);
+    const lines = mid.split('\n');
+    expect(lines.some((l) => /^. \[left 1\/1\] RUN for i in .* \d+\.\ds . \[right 1\/1\] RUN for i in .* \d+\.\ds$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^ {3}left line \d+ +right line \d+$/.test(l))).toBe(true);
+    expect(mid).toMatch(/· \[stage-2 1\/3\] COPY --from=left \/left\.txt \/left\.txt +waiting/);
+    expect(mid).toMatch(/· \[stage-2 3\/3\] RUN wc -l \/left\.txt \/right\.txt +waiting/);
+
+    // At the end: the finished steps once each, the summary, nothing live left behind
+    await session.waitFor((s) => /EXIT \d+/.test(s), 60_000);
+    const all = session.capture({ history: true });
+    expect(all).toContain('EXIT 0');
+    expect(count(all, '[+] Building')).toBe(1);
+    expect(all).toMatch(/\[\+\] Building \d+\.\ds \(5\/5\) FINISHED/);
+    for (const title of ['[left 1/1] RUN for i in', '[right 1/1] RUN for i in', '[stage-2 1/3] COPY --from=left', '[stage-2 2/3] COPY --from=right', '[stage-2 3/3] RUN wc -l']) {
+      expect(count(all, `=> ${title}`), title).toBe(1);
+    }
+    expect(all).toMatch(/✔ Built in \d+\.\ds: 5 steps, 5 run, 0 cached/);
+    expect(all).toMatch(/image sha256:[0-9a-f]{64} \(e2e\/two:latest\)/);
+    expect(all).toMatch(/layers \d+, [\d.]+[kM]?B/);
+    expect(all).not.toMatch(/waiting|running|[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/);
+    for (const line of all.split('\n')) expect([...line].length).toBeLessThanOrEqual(COLUMNS);
+
+    // The same build again: every step cached
+    tsbuild('build -t e2e/two:latest .');
+    await session.waitFor((s) => /EXIT \d+/.test(s), 60_000);
+    const cached = session.capture({ history: true });
+    expect(count(cached, '=> CACHED ')).toBe(5);
+    expect(cached).toMatch(/✔ Built in \d+\.\ds: 5 steps, 0 run, 5 cached/);
+  });
+
+  // Known bug, outside ui/: src/cli/main.ts listens with process.once('SIGINT'), so once that
+  // listener has fired, ink's signal-exit handler finds itself alone and re-raises SIGINT: the
+  // process dies before the build can cancel and the view can say so. Fix: process.on (removed
+  // in the finally block), then drop `.fails` here.
+  it.fails('Ctrl-C mid-build cancels the build, says so, and exits 130', async () => {
+    tsbuild('build --no-cache -t e2e/two:latest .');
+    await session.waitFor((s) => /left line \d+/.test(s) && /right line \d+/.test(s) && s.includes('2 running'), 60_000);
+    session.keys('C-c');
+    // A process killed by SIGINT ends the command line before `echo EXIT`: wait for the prompt.
+    const end = await session.waitFor((s) => /EXIT \d+/.test(s) || s.split('\n').some((l) => l.trim() === PROMPT), 30_000);
+    expect(end).toContain('EXIT 130');
+    expect(end).toMatch(/\[\+\] Building \d+\.\ds \(\d\/5\) CANCELLED/);
+    expect(end).toMatch(/=> CANCELLED \[left 1\/1\]/);
+    expect(end).toMatch(/=> CANCELLED \[right 1\/1\]/);
+    expect(end).toMatch(/✗ cancelled after \d+\.\ds/);
+  });
+});
