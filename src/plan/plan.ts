@@ -4,7 +4,7 @@
 // recipe order a dependency order and rules cycles out.
 
 import { RecipeError, UsageError, type SourceLocation } from '../errors.js';
-import { parseInstructionText, type ArgInstruction, type Instruction, type Recipe, type Stage } from '../recipe/index.js';
+import { closest, parseInstructionText, type ArgInstruction, type Instruction, type Recipe, type Stage } from '../recipe/index.js';
 import { ArgScope, expansionEnv, isProxyArg } from './args.js';
 import { emptyConfig, imageConfig, scratchConfig, stageConfig } from './base-config.js';
 import { planConfigStep } from './config-steps.js';
@@ -230,6 +230,10 @@ class Planner implements PlanContext {
         const named = stages.flatMap((s) => (s.name ? [s.name] : []));
         throw recipeError(this, 'E_RECIPE_STAGE', `"${name}" is neither a stage nor a valid image reference`, location,
           `Use a stage name${named.length > 0 ? ` (${named.join(', ')})` : ''}, a stage index 0–${stages.length - 1}, or an image reference in lower case.`);
+      }
+      const near = /^[a-z0-9_-]+$/i.test(name) ? closest(name.toLowerCase(), stages.flatMap((s) => (s.name ? [s.name] : []))) : undefined;
+      if (near && !this.discovering) {
+        this.warnings.push({ message: `no stage is named "${name}", so it is read as an image: did you mean stage "${near}"?`, location });
       }
       current.images.add(name);
       return { kind: 'image', ref: name };

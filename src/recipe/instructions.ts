@@ -3,6 +3,7 @@
 import { RecipeError, type SourceLocation } from '../errors.js';
 import { checkFlags, extractFlags, type FlagSpec } from './flags.js';
 import { findHeredocMarkers } from './heredoc.js';
+import { closest } from './suggest.js';
 import { positionAt, type LogicalLine } from './logical-line.js';
 import type {
   ArgDeclaration,
@@ -56,7 +57,7 @@ export function parseInstruction(ctx: InstructionContext, logical: LogicalLine, 
   const keyword = keywordMatch[0].toUpperCase();
   const location = locate(ctx, logical, keywordStart);
   if (!KEYWORDS.has(keyword)) {
-    const near = [...KEYWORDS].find((known) => editDistance(known, keyword) <= 2);
+    const near = closest(keyword, [...KEYWORDS]);
     throw new RecipeError('E_RECIPE_INSTRUCTION', `unknown instruction: ${keywordMatch[0]}`, location, {
       source: ctx.source,
       hint: near ? `Did you mean ${near}?` : `Dockerfile instructions are ${[...KEYWORDS].sort().join(', ')}.`,
@@ -245,15 +246,3 @@ function parseOnbuild(parts: Parts): Instruction {
   return { keyword: 'ONBUILD', ...base(parts), expression: parts.rest, trigger };
 }
 
-/** Levenshtein distance, for "did you mean" hints on short words. */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
-}

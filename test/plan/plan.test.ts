@@ -371,6 +371,12 @@ describe('stage graph', () => {
     expect(planError('FROM scratch AS a\nCOPY --from=a /x /y').message).toContain('circular dependency: stage "a" uses itself');
   });
 
+  it('a --from name close to a stage name is read as an image, with a did-you-mean warning', () => {
+    const graph = plan('FROM scratch AS build\nFROM scratch\nCOPY --from=biuld /a /b');
+    expect(graph.stages.at(-1)!.imageInputs).toEqual(['biuld']);
+    expect(graph.warnings).toEqual([{ message: 'no stage is named "biuld", so it is read as an image: did you mean stage "build"?', location: { file: 'Dockerfile', line: 3, column: 6 } }]);
+  });
+
   it('an out-of-range stage index is an error', () => {
     expect(planError('FROM scratch\nCOPY --from=3 /x /y').message).toContain('invalid stage index 3');
   });
