@@ -55,6 +55,9 @@ export function createPlainSink({ out, color }: PlainRendererOptions): EventSink
     return { text: rest === undefined ? '' : logLines(id, step, [rest], step.lastLogAt), tail: step.tail.toArray() };
   };
 
+  /** Before a step's last word: its pending output, or its title when it never started. */
+  const close = (id: number): string => (running.has(id) ? end(id).text : `${title(id)}\n`);
+
   const render = (event: BuildEvent): string => {
     switch (event.type) {
       case 'build.start':
@@ -74,10 +77,8 @@ export function createPlainSink({ out, color }: PlainRendererOptions): EventSink
         step.lastLogAt = event.time;
         return logLines(event.step, step, step.lines.push(event.data), event.time);
       }
-      case 'step.cached': {
-        const started = running.has(event.step);
-        return `${end(event.step).text}${started ? '' : `${title(event.step)}\n`}${label(event.step)} ${paint('cyan', 'CACHED')}\n`;
-      }
+      case 'step.cached':
+        return `${close(event.step)}${label(event.step)} ${paint('cyan', 'CACHED')}\n`;
       case 'step.done':
         return `${end(event.step).text}${label(event.step)} ${paint('green', 'DONE')} ${formatDuration(event.durationMs)}\n`;
       case 'step.error': {
@@ -87,7 +88,7 @@ export function createPlainSink({ out, color }: PlainRendererOptions): EventSink
         return `${text}${label(event.step)} ${paint('red', `ERROR: ${event.message}`)}\n`;
       }
       case 'step.cancelled':
-        return `${end(event.step).text}${label(event.step)} ${paint('yellow', 'CANCELLED')}\n`;
+        return `${close(event.step)}${label(event.step)} ${paint('yellow', 'CANCELLED')}\n`;
       case 'transfer':
         return transferLine(event);
       case 'warning':

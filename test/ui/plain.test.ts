@@ -74,3 +74,16 @@ describe('step titles', () => {
     expect(await renderPlain(events)).toBe('#1 [stage-2 1/3] RUN echo done\n');
   });
 });
+
+describe('steps that never started', () => {
+  it('are named before CACHED or CANCELLED, so every #n has its title', async () => {
+    const events: BuildEvent[] = [
+      { type: 'build.start', time: T0, steps: STEPS },
+      { type: 'step.cached', time: T0, step: 1 },
+      { type: 'step.cancelled', time: T0, step: 5 },
+    ];
+    expect(await renderPlain(events)).toBe(
+      '#1 [base 1/2] FROM busybox\n#1 CACHED\n#5 [stage-3 1/1] COPY --from=build /out /app\n#5 CANCELLED\n',
+    );
+  });
+});
