@@ -241,6 +241,13 @@ describe('copyIntoLayer: from another stage’s layers', () => {
     expect(dump(join(upper, 'usr/bin'))).not.toContain('overlay');
   });
 
+  it('gives files in a setgid dir their own group, not the dir’s', async () => {
+    // The dir is made setgid last, so that its contents keep group 0 in the source.
+    const stage = testdir({ 'srv/f': 'f', 'srv/sub/': { dir: true }, 'srv/': { dir: true, mode: 0o2775, gid: 50 } });
+    const { tree } = await copy({ source: { kind: 'layers', lowerDirs: [stage] }, sources: ['/'], dest: '/' });
+    expect(tree).toEqual(['srv/ 2775 0:50', 'srv/f 0644 0:0 "f"', 'srv/sub/ 0755 0:0']);
+  });
+
   it('copies fifos and device nodes with their numbers', async () => {
     const stage = testdir({ 'dev/': '' });
     execFileSync('mknod', [join(stage, 'dev/null'), 'c', '1', '3']);

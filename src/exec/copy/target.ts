@@ -19,7 +19,7 @@ import {
   symlinkSync,
   utimesSync,
 } from 'node:fs';
-import { join, posix } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { promisify } from 'node:util';
 import { BuildError } from '../../errors.js';
 import { readXattrs, writeXattrs, type Xattrs } from './xattrs.js';
@@ -42,6 +42,8 @@ export class TargetTree {
   bytes = 0;
   /** Source inode → upper host path of its first copy (once written), to keep hardlinks within one copy. */
   private readonly linked = new Map<string, Promise<string>>();
+  /** Upper dirs with the setgid bit: what is made in them takes their group. */
+  private readonly setgidDirs = new Set<string>();
   /** Upper host path → the host path it was copied from, for the xattrs copied at the end. */
   private readonly copiedFrom = new Map<string, string>();
 
@@ -83,7 +85,7 @@ export class TargetTree {
   async copyDir(canonicalPath: string, meta: Meta, from: string): Promise<void> {
     const existing = await this.existingDir(canonicalPath);
     if (existing?.layer === this.upperLayer) {
-      applyMeta(existing.hostPath, meta);
+      this.applyMeta(existing.hostPath, meta);
       this.copiedFrom.set(existing.hostPath, from);
       return;
     }
@@ -103,7 +105,7 @@ export class TargetTree {
   private async makeUpperDir(canonicalPath: string, meta: Meta, xattrsFrom: string | undefined): Promise<void> {
     const hostPath = this.hostPath(canonicalPath);
     mkdirSync(hostPath);
-    applyMeta(hostPath, meta);
+    this.applyMeta(hostPath, meta);
     if (xattrsFrom !== undefined) this.copiedFrom.set(hostPath, xattrsFrom);
     this.view.forget(canonicalPath);
     this.written++;
@@ -143,20 +145,20 @@ export class TargetTree {
     this.copiedFrom.set(hostPath, source.hostPath);
     if (stats.isSymbolicLink()) {
       symlinkSync(readlinkSync(source.hostPath), hostPath);
-      if (!ownedByUs(meta)) lchownSync(hostPath, meta.uid, meta.gid);
+      this.setOwner(hostPath, meta);
       lutimesSync(hostPath, stats.atime, stats.mtime);
       return;
     }
     if (stats.isFile()) {
       copyFileSync(source.hostPath, hostPath); // creates it with the source's mode
       this.bytes += stats.size;
-      if (!ownedByUs(meta)) lchownSync(hostPath, meta.uid, meta.gid);
+      this.setOwner(hostPath, meta);
       // chown clears setuid and setgid, so those are set again after it
-      const modeKept = meta.mode === (stats.mode & 0o7777) && (ownedByUs(meta) || (meta.mode & 0o6000) === 0);
+      const modeKept = meta.mode === (stats.mode & 0o7777) && (this.keepsOwner(hostPath, meta) || (meta.mode & 0o6000) === 0);
       if (!modeKept) chmodSync(hostPath, meta.mode);
     } else {
       await makeSpecial(hostPath, source);
-      applyMeta(hostPath, meta);
+      this.applyMeta(hostPath, meta);
     }
     utimesSync(hostPath, stats.atime, stats.mtime);
   }
@@ -176,6 +178,22 @@ export class TargetTree {
     await writeXattrs(targets);
   }
 
+  /** Whether a new entry already has `meta`'s owner (a setgid dir hands its group down). */
+  private keepsOwner(hostPath: string, meta: Meta): boolean {
+    return ownedByUs(meta) && !this.setgidDirs.has(dirname(hostPath));
+  }
+
+  private setOwner(hostPath: string, meta: Meta): void {
+    if (!this.keepsOwner(hostPath, meta)) chown(hostPath, meta);
+  }
+
+  private applyMeta(hostPath: string, meta: Meta): void {
+    this.setOwner(hostPath, meta);
+    chmodSync(hostPath, meta.mode); // after chown, which clears setuid/setgid
+    if (meta.mode & 0o2000) this.setgidDirs.add(hostPath);
+    else this.setgidDirs.delete(hostPath);
+  }
+
   private hostPath(canonicalPath: string): string {
     return join(this.upperDir, posix.normalize(canonicalPath));
   }
@@ -188,15 +206,30 @@ export function metaOf(stats: Stats): Meta {
   return { mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid };
 }
 
-/** Whether a new file already has this owner: this process creates files as its own. */
+const EUID = process.geteuid?.() ?? 0;
+const EGID = process.getegid?.() ?? 0;
+
+/**
+ * Whether a new file already has this owner: this process creates files as its own, and an
+ * unprivileged process's files stand for root's (the layer writer records them as 0:0).
+ */
 function ownedByUs(meta: Meta): boolean {
-  return meta.uid === process.geteuid?.() && meta.gid === process.getegid?.();
+  if (EUID !== 0 && meta.uid === 0 && meta.gid === 0) return true;
+  return meta.uid === EUID && meta.gid === EGID;
 }
 
-async function applyMeta(hostPath: string, meta: Meta): Promise<void> {
-  lchownSync(hostPath, meta.uid, meta.gid);
-  chmodSync(hostPath, meta.mode); // after chown, which clears setuid/setgid
+function chown(hostPath: string, meta: Meta): void {
+  try {
+    lchownSync(hostPath, meta.uid, meta.gid);
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code !== 'EPERM') throw cause;
+    throw new BuildError('E_COPY_CHOWN', `cannot give copied files the owner ${meta.uid}:${meta.gid} without root`, {
+      hint: 'run the build as root, or copy without --chown into a root-owned destination',
+      cause,
+    });
+  }
 }
+
 
 /** FIFOs and device nodes: Node has no mknod(2), so the coreutils tools make them. */
 async function makeSpecial(hostPath: string, source: LayeredEntry): Promise<void> {
