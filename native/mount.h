@@ -11,8 +11,4 @@
  * root is detached. `rootless` selects overlay's userxattr mode. */
 void setup_root(struct opts *opts, bool rootless);
 
-/* chdir to `path` resolved inside the root (symlinks stay inside, no /proc magic links),
- * creating missing directories as Docker's WORKDIR does. */
-void enter_workdir(const char *path);
-
 #endif

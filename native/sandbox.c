@@ -32,6 +32,7 @@
 #include "init.h"
 #include "mount.h"
 #include "policy.h"
+#include "resolve.h"
 #include "userns.h"
 #include "util.h"
 
