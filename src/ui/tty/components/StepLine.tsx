@@ -32,7 +32,7 @@ function look(step: StepView, now: number): Look {
     case 'error':
       return { marker: '=>', label: 'ERROR', status: formatDuration(step.durationMs ?? 0), color: 'red' };
     case 'cancelled':
-      return { marker: '=>', label: 'CANCELLED', status: 'cancelled', color: 'yellow' };
+      return { marker: '=>', label: 'CANCELLED', status: '', color: 'yellow' };
   }
 }
 
