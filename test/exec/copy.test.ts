@@ -133,6 +133,13 @@ describe('copyIntoLayer: directories', () => {
     expect(lstatSync(join(upper, 'h/a')).nlink).toBe(2);
   });
 
+  it('copies a large file (through the thread pool) byte for byte', async () => {
+    const big = Buffer.alloc(9 << 20, 7);
+    big.write('end', big.length - 3);
+    const { upper } = await copy({ context: { 'big.bin': { file: big } }, sources: ['big.bin'], dest: '/b' });
+    expect(readFileSync(join(upper, 'b')).equals(big)).toBe(true);
+  });
+
   it('copies names with spaces and unicode', async () => {
     const { tree } = await copy({
       context: { 'my dir/naïve café ✓.txt': 'u' },

@@ -23,7 +23,7 @@ import { onTestFinished } from 'vitest';
 /** A tree entry: file content, or a typed entry. A key ending in `/` is an empty dir. */
 export type TreeEntry =
   | string
-  | { file: string; mode?: number; uid?: number; gid?: number }
+  | { file: string | Uint8Array; mode?: number; uid?: number; gid?: number }
   | { dir: true; mode?: number; uid?: number; gid?: number; opaque?: boolean }
   | { symlink: string }
   | { hardlink: string }

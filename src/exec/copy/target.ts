@@ -19,6 +19,7 @@ import {
   symlinkSync,
   utimesSync,
 } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import { promisify } from 'node:util';
 import { BuildError } from '../../errors.js';
@@ -150,7 +151,10 @@ export class TargetTree {
       return;
     }
     if (stats.isFile()) {
-      copyFileSync(source.hostPath, hostPath); // creates it with the source's mode
+      // creates it with the source's mode; a large file goes through the thread pool, so the
+      // event loop is not held for the whole copy
+      if (stats.size > LARGE_FILE) await copyFile(source.hostPath, hostPath);
+      else copyFileSync(source.hostPath, hostPath);
       this.bytes += stats.size;
       this.setOwner(hostPath, meta);
       // chown clears setuid and setgid, so those are set again after it
@@ -198,6 +202,9 @@ export class TargetTree {
     return join(this.upperDir, posix.normalize(canonicalPath));
   }
 }
+
+/** Files larger than this are copied through the thread pool rather than synchronously. */
+const LARGE_FILE = 8 << 20;
 
 /** Attributes that belong to the host or to overlayfs, not to the copied file. */
 const SKIPPED_XATTR = /^(trusted\.overlay\.|security\.selinux$)/;
