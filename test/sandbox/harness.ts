@@ -11,6 +11,8 @@ import { REPO_ROOT, busyboxRootfs } from '../helpers/fixtures.js';
 
 export const PROBE = resolve(REPO_ROOT, 'native/build/probe');
 export const ROOTLESS_USER = 'tsbuild-rootless';
+/** A system user: useradd gives it no subordinate ids, so the helper maps a single id. */
+export const SINGLE_ID_USER = 'tsbuild-single';
 
 /** Builds the helper and the probe if needed (the suite may run before `npm run build`);
  * under a lock, since several test files start at once. */
@@ -49,17 +51,17 @@ function rootfsOwnedBy(uid: number, gid: number): () => string {
 }
 
 /**
- * The rootless mode, or the reason it cannot run here. Creates the user (with subordinate
- * ids) once; the helper then runs under `setpriv` as that user.
+ * The rootless mode, or the reason it cannot run here. Creates the user once (with
+ * subordinate ids unless `system`); the helper then runs under `setpriv` as that user.
  */
-export function rootlessMode(): Mode | string {
+export function rootlessMode(user = ROOTLESS_USER, system = false): Mode | string {
   if (process.getuid?.() !== 0) return 'the suite is not running as root, so it cannot create a user';
-  if (spawnSync('id', [ROOTLESS_USER]).status !== 0) {
-    const made = spawnSync('useradd', ['-M', '-s', '/usr/sbin/nologin', ROOTLESS_USER], { encoding: 'utf8' });
+  if (spawnSync('id', [user]).status !== 0) {
+    const made = spawnSync('useradd', ['-M', ...(system ? ['-r'] : []), '-s', '/usr/sbin/nologin', user], { encoding: 'utf8' });
     if (made.status !== 0) return `useradd failed: ${made.stderr.trim()}`;
   }
-  const uid = Number(execFileSync('id', ['-u', ROOTLESS_USER], { encoding: 'utf8' }));
-  const gid = Number(execFileSync('id', ['-g', ROOTLESS_USER], { encoding: 'utf8' }));
+  const uid = Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }));
+  const gid = Number(execFileSync('id', ['-g', user], { encoding: 'utf8' }));
   const mode: Mode = {
     name: 'rootless',
     uid,
@@ -74,15 +76,18 @@ export function rootlessMode(): Mode | string {
   return mode;
 }
 
-/** Makes a mode available to a describe block, or prints why it is skipped. */
+/** `mode` if it is available, else prints why its tests are skipped (or fails under
+ * TSBUILD_SANDBOX_MUST_WORK=1, as bubblewrap's BWRAP_MUST_WORK). */
+export function available(mode: Mode | string, what: string): Mode[] {
+  if (typeof mode !== 'string') return [mode];
+  if (process.env.TSBUILD_SANDBOX_MUST_WORK === '1') throw new Error(`${what} unavailable: ${mode}`);
+  console.warn(`skipping ${what} sandbox tests: ${mode}`);
+  return [];
+}
+
+/** The modes every adversarial case runs in: root, and rootless where the kernel allows it. */
 export function modesToTest(): Mode[] {
-  const rootless = rootlessMode();
-  if (typeof rootless === 'string') {
-    if (process.env.TSBUILD_SANDBOX_MUST_WORK === '1') throw new Error(`rootless mode unavailable: ${rootless}`);
-    console.warn(`skipping rootless sandbox tests: ${rootless}`);
-    return [rootMode];
-  }
-  return [rootMode, rootless];
+  return [rootMode, ...available(rootlessMode(), 'rootless')];
 }
 
 /** A scratch dir under /tmp that every mode can traverse; removed by `dispose`. */

@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxHelperPath } from '../../src/exec/sandbox.js';
 import { busyboxRootfs } from '../helpers/fixtures.js';
-import { Scratch, buildNative, hostIsClean, hostTmpMounts, modesToTest, runStep, sh, stepSpec } from './harness.js';
+import { SINGLE_ID_USER, Scratch, available, buildNative, hostIsClean, hostTmpMounts, rootlessMode, modesToTest, runStep, sh, stepSpec } from './harness.js';
 
 buildNative();
 const scratch = new Scratch();
@@ -177,6 +177,21 @@ describe.each(modesToTest())('isolation ($name)', (mode) => {
     expect(r.stdout).not.toContain('WROTE');
     expect(r.stderr).toContain('/proc/sys/vm/drop_caches: Read-only file system');
     expect(r.stdout.trim().split('\n').at(-1)).toBe('0');
+  });
+});
+
+describe.each(available(rootlessMode(SINGLE_ID_USER, true), 'single-id rootless'))('rootless without subordinate ids', (mode) => {
+  it('maps only root inside to the user outside, with setgroups denied', async () => {
+    const r = await sh(scratch, mode, 'cat /proc/self/uid_map /proc/self/setgroups; id -u');
+    expect(r.stdout.trim().split(/\s+/)).toEqual(['0', String(mode.uid), '1', 'deny', '0']);
+  });
+
+  it('refuses a --uid or --groups it cannot map, instead of running as someone else', async () => {
+    const asUser = await sh(scratch, mode, 'id', { uid: 1000, gid: 1000 });
+    expect(asUser.failure).toMatchObject({ kind: 'setup', message: expect.stringContaining('--gid 1000') });
+    const withGroups = await sh(scratch, mode, 'id', { groups: [27] });
+    expect(withGroups.failure).toMatchObject({ kind: 'setup', message: expect.stringContaining('--groups') });
+    expect(asUser.stdout + withGroups.stdout).toBe('');
   });
 });
 
