@@ -4,7 +4,7 @@
 // key → layer; config instructions are pure and fold into the keys of the steps after them
 // through the config those steps carry (step-definitions.ts).
 
-import { StoreError, type SourceLocation } from '../errors.js';
+import { LayerError, StoreError, type SourceLocation } from '../errors.js';
 import type { StepInfo } from '../events.js';
 import type { ConfigStep, CopyStep, FileSource, PlannedStep, RunStep, StageBase } from '../plan/types.js';
 import { imageLayers } from '../store/images.js';
@@ -185,7 +185,9 @@ async function snapshotVerifies(runtime: BuildRuntime, layer: LayerRef): Promise
     await runtime.store.ensureSnapshot(layer);
     return true;
   } catch (error) {
+    // Damaged bytes show as a digest mismatch or, earlier, as a tar the extractor refuses.
     if (error instanceof StoreError && (error.kind === 'corrupt' || error.kind === 'not-found')) return false;
+    if (error instanceof LayerError) return false;
     throw error;
   }
 }
