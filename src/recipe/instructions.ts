@@ -14,7 +14,7 @@ import type {
   Keyword,
   KeyValue,
 } from './types.js';
-import { parseJsonArray, splitQuotedWords, splitWhitespace, type RawWord } from './words.js';
+import { JsonArrayError, parseJsonArray, splitQuotedWords, splitWhitespace, type RawWord } from './words.js';
 
 const FLAGS: Record<Keyword, FlagSpec> = {
   FROM: { platform: 'string' },
@@ -67,7 +67,17 @@ export function parseInstruction(ctx: InstructionContext, logical: LogicalLine, 
   checkFlags(keyword, flags, FLAGS[keyword as Keyword], ctx.source);
   const rest = text.slice(restStart).trim();
   const parts: Parts = { ctx, logical, restStart, location, flags, rest, original };
-  switch (keyword as Keyword) {
+  try {
+    return parseBody(parts, keyword as Keyword);
+  } catch (error) {
+    if (!(error instanceof JsonArrayError)) throw error;
+    return fail(parts, error.message, `Write ${keyword} ["executable", "arg"] with every element in double quotes.`, restStart);
+  }
+}
+
+function parseBody(parts: Parts, keyword: Keyword): Instruction {
+  const rest = parts.rest;
+  switch (keyword) {
     case 'FROM':
       return parseFrom(parts);
     case 'RUN':

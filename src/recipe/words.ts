@@ -8,7 +8,11 @@ export interface RawWord {
   offset: number;
 }
 
-/** Splits at whitespace outside quotes; quotes and escapes stay in the words. */
+/**
+ * Splits at whitespace outside quotes; quotes and escapes stay in the words for the lexer. As
+ * in Docker's parser, the escape character means nothing inside single quotes, and a
+ * trailing one is dropped.
+ */
 export function splitQuotedWords(text: string, escape: string): RawWord[] {
   const words: RawWord[] = [];
   let current: RawWord | undefined;
@@ -21,14 +25,13 @@ export function splitQuotedWords(text: string, escape: string): RawWord[] {
       continue;
     }
     current ??= { text: '', offset: i };
-    current.text += ch;
-    if (ch === escape && i + 1 < text.length) {
-      current.text += text[++i];
-    } else if (quote && ch === quote) {
-      quote = undefined;
-    } else if (!quote && (ch === '"' || ch === "'")) {
-      quote = ch;
+    if (ch === escape && quote !== "'") {
+      if (i + 1 < text.length) current.text += ch + text[++i];
+      continue;
     }
+    current.text += ch;
+    if (quote && ch === quote) quote = undefined;
+    else if (!quote && (ch === '"' || ch === "'")) quote = ch;
   }
   if (current) words.push(current);
   return words;
@@ -39,7 +42,10 @@ export function splitWhitespace(text: string): RawWord[] {
   return [...text.matchAll(/\S+/g)].map((match) => ({ text: match[0], offset: match.index }));
 }
 
-/** The JSON-array form (`["a", "b"]`), or undefined when the text is not one. */
+/** A JSON array holding something other than strings: Docker refuses it rather than run it as shell. */
+export class JsonArrayError extends Error {}
+
+/** The JSON-array form (`["a", "b"]`), or undefined when the text is not a JSON array. */
 export function parseJsonArray(text: string): string[] | undefined {
   const trimmed = text.trim();
   if (!trimmed.startsWith('[')) return undefined;
@@ -49,6 +55,9 @@ export function parseJsonArray(text: string): string[] | undefined {
   } catch {
     return undefined;
   }
-  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) return undefined;
+  if (!Array.isArray(value)) return undefined;
+  if (!value.every((item) => typeof item === 'string')) {
+    throw new JsonArrayError('when using JSON array syntax, arrays must be comprised of strings only');
+  }
   return value as string[];
 }

@@ -110,6 +110,15 @@ describe('every instruction', () => {
     expect(only('LABEL "com.example.x"="y z" v=1', 'LABEL').pairs).toMatchObject([{ key: '"com.example.x"', value: '"y z"' }, { key: 'v', value: '1' }]);
   });
 
+  it('the escape character is literal inside single quotes when splitting ENV words', () => {
+    expect(only("ENV A='x\\' B=y", 'ENV').pairs.map((p) => [p.key, p.value])).toEqual([['A', "'x\\'"], ['B', 'y']]);
+  });
+
+  it('a JSON array of non-strings is an error, not shell form', () => {
+    expect(parseError('FROM scratch\nCMD ["a", 1]').message).toBe('when using JSON array syntax, arrays must be comprised of strings only');
+    expect(only('CMD [1, 2', 'CMD').command).toEqual({ form: 'shell', script: '[1, 2' });
+  });
+
   it('ARG with and without default, several per line', () => {
     const args = only('ARG A B=2 C="x y"', 'ARG').args;
     expect(args.map(({ name, defaultValue }) => [name, defaultValue])).toEqual([['A', undefined], ['B', '2'], ['C', '"x y"']]);
