@@ -62,6 +62,8 @@ export {
   dockerConfigDir,
   exportCache,
   importCache,
+  parseCacheFrom,
+  parseCacheTo,
   CACHE_ARTIFACT_TYPE,
   type RegistryOptions,
   type PullResult,

@@ -16,6 +16,7 @@ import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import PQueue from 'p-queue';
 import { RegistryError, StoreError } from '../errors.js';
 import { tempPathBeside, writeFileAtomic } from '../lib/atomic.js';
 import { canonicalJson } from '../lib/canonical-json.js';
@@ -26,8 +27,9 @@ import { formatReference, parseReference } from '../store/reference.js';
 import type { CacheRecord, ContentStore, LayerRef } from '../store/types.js';
 import { RegistryClient } from './client.js';
 import { fetchBlob } from './fetch.js';
-import type { RegistryOptions } from './options.js';
+import { DEFAULTS, type RegistryOptions } from './options.js';
 import { PushSession } from './push.js';
+import { settleAll } from './queue.js';
 
 export const CACHE_ARTIFACT_TYPE = 'application/vnd.tsbuild.cache.v1';
 export const CACHE_CONFIG_TYPE = 'application/vnd.tsbuild.cache.config.v1+json';
@@ -86,7 +88,7 @@ async function exportToRegistry(store: ContentStore, entries: CacheExportEntry[]
   const client = await RegistryClient.connect(remote.domain, options);
   try {
     const session = new PushSession(store, client, remote.path, [], options);
-    const records = await Promise.all(
+    const records = await settleAll(
       entries.map(async ({ key, record }) => {
         if (!record.layer) return { key, record };
         const pushed = await session.pushLayer(record.layer.descriptor);
@@ -171,6 +173,8 @@ export async function importCache(store: ContentStore, source: CacheSource, opti
     if (!record.layer || (await store.hasBlob(record.layer.descriptor.digest))) await store.putCacheRecord(key, record);
   }
   const pending = new Map<Digest, Promise<void>>();
+  // Not a TransferQueue: one failed download must not stop the build's later ones.
+  const downloads = new PQueue({ concurrency: options.concurrency ?? DEFAULTS.concurrency });
   const imported: ImportedCache = {
     size: records.size,
     get: (key) => records.get(key),
@@ -178,12 +182,12 @@ export async function importCache(store: ContentStore, source: CacheSource, opti
       const digest = layer.descriptor.digest;
       let job = pending.get(digest);
       if (!job) {
-        job = (async () => {
+        job = downloads.add(async () => {
           await blobs.fetch(store, layer.descriptor);
           for (const [key, record] of records) {
             if (record.layer?.descriptor.digest === digest) await store.putCacheRecord(key, record);
           }
-        })();
+        });
         job.catch(() => pending.delete(digest)); // a failed fetch may be tried again
         pending.set(digest, job);
       }
@@ -193,7 +197,7 @@ export async function importCache(store: ContentStore, source: CacheSource, opti
   };
   if (options.eager) {
     const layers = [...new Map([...records.values()].flatMap((r) => (r.layer ? [[r.layer.descriptor.digest, r.layer] as const] : []))).values()];
-    await Promise.all(layers.map((l) => imported.ensureLayer(l)));
+    await settleAll(layers.map((l) => imported.ensureLayer(l)));
   }
   return imported;
 }

@@ -17,3 +17,4 @@ export {
   type ImportOptions,
 } from './cache.js';
 export { login, logout, normalizeRegistryName } from './login.js';
+export { parseCacheFrom, parseCacheTo } from './cache-spec.js';

@@ -4,7 +4,6 @@
 // next pull reuses and prune collects.
 
 import { Readable } from 'node:stream';
-import PQueue from 'p-queue';
 import { LayerError, RegistryError } from '../errors.js';
 import type { Digest } from '../lib/digest.js';
 import { zstdAvailable } from '../layer/compress.js';
@@ -16,6 +15,7 @@ import { RegistryClient, type FetchedManifest } from './client.js';
 import { fetchBlob } from './fetch.js';
 import { DEFAULTS, type RegistryOptions } from './options.js';
 import { formatPlatform, selectPlatform } from './platform.js';
+import { settleAll, TransferQueue } from './queue.js';
 
 export interface PullResult {
   /** The normalised reference pulled: `docker.io/library/busybox:latest`. */
@@ -86,9 +86,9 @@ export function parseImageManifest(fetched: FetchedManifest, name: string): Mani
 
 /** The config and every layer, in parallel (bounded), skipping what the store has. */
 async function fetchImageBlobs(store: ContentStore, client: RegistryClient, repository: string, manifest: Manifest, options: RegistryOptions): Promise<void> {
-  const queue = new PQueue({ concurrency: options.concurrency ?? DEFAULTS.concurrency });
+  const queue = new TransferQueue(options.concurrency ?? DEFAULTS.concurrency);
   const blobs = uniqueByDigest([manifest.config, ...manifest.layers]);
-  await Promise.all(blobs.map((blob) => queue.add(() => fetchBlob(store, client, repository, blob, options))));
+  await settleAll(blobs.map((blob) => queue.run(() => fetchBlob(store, client, repository, blob, options))));
 }
 
 export function uniqueByDigest(descriptors: Descriptor[]): Descriptor[] {

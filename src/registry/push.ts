@@ -9,7 +9,6 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import PQueue from 'p-queue';
 import { StoreError } from '../errors.js';
 import { canonicalJson } from '../lib/canonical-json.js';
 import { DigestingStream, sha256, type Digest } from '../lib/digest.js';
@@ -21,6 +20,7 @@ import { RegistryClient } from './client.js';
 import { DEFAULTS, type RegistryOptions } from './options.js';
 import { ProgressStream, transferLabel } from './progress.js';
 import { INDEX_TYPES } from './pull.js';
+import { settleAll, TransferQueue } from './queue.js';
 
 export interface PushOptions extends RegistryOptions {
   /** Repositories of the target registry that may already hold the blobs (mount sources). */
@@ -66,7 +66,7 @@ interface PushedManifest {
 
 /** Pushes blobs and manifests of one repository, each blob at most once. */
 export class PushSession {
-  private readonly queue: PQueue;
+  private readonly queue: TransferQueue;
   private readonly blobs = new Map<Digest, Promise<Descriptor>>();
   private readonly store: ContentStore;
   private readonly client: RegistryClient;
@@ -80,7 +80,7 @@ export class PushSession {
     this.repository = repository;
     this.mountFrom = mountFrom;
     this.options = options;
-    this.queue = new PQueue({ concurrency: options.concurrency ?? DEFAULTS.concurrency });
+    this.queue = new TransferQueue(options.concurrency ?? DEFAULTS.concurrency);
   }
 
   /**
@@ -91,7 +91,7 @@ export class PushSession {
     const original = await readBlob(this.store, descriptor.digest);
     if (INDEX_TYPES.includes(descriptor.mediaType)) return this.pushIndex(descriptor, original);
     const manifest = JSON.parse(original.toString('utf8')) as Manifest;
-    const [, ...layers] = await Promise.all([this.pushBlob(manifest.config), ...manifest.layers.map((l) => this.pushLayer(l))]);
+    const [, ...layers] = await settleAll([this.pushBlob(manifest.config), ...manifest.layers.map((l) => this.pushLayer(l))]);
     const changed = layers.some((layer, i) => layer.digest !== manifest.layers[i]!.digest);
     return changed ? jsonManifest({ ...manifest, layers }, descriptor) : { descriptor: plain(descriptor), bytes: original };
   }
@@ -104,7 +104,7 @@ export class PushSession {
         hint: 'Pull every platform of the image first, or push one platform by its manifest digest.',
       });
     }
-    const children = await Promise.all(
+    const children = await settleAll(
       index.manifests.map(async (child) => {
         const pushed = await this.pushTree(child);
         await this.client.putManifest(this.repository, pushed.descriptor.digest, pushed.bytes, pushed.descriptor.mediaType);
@@ -145,7 +145,7 @@ export class PushSession {
   private once(key: Digest, push: () => Promise<Descriptor>): Promise<Descriptor> {
     let pending = this.blobs.get(key);
     if (!pending) {
-      pending = this.queue.add(push);
+      pending = this.queue.run(push);
       this.blobs.set(key, pending);
     }
     return pending;

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryError } from '../../src/errors.js';
 import { sha256 } from '../../src/lib/digest.js';
 import { MediaType, type ImageConfig, type Manifest } from '../../src/layer/oci.js';
+import { zstdAvailable } from '../../src/layer/compress.js';
 import { pullImage, pushImage } from '../../src/registry/index.js';
 import { Store, load } from '../../src/store/index.js';
 import { BUSYBOX_REFERENCE, busyboxImageLayout } from '../helpers/busybox-image.js';
@@ -196,6 +197,34 @@ describe('a registry or proxy serving bad content', () => {
       expect(error).toBeUndefined();
       expect(proxy.faults).toBeGreaterThan(0);
       expect((await store.getImage(`${proxy.host}/served/busybox:1`))?.manifestDescriptor.digest).toBe(result!.manifest.digest);
+    }
+  });
+});
+
+describe('zstd layers', () => {
+  it('are pulled where the runtime has zstd, and refused up front with a clear error where it has not', async () => {
+    const registry = await startRegistry();
+    try {
+      const store = await Store.open(join(scratch, 'zstd-source'));
+      const layer = await store.ingest(Readable.from([Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0])]));
+      const config = await store.putJson({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256('x')] } } satisfies ImageConfig, MediaType.ociConfig);
+      const manifest = await store.putJson(
+        { schemaVersion: 2, mediaType: MediaType.ociManifest, config, layers: [{ mediaType: MediaType.ociLayerZstd, ...layer }] } satisfies Manifest,
+        MediaType.ociManifest,
+      );
+      await store.setTag('local/zstd:1', manifest);
+      const ref = `${registry.host}/zstd/image:1`;
+      await pushImage(store, 'local/zstd:1', ref, { retryDelayMs: 10 });
+      const target = await Store.open(join(scratch, 'zstd-target'));
+      const pulled = pullImage(target, ref, { retryDelayMs: 10 });
+      if (zstdAvailable()) {
+        expect((await pulled).manifest.digest).toBe(manifest.digest);
+      } else {
+        await expect(pulled).rejects.toMatchObject({ code: 'E_LAYER_UNSUPPORTED', message: expect.stringContaining('zstd'), hint: expect.stringContaining('Node.js 22.15') });
+        expect(await readdir(target.layout.blobsDir)).toEqual([]); // refused before any download
+      }
+    } finally {
+      await registry.stop();
     }
   });
 });
