@@ -18,7 +18,7 @@ export interface ArchiveOptions {
   names: string[];
 }
 
-type ArchiveEntry = { name: string; data: string } | { name: string; blob: Descriptor };
+export type ArchiveEntry = { name: string; data: string } | { name: string; blob: Descriptor };
 
 /** Writes an OCI image-layout tarball of `image` to `out` (ended when done). */
 export function writeOciArchive(store: ContentStore, image: StoredImage, out: Writable, options: ArchiveOptions): Promise<void> {
@@ -81,7 +81,8 @@ function parseReferenceName(name: string): string {
   return `${ref.domain}/${ref.path}:${ref.tag ?? 'latest'}`;
 }
 
-async function writeArchive(store: ContentStore, entries: ArchiveEntry[], out: Writable): Promise<void> {
+/** Streams `entries` as one deterministic tar to `out`; blobs come from the store. */
+export async function writeArchive(store: ContentStore, entries: ArchiveEntry[], out: Writable): Promise<void> {
   const pack = tar.pack();
   const writing = pipeline(pack, out);
   try {

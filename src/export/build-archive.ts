@@ -1,0 +1,163 @@
+// The build archive (`--archive FILE`, `--output type=archive`): one OCI image layout tarball
+// holding the final image, one image per step (the environment after it, with the config the
+// step saw), and a build artifact whose blobs are the recipe, the context, build.json, every
+// step's whole log, the provenance, and optionally the cache mounts. Any OCI tool reads it;
+// every blob is stored once, so steps share their layers with the final image.
+
+import { createReadStream } from 'node:fs';
+import { link, lstat, mkdir, readlink, symlink, copyFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { PassThrough, Readable, type Writable } from 'node:stream';
+import { canonicalJson } from '../lib/canonical-json.js';
+import { digestHex } from '../lib/digest.js';
+import { Annotation, MediaType, type Descriptor, type Index, type Manifest } from '../layer/oci.js';
+import { writeLayer } from '../layer/index.js';
+import type { ContentStore } from '../store/types.js';
+import { BUILD_RECORD_VERSION, type ArchivedBuildInfo, type BuildRecord } from './build-record.js';
+import { writeArchive, type ArchiveEntry } from './image-archive.js';
+import { provenanceStatement } from './provenance.js';
+
+export const ArchiveMediaType = {
+  build: 'application/vnd.tsbuild.build.v1+json',
+  recipe: 'application/vnd.tsbuild.recipe.v1',
+  context: 'application/vnd.tsbuild.context.v1.tar',
+  log: 'application/vnd.tsbuild.log.v1',
+  cacheMount: 'application/vnd.tsbuild.cache-mount.v1.tar',
+  empty: 'application/vnd.oci.empty.v1+json',
+} as const;
+
+/** Annotation values of the index entries, so replay and humans can tell them apart. */
+export const ArchiveRole = { key: 'dev.tsbuild.role', image: 'image', step: 'step', build: 'build' } as const;
+
+const TITLE = 'org.opencontainers.image.title';
+
+export async function writeBuildArchive(store: ContentStore, record: BuildRecord, out: Writable): Promise<void> {
+  const recipe = await putText(store, record.recipe.content, ArchiveMediaType.recipe, record.recipe.name);
+  const ignore = record.ignoreFile && (await putText(store, record.ignoreFile.content, ArchiveMediaType.recipe, record.ignoreFile.name));
+  const context = await putContext(store, record);
+  const logs = new Map<number, Descriptor>();
+  for (const step of record.steps) {
+    if (step.logFile) logs.set(step.id, await putFile(store, step.logFile, ArchiveMediaType.log, `logs/step-${step.id}.log`));
+  }
+  const caches = [];
+  for (const mount of record.cacheMounts ?? []) caches.push(await putTree(store, mount.dir, ArchiveMediaType.cacheMount, `cache/${mount.id}`, record.sourceDateEpoch));
+  const info = buildInfo(record, logs);
+  const infoBlob = await store.putJson(info, ArchiveMediaType.build);
+  const provenance = await store.putJson(provenanceStatement(info, recipe.digest, context.digest), MediaType.inTotoStatement);
+  const emptyConfig = await store.putJson({}, ArchiveMediaType.empty);
+  const artifact: Manifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociManifest,
+    artifactType: ArchiveMediaType.build,
+    config: emptyConfig,
+    layers: [
+      { ...infoBlob, annotations: { [TITLE]: 'build.json' } },
+      { ...provenance, annotations: { [TITLE]: 'provenance.intoto.json' } },
+      recipe, ...(ignore ? [ignore] : []), context, ...logs.values(), ...caches,
+    ],
+  };
+  const artifactDescriptor = await store.putJson(artifact, MediaType.ociManifest);
+  const index: Index = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociIndex,
+    manifests: [
+      { ...record.final.manifestDescriptor, annotations: { [Annotation.refName]: 'image', [ArchiveRole.key]: ArchiveRole.image } },
+      ...record.steps.map((step) => ({
+        ...step.image.manifestDescriptor,
+        annotations: {
+          [Annotation.refName]: `step-${step.id}`,
+          [ArchiveRole.key]: ArchiveRole.step,
+          [Annotation.stage]: step.stage,
+          [Annotation.stepIndex]: String(step.id),
+          ...(step.location ? { [Annotation.recipeLine]: String(step.location.line) } : {}),
+          'dev.tsbuild.instruction': step.instruction,
+        },
+      })),
+      { ...artifactDescriptor, artifactType: ArchiveMediaType.build, annotations: { [Annotation.refName]: 'build', [ArchiveRole.key]: ArchiveRole.build } },
+    ],
+  };
+  const images = [record.final, ...record.steps.map((s) => s.image)];
+  const blobs: Descriptor[] = [
+    ...images.flatMap((image) => [image.manifestDescriptor, image.manifest.config, ...image.manifest.layers]),
+    artifactDescriptor, ...artifact.layers, emptyConfig,
+  ];
+  const seen = new Set<string>();
+  const entries: ArchiveEntry[] = [
+    { name: 'oci-layout', data: '{"imageLayoutVersion":"1.0.0"}' },
+    { name: 'index.json', data: canonicalJson(index) },
+    { name: 'blobs/', data: '' },
+    { name: 'blobs/sha256/', data: '' },
+    ...blobs
+      .filter((blob) => !seen.has(blob.digest) && seen.add(blob.digest))
+      .map((blob) => ({ name: `blobs/sha256/${digestHex(blob.digest)}`, blob })),
+  ];
+  await writeArchive(store, entries, out);
+}
+
+function buildInfo(record: BuildRecord, logs: Map<number, Descriptor>): ArchivedBuildInfo {
+  return {
+    version: BUILD_RECORD_VERSION,
+    recipe: record.recipe.name,
+    ...(record.ignoreFile ? { ignoreFile: record.ignoreFile.name } : {}),
+    ...(record.target !== undefined ? { target: record.target } : {}),
+    buildArgs: record.buildArgs,
+    platform: record.platform,
+    network: record.network,
+    sourceDateEpoch: record.sourceDateEpoch,
+    baseImages: record.baseImages,
+    versions: record.versions,
+    startedOn: record.startedOn,
+    finishedOn: record.finishedOn,
+    names: record.names,
+    final: record.final.manifestDescriptor.digest,
+    steps: record.steps.map(({ image, logFile: _log, ...step }) => ({
+      ...step,
+      manifest: image.manifestDescriptor.digest,
+      diffIds: image.config.rootfs.diff_ids,
+      ...(logs.has(step.id) ? { log: logs.get(step.id)!.digest } : {}),
+    })),
+    cacheMounts: (record.cacheMounts ?? []).map((m) => m.id),
+  };
+}
+
+async function putText(store: ContentStore, text: string, mediaType: string, title: string): Promise<Descriptor> {
+  const { digest, size } = await store.ingest(Readable.from([Buffer.from(text)]));
+  return { mediaType, digest, size, annotations: { [TITLE]: title } };
+}
+
+async function putFile(store: ContentStore, path: string, mediaType: string, title: string): Promise<Descriptor> {
+  const { digest, size } = await store.ingest(createReadStream(path));
+  return { mediaType, digest, size, annotations: { [TITLE]: title } };
+}
+
+/** A directory as a deterministic tar blob (the layer writer's format). */
+async function putTree(store: ContentStore, dir: string, mediaType: string, title: string, sourceDateEpoch: number): Promise<Descriptor> {
+  const tar = new PassThrough();
+  const [, stored] = await Promise.all([
+    writeLayer(dir, tar, { kind: 'directory', sourceDateEpoch }),
+    store.ingest(tar),
+  ]);
+  return { mediaType, digest: stored.digest, size: stored.size, annotations: { [TITLE]: title } };
+}
+
+/** The context files after .dockerignore, linked (or copied) into a scratch tree, as one tar. */
+async function putContext(store: ContentStore, record: BuildRecord): Promise<Descriptor> {
+  const scratch = await store.createTempDir('archive-context');
+  try {
+    const root = join(scratch.path, 'context');
+    await mkdir(root, { recursive: true });
+    for (const file of record.contextFiles) await linkInto(join(record.contextDir, file), join(root, file));
+    return await putTree(store, root, ArchiveMediaType.context, 'context.tar', record.sourceDateEpoch);
+  } finally {
+    await scratch.release();
+  }
+}
+
+async function linkInto(source: string, target: string): Promise<void> {
+  await mkdir(dirname(target), { recursive: true });
+  const info = await lstat(source);
+  if (info.isSymbolicLink()) return symlink(await readlink(source), target);
+  if (info.isDirectory()) return void (await mkdir(target, { recursive: true, mode: info.mode & 0o7777 }));
+  await link(source, target).catch(() => copyFile(source, target));
+}
+

@@ -1,0 +1,71 @@
+// What a build archive records besides images: the plain data the engine hands to the archive
+// writer, and what replay reads back (as `build.json` in the archive).
+
+import type { SourceLocation } from '../errors.js';
+import type { Digest } from '../lib/digest.js';
+import type { StoredImage } from '../store/types.js';
+
+export const BUILD_RECORD_VERSION = 1;
+
+export interface ArchivedStep {
+  /** Build-wide step number (`#n` in progress output). */
+  id: number;
+  stage: string;
+  /** 1-based position in its stage, and the stage's step count. */
+  index: number;
+  total: number;
+  instruction: string;
+  location?: SourceLocation;
+  /** False for steps that used the network: not expected to replay bit for bit. */
+  hermetic: boolean;
+  cached: boolean;
+  /** The environment after this step: its layers and the config the step saw. */
+  image: StoredImage;
+  /** The step's whole output, when it ran in this build or an earlier one kept it. */
+  logFile?: string;
+}
+
+export interface BuildRecord {
+  /** The recipe as read: its path relative to the context (or its base name) and text. */
+  recipe: { name: string; content: string };
+  /** The .dockerignore that applied, if any. */
+  ignoreFile?: { name: string; content: string };
+  contextDir: string;
+  /** Context files after .dockerignore, relative to the context, sorted. */
+  contextFiles: string[];
+  target?: string;
+  /** Resolved build args the recipe used (never secrets). */
+  buildArgs: Record<string, string>;
+  platform: string;
+  network: 'none' | 'host';
+  sourceDateEpoch: number;
+  baseImages: Array<{ ref: string; digest: Digest }>;
+  versions: { tsbuild: string; helper: string; kernel: string; node: string };
+  startedOn: string;
+  finishedOn: string;
+  steps: ArchivedStep[];
+  final: StoredImage;
+  names: string[];
+  /** `--archive-cache-mounts`: cache mount id → directory with its contents. */
+  cacheMounts?: Array<{ id: string; dir: string }>;
+}
+
+/** `build.json` in the archive: the record without host paths and store objects. */
+export interface ArchivedBuildInfo {
+  version: typeof BUILD_RECORD_VERSION;
+  recipe: string;
+  ignoreFile?: string;
+  target?: string;
+  buildArgs: Record<string, string>;
+  platform: string;
+  network: 'none' | 'host';
+  sourceDateEpoch: number;
+  baseImages: Array<{ ref: string; digest: Digest }>;
+  versions: BuildRecord['versions'];
+  startedOn: string;
+  finishedOn: string;
+  names: string[];
+  final: Digest;
+  steps: Array<Omit<ArchivedStep, 'image' | 'logFile'> & { manifest: Digest; diffIds: Digest[]; log?: string }>;
+  cacheMounts: string[];
+}

@@ -1,0 +1,50 @@
+// An in-toto v1 statement with a SLSA v1 provenance predicate for a build: what was built
+// (the image digest), from what (recipe, context, base images, args) and by what (tsbuild,
+// helper, kernel), and which steps were not hermetic and so not expected to replay bit for bit.
+
+import { sha256 } from '../lib/digest.js';
+import type { ArchivedBuildInfo } from './build-record.js';
+
+export const BUILD_TYPE = 'https://tsbuild.dev/build/dockerfile/v1';
+
+function digestMap(digest: string): Record<string, string> {
+  const [alg, hex] = digest.split(':');
+  return { [alg!]: hex! };
+}
+
+export function provenanceStatement(info: ArchivedBuildInfo, recipeDigest: string, contextDigest: string): unknown {
+  return {
+    _type: 'https://in-toto.io/Statement/v1',
+    subject: [{ name: info.names[0] ?? 'image', digest: digestMap(info.final) }],
+    predicateType: 'https://slsa.dev/provenance/v1',
+    predicate: {
+      buildDefinition: {
+        buildType: BUILD_TYPE,
+        externalParameters: {
+          recipe: info.recipe,
+          target: info.target,
+          buildArgs: info.buildArgs,
+          platform: info.platform,
+          network: info.network,
+          sourceDateEpoch: info.sourceDateEpoch,
+        },
+        internalParameters: {
+          nonHermeticSteps: info.steps.filter((s) => !s.hermetic).map((s) => ({ step: s.id, instruction: s.instruction })),
+        },
+        resolvedDependencies: [
+          { uri: `recipe:${info.recipe}`, digest: digestMap(recipeDigest) },
+          { uri: 'context:', digest: digestMap(contextDigest) },
+          ...info.baseImages.map((base) => ({ uri: `docker-image:${base.ref}`, digest: digestMap(base.digest) })),
+        ],
+      },
+      runDetails: {
+        builder: { id: `tsbuild@${info.versions.tsbuild}`, version: info.versions },
+        metadata: {
+          invocationId: sha256(`${info.final}${info.startedOn}`).slice('sha256:'.length, 'sha256:'.length + 16),
+          startedOn: info.startedOn,
+          finishedOn: info.finishedOn,
+        },
+      },
+    },
+  };
+}
