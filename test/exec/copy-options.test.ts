@@ -140,6 +140,27 @@ describe('parseChmod', () => {
   });
 });
 
+describe('ADD: archives handed to the extractor', () => {
+  it('extracts matched archives into the destination and copies everything else', async () => {
+    const context = testdir({ 'notes.gz': '' });
+    writeFileSync(join(context, 'notes.gz'), gzipSync('plain text'));
+    const staging = testdir({ 'pkg/bin/tool': 'tool' });
+    execFileSync('tar', ['-czf', join(context, 'pkg.tar.gz'), '-C', staging, 'pkg']);
+    const extracted: string[] = [];
+    const unpack = async (archive: string, destDir: string) => {
+      extracted.push(archive);
+      execFileSync('tar', ['-xzf', archive, '-C', destDir, '--no-same-owner']);
+    };
+    const upper = testdir();
+    const lower = testdir({ 'srv/': '', opt: { symlink: '/srv' } });
+    await copyIntoLayer(copyRequest(context, upper, { sources: ['*.gz'], dest: '/opt', lowerDirs: [lower], unpack }));
+    expect(extracted).toEqual([join(context, 'pkg.tar.gz')]);
+    const tree = listTree(upper);
+    expect(tree).toContain('srv/pkg/bin/tool 0644 0:0 "tool"');
+    expect(tree.some((line) => line.startsWith('srv/notes.gz 0644 0:0'))).toBe(true);
+  });
+});
+
 describe('isArchiveFile', () => {
   function tarOf(dir: string): string {
     writeFileSync(join(dir, 'inner.txt'), 'inside');

@@ -4,6 +4,7 @@
 
 import { posix } from 'node:path';
 import { BuildError } from '../../errors.js';
+import { isArchiveFile } from './archive.js';
 import { parseChmod, type ModeChange } from './chmod.js';
 import { matchSources, openSource, walkMatch, type SourceMatch, type SourceTree, type WalkItem } from './select.js';
 import { TargetTree, type Meta } from './target.js';
@@ -33,6 +34,12 @@ export async function copyIntoLayer(request: CopyRequest): Promise<CopyResult> {
   await target.mkdirAll(await target.resolve(intoDir ? destAbs : posix.dirname(destAbs)), createdDir);
   const dest = await target.resolve(destAbs);
   for (const match of matches) {
+    if (request.unpack && match.entry.stats.isFile() && (await isArchiveFile(match.entry.hostPath))) {
+      // BuildKit's ADD: an archive is extracted into the destination itself, made as a dir.
+      await target.mkdirAll(dest, createdDir);
+      await target.writeExternally(dest, (hostDir) => request.unpack!(match.entry.hostPath, hostDir));
+      continue;
+    }
     const matchDest = request.parents
       ? await prepareKeptParents(target, tree, match, dest, metaFor)
       : await prepareMatchDest(target, match, dest, createdDir);

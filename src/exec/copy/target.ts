@@ -36,7 +36,8 @@ export interface Meta {
 }
 
 export class TargetTree {
-  readonly view: LayeredRoot;
+  private view: LayeredRoot;
+  private readonly lowerDirs: readonly string[];
   private readonly upperDir: string;
   private readonly upperLayer: number;
   written = 0;
@@ -49,9 +50,23 @@ export class TargetTree {
   private readonly copiedFrom = new Map<string, string>();
 
   constructor(lowerDirs: readonly string[], upperDir: string) {
+    this.lowerDirs = lowerDirs;
     this.upperDir = upperDir;
     this.upperLayer = lowerDirs.length;
-    this.view = new LayeredRoot([...lowerDirs, upperDir], { writableTop: true });
+    this.view = this.freshView();
+  }
+
+  /**
+   * Lets someone else write below a dir of the upper dir (ADD's archive extractor), and
+   * forgets what was known about the tree, which that changed.
+   */
+  async writeExternally(canonicalDir: string, write: (hostDir: string) => Promise<void>): Promise<void> {
+    await write(this.hostPath(canonicalDir));
+    this.view = this.freshView();
+  }
+
+  private freshView(): LayeredRoot {
+    return new LayeredRoot([...this.lowerDirs, this.upperDir], { writableTop: true });
   }
 
   /** Resolves a destination inside the target root; missing components stay as written. */

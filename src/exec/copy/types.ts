@@ -40,6 +40,12 @@ export interface CopyRequest extends CopySelection {
   chmod?: string;
   /** `--link`: the copy does not look at the target's lower dirs (own layer, rebasable). */
   link: boolean;
+  /**
+   * ADD: each matched file that is a tar archive (plain or compressed, see isArchiveFile) is
+   * handed to this extractor instead of being copied, with the host path of the destination
+   * dir in the upper dir (created, resolved inside the root, as BuildKit does).
+   */
+  unpack?: (archiveHostPath: string, destHostDir: string) => Promise<void>;
 }
 
 export interface CopyResult {
