@@ -185,16 +185,21 @@ static void make_staging(const struct opts *opts, const struct inputs *in) {
   close(staging);
 }
 
+/* The upper dir must be the step's whole diff, whatever the host's overlay defaults: no
+ * redirects (a renamed directory is copied, not recorded as an xattr pointing into a lower),
+ * no metadata-only copy-ups (a chown copies the data too), no index. */
+#define OVERLAY_DIFF_OPTIONS "redirect_dir=nofollow,metacopy=off,index=off"
+
 /* overlay with lowerdir given as /proc/self/fd numbers relative to that directory: a few
  * bytes per layer, so hundreds of lowers fit the one-page limit of mount data. */
 static void mount_overlay(const struct opts *opts, const struct inputs *in, bool rootless) {
-  size_t cap = 64 + opts->n_lowers * 12;
+  size_t cap = 160 + opts->n_lowers * 12; /* fixed options + ":%d" per lower */
   cleanup_free char *data = xmalloc(cap);
   int n = snprintf(data, cap, "lowerdir=%s/skel", STAGING);
   for (size_t i = opts->n_lowers; i-- > 0;)
     n += snprintf(data + n, cap - (size_t)n, ":%d", in->lowers[i]);
-  n += snprintf(data + n, cap - (size_t)n, ",upperdir=%d,workdir=%d%s", in->upper, in->work,
-                rootless ? ",userxattr" : "");
+  n += snprintf(data + n, cap - (size_t)n, ",upperdir=%d,workdir=%d," OVERLAY_DIFF_OPTIONS "%s", in->upper,
+                in->work, rootless ? ",userxattr" : "");
   if ((size_t)n >= 4096)
     die("%zu lower dirs do not fit in one overlay mount", opts->n_lowers);
   if (chdir("/proc/self/fd") < 0)

@@ -172,6 +172,15 @@ describe.each(modesToTest())('the step layer ($name)', (mode: Mode) => {
     if (mode.name === 'root') expect([copied.uid, copied.gid]).toEqual([image.uid, image.gid]);
   });
 
+  it('holds the whole diff: a renamed image dir is copied, a chown-ed file keeps its data', async () => {
+    const r = await sh(scratch, mode, 'mv /usr/bin /usr/bin2 && chown 5 /bin/busybox');
+    expect(r.failure, r.stderr).toBeUndefined();
+    const image = readdirSync(join(mode.rootfs(), 'usr/bin')).sort();
+    expect(readdirSync(join(r.spec.upperDir, 'usr/bin2')).sort()).toEqual(image);
+    expect(lstatSync(join(r.spec.upperDir, 'usr/bin')).isCharacterDevice()).toBe(true);
+    expect(lstatSync(join(r.spec.upperDir, 'bin/busybox')).size).toBe(lstatSync(join(mode.rootfs(), 'bin/busybox')).size);
+  });
+
   it('runs over an empty root (no lower dirs)', async () => {
     const r = await runStep(mode, stepSpec(scratch, mode, ['/probe', 'cwd'], { lowerDirs: [], cwd: '/made' }));
     expect(r.failure, r.stderr).toBeUndefined();
