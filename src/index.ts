@@ -64,6 +64,7 @@ export {
   importCache,
   parseCacheFrom,
   parseCacheTo,
+  withImportedCache,
   CACHE_ARTIFACT_TYPE,
   type RegistryOptions,
   type PullResult,

@@ -18,3 +18,4 @@ export {
 } from './cache.js';
 export { login, logout, normalizeRegistryName } from './login.js';
 export { parseCacheFrom, parseCacheTo } from './cache-spec.js';
+export { withImportedCache } from './cache-store.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeLayer, MediaType } from '../../src/layer/index.js';
-import { exportCache, importCache, pushImage, type CacheExportEntry } from '../../src/registry/index.js';
+import { exportCache, importCache, pushImage, withImportedCache, type CacheExportEntry } from '../../src/registry/index.js';
 import { Store, load, imageLayers, type LayerRef } from '../../src/store/index.js';
 import { BUSYBOX_REFERENCE, busyboxImageLayout } from '../helpers/busybox-image.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
@@ -83,6 +83,25 @@ describe('remote cache through a registry', () => {
       // The intermediate stage's layer was never needed, so never downloaded.
       expect(await runner2.hasBlob(builder.descriptor.digest)).toBe(false);
       expect(await runner2.getCacheRecord('key-builder')).toBeUndefined();
+    } finally {
+      cache.close();
+    }
+  });
+
+  it('withImportedCache: lookups hit through the import, a snapshot downloads its layer on first use', async () => {
+    const ref = `${registry.host}/cache/app:buildcache`; // written by the test above
+    const local = await Store.open(join(scratch, 'runner-hook'));
+    const cache = await importCache(local, { type: 'registry', ref }, FAST);
+    try {
+      const store = withImportedCache(local, cache);
+      const run = (await store.getCacheRecord('key-run'))!.layer!;
+      const builder = (await store.getCacheRecord('key-builder'))!.layer!;
+      expect(await local.hasBlob(run.descriptor.digest)).toBe(false);
+      const snapshot = await store.ensureSnapshot(run);
+      expect(await readFile(join(snapshot, 'app'), 'utf8')).toBe('built by RUN\n');
+      expect(await local.hasBlob(run.descriptor.digest)).toBe(true);
+      expect(await local.hasBlob(builder.descriptor.digest)).toBe(false);
+      expect(await store.getCacheRecord('no-such-key')).toBeUndefined();
     } finally {
       cache.close();
     }
