@@ -1,0 +1,26 @@
+// CI runs the quick variant of every benchmark, so a benchmark that broke is noticed before
+// someone wants its numbers. Timings are not asserted here (DESIGN: speed is measured by
+// benchmarks, as ratios, never by timed test assertions); only that each one runs.
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../helpers/fixtures.js';
+
+describe('npm run bench -- --quick', () => {
+  beforeAll(() => {
+    try {
+      execFileSync(process.execPath, [resolve(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', REPO_ROOT], { stdio: 'pipe' });
+    } catch {
+      // Type errors elsewhere do not stop tsc from emitting dist/.
+    }
+  }, 60_000);
+
+  it('runs every benchmark that declares a quick variant, and each succeeds', () => {
+    const run = spawnSync(process.execPath, [resolve(REPO_ROOT, 'bench/run.js'), '--quick'], { encoding: 'utf8', cwd: REPO_ROOT });
+    expect(run.status, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/build-engine\.js\s+ok/);
+    for (const name of ['cold-', 'cached-', 'change-1-of-', 'parallel-4']) expect(run.stdout).toContain(name);
+    for (const skipped of run.stdout.matchAll(/== (\S+): skipped: (.*)/g)) console.log(`bench ${skipped[1]} skipped: ${skipped[2]}`);
+  }, 120_000);
+});
