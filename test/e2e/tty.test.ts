@@ -1,12 +1,14 @@
 // The real CLI in a real terminal: `tsbuild build` of a recipe with two stages that run in
 // parallel, inside tmux (100×24), progress left on `auto`. Checks what the screen shows while
-// both stages run and what stays on it at the end; then Ctrl-C in the middle of a build.
+// both stages run and what stays on it at the end; then Ctrl-C in the middle of a build; then
+// the same build with `--progress plain` and `--progress json`, line by line.
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BuildEvent } from '../../src/events.js';
 import { busyboxImageLayout } from '../helpers/busybox-image.js';
 import { REPO_ROOT } from '../helpers/fixtures.js';
 import { PROMPT, TmuxSession, tmuxAvailable } from '../helpers/tmux.js';
@@ -117,5 +119,65 @@ describe.skipIf(!hasTmux)('tsbuild build in a terminal', () => {
     expect(end).toMatch(/=> CANCELLED \[left 1\/1\]/);
     expect(end).toMatch(/=> CANCELLED \[right 1\/1\]/);
     expect(end).toMatch(/✗ cancelled after \d+\.\ds/);
+  });
+
+  /** The build outside any terminal: stderr is a pipe, so `auto` means plain. */
+  const buildPiped = (progress: string) => {
+    const run = spawnSync(process.execPath, [BIN, '--root', store, 'build', '--no-cache', '--progress', progress, '-t', 'e2e/two:latest', '.'], {
+      cwd: context,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toBe('');
+    return run.stderr;
+  };
+
+  it('plain: every line is a step line, an output line, or the summary', () => {
+    const lines = buildPiped('auto').trimEnd().split('\n');
+    const titles = new Map<string, string>();
+    for (const line of lines.slice(0, -2)) {
+      const title = /^#(\d+) (\[\S+ \d+\/\d+\] .*)$/.exec(line);
+      if (title && !/^#\d+ \d+\.\d{3} /.test(line)) {
+        expect(titles.has(title[1]!), `#${title[1]} named twice`).toBe(false);
+        titles.set(title[1]!, title[2]!);
+        continue;
+      }
+      const [, id] = /^#(\d+) (?:\d+\.\d{3} .*|DONE \d+\.\ds)$/.exec(line) ?? [];
+      expect(id, `unexpected line: ${line}`).toBeDefined();
+      expect(titles.has(id!), `#${id} used before its title`).toBe(true);
+    }
+    expect([...titles.values()].map((t) => t.replace(/ RUN .*| COPY .*/, ''))).toEqual(
+      expect.arrayContaining(['[left 1/1]', '[right 1/1]', '[stage-2 1/3]', '[stage-2 2/3]', '[stage-2 3/3]']),
+    );
+    expect(lines.filter((l) => /^#\d+ \d+\.\d{3} left line \d+$/.test(l))).toHaveLength(20);
+    expect(lines.filter((l) => /^#\d+ \d+\.\d{3} right line \d+$/.test(l))).toHaveLength(20);
+    expect(lines.at(-2)).toMatch(/^DONE \d+\.\ds: 5 run, 0 cached$/);
+    expect(lines.at(-1)).toMatch(/^image sha256:[0-9a-f]{64} e2e\/two:latest$/);
+  });
+
+  it('json: only events, one per line, in a valid order, with every output line', () => {
+    const events = buildPiped('json').trimEnd().split('\n').map((line) => JSON.parse(line) as BuildEvent);
+    expect(events[0]!.type).toBe('build.start');
+    expect(events.at(-1)!.type).toBe('build.done');
+    const started = new Set<number>();
+    const ended = new Set<number>();
+    const output = new Map<number, string>();
+    for (const event of events.slice(1, -1)) {
+      expect(typeof event.time).toBe('number');
+      if (event.type === 'step.start') started.add(event.step);
+      if (event.type === 'step.log') {
+        expect(started.has(event.step) && !ended.has(event.step)).toBe(true);
+        output.set(event.step, (output.get(event.step) ?? '') + event.data);
+      }
+      if (event.type === 'step.done') {
+        expect(started.has(event.step)).toBe(true);
+        ended.add(event.step);
+      }
+    }
+    expect(ended.size).toBe(5);
+    const texts = [...output.values()];
+    expect(texts).toContain(Array.from({ length: 20 }, (_, i) => `left line ${i + 1}\n`).join(''));
+    expect(texts).toContain(Array.from({ length: 20 }, (_, i) => `right line ${i + 1}\n`).join(''));
   });
 });
