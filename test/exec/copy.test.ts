@@ -181,6 +181,7 @@ describe('copyIntoLayer: wildcards', () => {
   it('copies nothing for a wildcard that matches nothing in an existing dir, as BuildKit', async () => {
     const { tree } = await copy({ context, sources: ['*.none', 'b.txt'], dest: '/n/' });
     expect(tree).toEqual(['n/ 0755 0:0', 'n/b.txt 0644 0:0 "b"']);
+    expect((await copy({ context, sources: ['*.none'], dest: '/n/' })).tree).toEqual([]);
     await expect(copy({ context, sources: ['nodir/*'], dest: '/n/' })).rejects.toMatchObject({
       code: 'E_COPY_SOURCE_MISSING',
     });

@@ -27,6 +27,8 @@ export async function copyIntoLayer(request: CopyRequest): Promise<CopyResult> {
   const modeChange = request.chmod === undefined ? undefined : parseChmod(request.chmod);
   const tree = openSource(request.source);
   const matches = await matchSources(tree, request);
+  // BuildKit: wildcards that match nothing copy nothing, and do not even make the destination.
+  if (matches.length === 0) return { written: 0, bytes: 0 };
   const target = new TargetTree(request.link ? [] : request.lowerDirs, request.upperDir);
   const createdDir: Meta = { mode: CREATED_DIR_MODE, uid: request.chown?.uid ?? 0, gid: request.chown?.gid ?? 0 };
   const metaFor = (item: WalkItem): Meta => entryMeta(tree, item, request.chown, modeChange);
