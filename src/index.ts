@@ -98,6 +98,8 @@ export {
 } from './recipe/index.js';
 export { planBuild, baseImageRefs, isProxyArg, PROXY_ARG_NAMES, parsePlatform, formatPlatform } from './plan/index.js';
 export type * from './plan/types.js';
+// Base images from the store, as the build resolves them before planning (tsbuild plan uses it too).
+export { findBaseImages, baseImageInfo } from './solve/base-images.js';
 
 // Build engine (src/solve, src/export): Dockerfile + context → image in the store, tags, outputs.
 export { Solver, type Vertex, type Solved, type SolveOptions, type ExecContext } from './solve/solver.js';

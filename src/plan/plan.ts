@@ -55,6 +55,8 @@ class Planner implements PlanContext {
   private readonly consumed = new Set<string>();
   private readonly resolvedArgs: Record<string, string> = {};
   private readonly results = new Map<number, StageResult>();
+  /** Base images already warned about as unresolved. */
+  private readonly unresolved = new Set<string>();
   /** The stage being planned, and what it depends on so far. */
   private current: { stage: Stage; deps: Set<number>; images: Set<string> } | undefined;
 
@@ -83,7 +85,7 @@ class Planner implements PlanContext {
       target,
       stages,
       buildArgs: this.resolvedArgs,
-      warnings: this.warnings,
+      warnings: [...this.warnings].sort(byLocation),
     };
   }
 
@@ -187,8 +189,9 @@ class Planner implements PlanContext {
     if (image.toLowerCase() === 'scratch') return { base: { kind: 'scratch' }, config: scratchConfig(), args: new ArgScope(), triggers: [] };
     const info = this.options.baseImages?.[image];
     if (!info) {
-      if (!this.discovering) {
-        this.warnings.push({ message: `base image ${image} was not resolved: planned with an empty config`, location: from.location });
+      if (!this.discovering && !this.unresolved.has(image)) {
+        this.unresolved.add(image);
+        this.warnings.push({ message: `base image ${image} was not resolved: planned without its config (its ENV, WORKDIR, USER … are missing)`, location: from.argsLocation });
       }
       return { base: { kind: 'image', ref: image }, config: emptyConfig(), args: new ArgScope(), triggers: [] };
     }
@@ -258,4 +261,10 @@ class Planner implements PlanContext {
       this.warnings.push({ message: `build args given but not consumed by the target: ${unused.sort().join(', ')}` });
     }
   }
+}
+
+/** Warnings in recipe order (stages are planned target first); unlocated ones last. */
+function byLocation(a: PlanWarning, b: PlanWarning): number {
+  const key = (w: PlanWarning) => (w.location ? w.location.line * 1e6 + w.location.column : Number.MAX_SAFE_INTEGER);
+  return key(a) - key(b);
 }

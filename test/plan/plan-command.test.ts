@@ -1,11 +1,15 @@
 // `tsbuild plan` through main(), with captured streams: what a user types and sees.
 
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { busyboxImageTar } from '../helpers/busybox-image.js';
 import { runCli } from '../helpers/run-cli.js';
 import { testdir } from '../helpers/testdir.js';
 
+/** Runs `tsbuild plan …` in `cwd` with a store root that does not exist, unless given one. */
 function run(cwd: string, env: NodeJS.ProcessEnv, ...argv: string[]) {
-  return runCli(argv, { cwd, env });
+  const root = argv[0] === '--root' ? [] : ['--root', join(cwd, 'no-store')];
+  return runCli([...root, ...argv], { cwd, env });
 }
 
 const RECIPE = [
@@ -71,8 +75,19 @@ describe('tsbuild plan', () => {
     const dir = testdir({ Dockerfile: 'FROM alpine:3.19\nRUN true\n' });
     const result = await run(dir, {}, 'plan', '--build-arg', 'NOPE=1', '.');
     expect(result.status).toBe(0);
-    expect(result.stderr).toContain('warning: Dockerfile:1:1: base image alpine:3.19 was not resolved');
+    expect(result.stderr).toContain('warning: Dockerfile:1:6: base image alpine:3.19 was not resolved');
     expect(result.stderr).toContain('warning: build args given but not consumed by the target: NOPE');
+  });
+
+  it('reads base image configs from the store when it has them', async () => {
+    const dir = testdir({ Dockerfile: 'FROM busybox\nENV PATH=/opt/bin:$PATH\nRUN true\n' });
+    const root = join(dir, 'store');
+    expect((await runCli(['--root', root, 'load', await busyboxImageTar()])).status).toBe(0);
+    const result = await run(dir, {}, '--root', root, 'plan', '--format', 'json', '.');
+    expect(result).toMatchObject({ status: 0, stderr: '' });
+    const graph = JSON.parse(result.stdout);
+    expect(graph.stages[0].baseConfig.cmd).toEqual(['sh']);
+    expect(graph.stages[0].steps[0].config.env[0]).toMatch(/^PATH=\/opt\/bin:\/usr\/local\/sbin:/);
   });
 
   it('a missing Dockerfile is a clear error, exit 1, no stack', async () => {

@@ -1,11 +1,16 @@
 // `tsbuild plan`: parse and plan a Dockerfile without running anything, and print the
-// stages and steps the build would run, values expanded. Base images are not looked up, so
-// what their configs add (ENV, WORKDIR …) is not shown; the plan says so in a warning.
+// stages and steps the build would run, values expanded. Base images are read from the store
+// when it has them (never pulled, and no store is created); the plan warns about the others,
+// whose configs (ENV, WORKDIR …) it cannot show.
 
+import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { BuildError, UsageError } from '../../errors.js';
-import { parseRecipe, planBuild, type BuildGraph } from '../../index.js';
+import {
+  Store, baseImageInfo, baseImageRefs, defaultStoreRoot, findBaseImages, parseRecipe, planBuild,
+  type BaseImageInfo, type BuildGraph, type PlanOptions, type Recipe,
+} from '../../index.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { formatPlanText } from '../plan-output.js';
 import type { CommandSpec } from './types.js';
@@ -47,7 +52,7 @@ export const planCommand: CommandSpec<PlanArgs> = {
   },
 };
 
-async function planFromArgs(args: PlanArgs, ctx: CliContext): Promise<BuildGraph> {
+async function planFromArgs(args: PlanArgs & GlobalOptions, ctx: CliContext): Promise<BuildGraph> {
   const contextDir = resolve(ctx.cwd, args.context);
   const info = await stat(contextDir).catch(() => undefined);
   if (!info?.isDirectory()) {
@@ -62,11 +67,25 @@ async function planFromArgs(args: PlanArgs, ctx: CliContext): Promise<BuildGraph
   });
   const shown = relative(ctx.cwd, file);
   const recipe = parseRecipe(source, shown.startsWith('..') || isAbsolute(shown) ? file : shown);
-  return planBuild(recipe, {
+  const options: PlanOptions = {
     ...(args.target !== undefined ? { target: args.target } : {}),
     ...(args.platform !== undefined ? { platform: args.platform } : {}),
     buildArgs: buildArgValues(args.buildArg, ctx.env),
-  });
+  };
+  const baseImages = await storedBaseImages(args.root ?? defaultStoreRoot(ctx.env), recipe, options);
+  return planBuild(recipe, { ...options, baseImages });
+}
+
+/** The configs of the base images the store at `root` has; none when there is no store there. */
+async function storedBaseImages(root: string, recipe: Recipe, options: PlanOptions): Promise<Record<string, BaseImageInfo>> {
+  if (!existsSync(join(root, 'oci-layout'))) return {};
+  const store = await Store.open(root);
+  try {
+    const { found } = await findBaseImages(store, baseImageRefs(recipe, options));
+    return Object.fromEntries([...found].map(([ref, image]) => [ref, baseImageInfo(image)]));
+  } finally {
+    await store.close();
+  }
 }
 
 /** `K=V`, or `K` alone: the value comes from the environment, and an unset K is skipped, as docker does. */
