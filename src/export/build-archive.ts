@@ -27,7 +27,7 @@ export const ArchiveMediaType = {
 } as const;
 
 /** Annotation values of the index entries, so replay and humans can tell them apart. */
-export const ArchiveRole = { key: 'dev.tsbuild.role', image: 'image', step: 'step', build: 'build' } as const;
+export const ArchiveRole = { key: 'dev.tsbuild.role', image: 'image', step: 'step', base: 'base', build: 'build' } as const;
 
 const TITLE = 'org.opencontainers.image.title';
 
@@ -73,10 +73,14 @@ export async function writeBuildArchive(store: ContentStore, record: BuildRecord
           'dev.tsbuild.instruction': step.instruction,
         },
       })),
+      ...record.baseImages.map((base, i) => ({
+        ...base.image.manifestDescriptor,
+        annotations: { [Annotation.refName]: `base-${i + 1}`, [ArchiveRole.key]: ArchiveRole.base, 'dev.tsbuild.base.ref': base.ref },
+      })),
       { ...artifactDescriptor, artifactType: ArchiveMediaType.build, annotations: { [Annotation.refName]: 'build', [ArchiveRole.key]: ArchiveRole.build } },
     ],
   };
-  const images = [record.final, ...record.steps.map((s) => s.image)];
+  const images = [record.final, ...record.steps.map((s) => s.image), ...record.baseImages.map((b) => b.image)];
   const blobs: Descriptor[] = [
     ...images.flatMap((image) => [image.manifestDescriptor, image.manifest.config, ...image.manifest.layers]),
     artifactDescriptor, ...artifact.layers, emptyConfig,
@@ -104,7 +108,7 @@ function buildInfo(record: BuildRecord, logs: Map<number, Descriptor>): Archived
     platform: record.platform,
     network: record.network,
     sourceDateEpoch: record.sourceDateEpoch,
-    baseImages: record.baseImages,
+    baseImages: record.baseImages.map((base) => ({ ref: base.ref, digest: base.image.manifestDescriptor.digest })),
     versions: record.versions,
     startedOn: record.startedOn,
     finishedOn: record.finishedOn,

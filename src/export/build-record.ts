@@ -39,7 +39,8 @@ export interface BuildRecord {
   platform: string;
   network: 'none' | 'host';
   sourceDateEpoch: number;
-  baseImages: Array<{ ref: string; digest: Digest }>;
+  /** The base images as the build resolved them; replay rebuilds from these alone. */
+  baseImages: Array<{ ref: string; image: StoredImage }>;
   versions: { tsbuild: string; helper: string; kernel: string; node: string };
   startedOn: string;
   finishedOn: string;

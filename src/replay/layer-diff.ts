@@ -120,3 +120,29 @@ export function formatChanges(changes: FileChange[]): string {
   for (const change of changes) if (change.unifiedDiff) lines.push('', change.unifiedDiff.trimEnd());
   return lines.join('\n') + '\n';
 }
+
+/** The file system a stack of layers makes (bottom first), with OCI whiteouts applied. */
+export async function flattenLayers(layers: Array<() => Readable>): Promise<Map<string, FileEntry>> {
+  const files = new Map<string, FileEntry>();
+  const removeUnder = (dir: string, includeSelf: boolean) => {
+    const prefix = dir === '/' ? '/' : `${dir}/`;
+    for (const path of [...files.keys()]) if ((includeSelf && path === dir) || path.startsWith(prefix)) files.delete(path);
+  };
+  for (const open of layers) {
+    const entries = await readLayerEntries(open());
+    // Whiteouts hide what the layers below had: apply them before this layer's own entries.
+    for (const path of entries.keys()) {
+      const slash = path.lastIndexOf('/');
+      const parent = path.slice(0, slash) || '/';
+      const name = path.slice(slash + 1);
+      if (name === '.wh..wh..opq') removeUnder(parent, false);
+      else if (name.startsWith('.wh.')) removeUnder(`${parent === '/' ? '' : parent}/${name.slice(4)}`, true);
+    }
+    for (const [path, entry] of entries) {
+      if (path.slice(path.lastIndexOf('/') + 1).startsWith('.wh.')) continue;
+      if (entry.type !== 'directory') removeUnder(path, false);
+      files.set(path, entry);
+    }
+  }
+  return files;
+}

@@ -3,7 +3,7 @@ import { createReadStream, mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { diffEntries, formatChanges, readLayerEntries } from '../../src/replay/layer-diff.js';
+import { diffEntries, flattenLayers, formatChanges, readLayerEntries } from '../../src/replay/layer-diff.js';
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -51,5 +51,15 @@ describe('layer diff', () => {
     const changes = diffEntries(await readLayerEntries(createReadStream(layerOf(files))), await readLayerEntries(createReadStream(layerOf(files))));
     expect(changes).toEqual([]);
     expect(formatChanges(changes)).toBe('no file differences\n');
+  });
+});
+
+describe('flattenLayers', () => {
+  it('applies whiteouts and opaque directories of upper layers to the ones below', async () => {
+    const lower = layerOf({ 'etc/keep': 'k', 'etc/gone': 'g', 'opaque/old': 'o' });
+    const upper = layerOf({ 'etc/.wh.gone': '', 'opaque/.wh..wh..opq': '', 'opaque/new': 'n' });
+    const files = await flattenLayers([() => createReadStream(lower), () => createReadStream(upper)]);
+    const paths = [...files.keys()].filter((p) => p !== '/').sort();
+    expect(paths).toEqual(['/etc', '/etc/keep', '/opaque', '/opaque/new']);
   });
 });
