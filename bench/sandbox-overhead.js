@@ -42,6 +42,11 @@ for (const dir of Object.values(dirs)) mkdirSync(dir);
 const contenders = {
   bare: ['/bin/true', []],
   helper: [HELPER, ['--lower', ROOTFS, '--upper', dirs.upper, '--work', dirs.work, '--', '/bin/true']],
+  // The same with a memory and a pids limit: the cost of creating and removing the cgroups.
+  'helper+limits': [
+    HELPER,
+    ['--lower', ROOTFS, '--upper', dirs.upper, '--work', dirs.work, '--memory', String(1 << 30), '--pids', '1000', '--', '/bin/true'],
+  ],
   'util-linux': [
     'unshare',
     ['--mount', '--pid', '--fork', '--net', '--uts', '--ipc', '/bin/sh', '-c',
@@ -78,6 +83,7 @@ try {
     runs: RUNS,
     medianMs: med,
     helperOverBare: med.helper / med.bare,
+    limitsOverHelper: med['helper+limits'] / med.helper,
     helperOverUtilLinux: med.helper / med['util-linux'],
     target: 'helper ≤ 1.5 × util-linux',
     met: med.helper / med['util-linux'] <= 1.5,
@@ -86,8 +92,9 @@ try {
     console.log(JSON.stringify(result));
   } else {
     console.log(`sandbox overhead per step, median of ${RUNS} runs (same run, interleaved)`);
-    for (const [name, ms] of Object.entries(med)) console.log(`  ${name.padEnd(11)} ${ms.toFixed(2).padStart(8)} ms`);
+    for (const [name, ms] of Object.entries(med)) console.log(`  ${name.padEnd(13)} ${ms.toFixed(2).padStart(8)} ms`);
     console.log(`  helper / bare fork+exec: ${result.helperOverBare.toFixed(2)}×`);
+    console.log(`  helper+limits / helper:  ${result.limitsOverHelper.toFixed(2)}×`);
     console.log(`  helper / util-linux:     ${result.helperOverUtilLinux.toFixed(2)}×  (target ≤ 1.5×: ${result.met ? 'met' : 'NOT met'})`);
   }
 } finally {
