@@ -37,8 +37,8 @@ function unsafe(message: string): LayerError {
 export interface ResolveOptions {
   /** Create missing directories (mode 0755) instead of failing. */
   create: boolean;
-  /** Called with each directory created. */
-  onCreate?: (path: string) => void;
+  /** Called with the host path of each directory walked through, existing or created. */
+  onDirectory?: (path: string) => void;
 }
 
 /**
@@ -70,12 +70,12 @@ export function resolveDirInRoot(root: string, components: readonly string[], op
     if (stats === null) {
       if (!options.create) return undefined;
       mkdirSync(path, { mode: 0o755 });
-      options.onCreate?.(path);
     } else if (!stats.isDirectory()) {
       throw new LayerError('E_LAYER_CONFLICT', `${components.join('/')}: ${path.slice(root.length + 1)} is not a directory`, {
         hint: 'the layer puts an entry under a path that is a file',
       });
     }
+    options.onDirectory?.(path);
     walked.push(path);
   }
   return walked[walked.length - 1];

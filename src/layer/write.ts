@@ -22,7 +22,8 @@ export interface WriteLayerOptions {
   /**
    * `directory`: the tree as it is. `overlay-upper`: an overlayfs upper dir, whose whiteouts
    * (0/0 character devices) become `.wh.<name>` entries and whose opaque directories
-   * (`trusted.overlay.opaque=y`) get a `.wh..wh..opq` entry; `trusted.overlay.*` is dropped.
+   * (`trusted.overlay.opaque=y`) get a `.wh..wh..opq` entry. In both kinds `trusted.overlay.*`
+   * attributes are dropped: they are overlayfs bookkeeping, not content.
    */
   kind: 'directory' | 'overlay-upper';
   /** Host owner that stands for root in the image: its files are recorded as uid/gid 0. */
@@ -42,6 +43,8 @@ export interface WriteLayerResult {
 
 const OPAQUE_XATTR = 'trusted.overlay.opaque';
 const OVERLAY_XATTR_PREFIX = 'trusted.overlay.';
+/** Upper-dir entries that only make sense together with the lower layers (renamed dirs, metadata-only copies). */
+const UNSUPPORTED_OVERLAY_XATTRS = ['trusted.overlay.redirect', 'trusted.overlay.metacopy'];
 const CHUNK = 1 << 20;
 const SMALL_FILE = 64 << 10;
 
@@ -111,7 +114,7 @@ async function* tarChunks(root: string, options: WriteLayerOptions, xattrs: Map<
 
 /** The tar bytes of one path (not of its children). */
 async function* entryChunks(state: WalkState, path: string, abs: string, stats: Stats): AsyncGenerator<Buffer> {
-  const base = baseEntry(path, stats, state.options, xattrsFor(state.xattrs.get(abs), state.overlay));
+  const base = baseEntry(path, stats, state.options, xattrsFor(state.xattrs.get(abs), abs, state.overlay));
   if (state.overlay && stats.isCharacterDevice() && stats.rdev === 0) {
     yield encodeHeader({ ...base, type: 'file', path: siblingPath(path, `.wh.${basename(path)}`), size: 0, xattrs: undefined });
     return;
@@ -179,9 +182,19 @@ function baseEntry(path: string, stats: Stats, options: WriteLayerOptions, xattr
   };
 }
 
-function xattrsFor(all: Xattrs | undefined, overlay: boolean): Xattrs | undefined {
+/** The attributes a layer carries: overlayfs's own bookkeeping is never image content. */
+function xattrsFor(all: Xattrs | undefined, abs: string, overlay: boolean): Xattrs | undefined {
   if (!all) return undefined;
-  const kept = new Map([...all].filter(([name]) => !(overlay && name.startsWith(OVERLAY_XATTR_PREFIX))));
+  if (overlay) {
+    for (const name of UNSUPPORTED_OVERLAY_XATTRS) {
+      if (all.has(name)) {
+        throw new LayerError('E_LAYER_SOURCE', `${abs} carries ${name}: the overlay upper dir is not a self-contained diff`, {
+          hint: 'mount the overlay with redirect_dir=off,metacopy=off',
+        });
+      }
+    }
+  }
+  const kept = new Map([...all].filter(([name]) => !name.startsWith(OVERLAY_XATTR_PREFIX)));
   return kept.size > 0 ? kept : undefined;
 }
 

@@ -53,6 +53,14 @@ describe('writeLayer edges', () => {
     expect(error.message).toMatch(/not UTF-8/);
   });
 
+  it('refuses an overlay upper dir that depends on its lower layers (redirect_dir, metacopy)', async () => {
+    const source = tempDir();
+    sh('mkdir moved && setfattr -n trusted.overlay.redirect -v /orig moved', source);
+    const error = await layerError(layerBytes(source, { kind: 'overlay-upper' }));
+    expect(error.message).toMatch(/trusted.overlay.redirect/);
+    expect(error.hint).toMatch(/redirect_dir=off/);
+  });
+
   it('walks 4,096-deep directories without recursion and fails cleanly past PATH_MAX', async () => {
     const source = tempDir();
     deepTree(source, 4096);
@@ -77,6 +85,40 @@ describe('extractLayer edges', () => {
     writeFileSync(join(root, 'd/old'), 'old');
     await extractLayer(streamOf(tar(dir('d'), file('d/new', 'new'), file('d/.wh..wh..opq', ''))), root, { whiteouts: 'apply' });
     expect(Object.keys(describeTree(root))).toEqual(['d', 'd/new']);
+  });
+
+  it('apply mode: an opaque marker hides lower content below directories this layer only passes through', async () => {
+    const root = tempDir();
+    sh('mkdir -p d/sub && echo old > d/sub/old && echo old > d/old', root);
+    await extractLayer(streamOf(tar(file('d/sub/new', 'new'), file('d/.wh..wh..opq', ''))), root, { whiteouts: 'apply' });
+    expect(Object.keys(describeTree(root))).toEqual(['d', 'd/sub', 'd/sub/new']);
+  });
+
+  it('whiteouts spare what the same layer created (image-spec), in both modes', async () => {
+    const layer = tar(file('kept', 'mine'), file('.wh.kept', ''), file('.wh.lower', ''));
+    const applied = tempDir();
+    writeFileSync(join(applied, 'lower'), 'lower');
+    await extractLayer(streamOf(layer), applied, { whiteouts: 'apply' });
+    expect(Object.keys(describeTree(applied))).toEqual(['kept']);
+    const overlay = tempDir();
+    await extractLayer(streamOf(layer), overlay, { whiteouts: 'overlay' });
+    expect(readFileSync(join(overlay, 'kept'), 'utf8')).toBe('mine');
+    expect(describeTree(overlay)['lower']).toMatch(/^20000 .* rdev=0$/);
+  });
+
+  it('passes a store error from the input through with its kind', async () => {
+    const root = tempDir();
+    const { StoreError } = await import('../../src/errors.js');
+    const { Readable } = await import('node:stream');
+    const input = new Readable({
+      read() {
+        this.push(tar(file('a', 'x'.repeat(10_000))).subarray(0, 2048));
+        this.destroy(new StoreError('corrupt', 'blob sha256:abc does not match its digest'));
+      },
+    });
+    const error = await extractLayer(input, root, { whiteouts: 'overlay' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreError);
+    expect((error as InstanceType<typeof StoreError>).kind).toBe('corrupt');
   });
 
   it('does not carry extended attributes over to a later entry of the same path', async () => {

@@ -78,6 +78,22 @@ describe('hostile layers', () => {
   });
 });
 
+describe('overlay metadata from a layer', () => {
+  it('never sets trusted.overlay.* attributes a layer carries (redirects, metacopy, opaque)', async () => {
+    const { root } = withCanary();
+    const layer = tar(
+      pax({ 'SCHILY.xattr.trusted.overlay.redirect': '/etc', 'SCHILY.xattr.trusted.overlay.opaque': 'y', 'SCHILY.xattr.user.kept': '1' }),
+      dir('d'),
+      pax({ 'SCHILY.xattr.trusted.overlay.metacopy': '' }),
+      file('d/f'),
+    );
+    await extractLayer(streamOf(layer), root, { whiteouts: 'overlay' });
+    const tree = describeTree(root);
+    expect(tree['d']).toContain('user.kept=0x31');
+    expect(JSON.stringify(tree)).not.toContain('trusted.overlay');
+  });
+});
+
 describe('resource exhaustion', () => {
   it('refuses a gzip bomb from its declared size, before writing, with a clean error', async () => {
     const { root, assertUntouched } = withCanary();
