@@ -9,7 +9,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { StoreError } from '../errors.js';
+import { StoreError, UsageError } from '../errors.js';
 import { canonicalJson } from '../lib/canonical-json.js';
 import { DigestingStream, sha256, type Digest } from '../lib/digest.js';
 import { compressLayer } from '../layer/compress.js';
@@ -43,6 +43,10 @@ const COMPRESSED_TYPE: Record<string, string> = {
 export async function pushImage(store: ContentStore, localRef: string, remoteRef: string = localRef, options: PushOptions = {}): Promise<PushResult> {
   const local = parseReference(localRef);
   const remote = parseReference(remoteRef);
+  if (remote.digest !== undefined) {
+    // Compression may change the manifest, so its digest is known only after the push.
+    throw new UsageError(`cannot push to ${remoteRef}: a push needs a tag, not a digest`, { hint: 'Push to NAME:TAG; the digest is printed afterwards.' });
+  }
   const top = await store.resolveTag(formatReference(local));
   if (!top) {
     throw new StoreError('not-found', `no image ${formatReference(local)} in the store`, { hint: 'Build, pull or load it first; tsbuild images lists what the store holds.' });
@@ -52,7 +56,7 @@ export async function pushImage(store: ContentStore, localRef: string, remoteRef
   try {
     const session = new PushSession(store, client, remote.path, mountFrom, options);
     const pushed = await session.pushTree(top);
-    await client.putManifest(remote.path, remote.digest ?? remote.tag!, pushed.bytes, pushed.descriptor.mediaType);
+    await client.putManifest(remote.path, remote.tag!, pushed.bytes, pushed.descriptor.mediaType);
     return { reference: formatReference(remote), descriptor: pushed.descriptor };
   } finally {
     client.close();

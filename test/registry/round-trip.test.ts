@@ -136,5 +136,9 @@ describe('reference normalisation', () => {
     expect(pulled.manifest.digest).toBe(pushed.descriptor.digest);
     expect(await target.resolveTag(`${registry.host}/bydigest/busybox:latest`)).toBeUndefined();
     expect((await target.getImage(pushed.descriptor.digest))?.manifestDescriptor.digest).toBe(pushed.descriptor.digest);
+    await expect(pushImage(source, BUSYBOX_REFERENCE, `${registry.host}/bydigest/busybox@${pushed.descriptor.digest}`, FAST)).rejects.toMatchObject({
+      code: 'E_USAGE',
+      message: expect.stringContaining('a push needs a tag'),
+    });
   });
 });
