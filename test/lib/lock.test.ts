@@ -97,4 +97,28 @@ describe('file locks', () => {
     const lock = await acquireLock(path, { timeoutMs: 100 });
     await lock.release();
   });
+
+  it('excludes across processes; waiters reap a SIGKILLed holder together and lose no update', async () => {
+    const path = await lockPath();
+    const counter = join(path, '..', '..', 'counter');
+    await writeFile(counter, '0');
+    const { child: holder, held } = holdInChild(path);
+    await held;
+    const url = join(compiledSrc(), 'lib/lock.js');
+    const script = `import { withLock } from ${JSON.stringify(url)}; import { readFile, writeFile } from 'node:fs/promises';
+      for (let i = 0; i < 40; i++) await withLock(${JSON.stringify(path)}, async () => {
+        const n = Number(await readFile(${JSON.stringify(counter)}, 'utf8'));
+        await new Promise((r) => setImmediate(r));
+        await writeFile(${JSON.stringify(counter)}, String(n + 1));
+      });`;
+    const runs = Array.from({ length: 4 }, () =>
+      new Promise<number | null>((resolve) => spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'inherit' }).on('exit', resolve)),
+    );
+    await new Promise((r) => setTimeout(r, 300)); // all four are waiting on the live holder
+    expect(await readFile(counter, 'utf8')).toBe('0');
+    holder.kill('SIGKILL');
+    expect(await Promise.all(runs)).toEqual([0, 0, 0, 0]);
+    expect(await readFile(counter, 'utf8')).toBe('160');
+    expect(await readdir(join(path, '..'))).toEqual([]);
+  });
 });

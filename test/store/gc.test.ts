@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/lib/digest.js';
+import { acquireLock } from '../../src/lib/lock.js';
 import { Store, diskUsage, mark, prune, selectCacheEvictions, verify, type GcNode } from '../../src/store/index.js';
 import type { CacheEntry } from '../../src/store/cache.js';
 import { layerOf, putTinyImage, tempDir } from './store-helpers.js';
@@ -135,6 +136,21 @@ describe('prune', () => {
     await builder.close();
     expect((await prune(pruner)).removedBlobs).toBe(3);
     expect(await pruner.hasBlob(image.manifest.digest)).toBe(false);
+  });
+
+  it('a writer waits while a prune holds the GC lock, then goes on', async () => {
+    const store = await openStore();
+    const image = await putTinyImage(store, 'barrier');
+    const gc = await acquireLock(store.layout.lock('gc'), { purpose: 'prune' });
+    let settled = false;
+    const lookup = store.hasBlob(image.manifest.digest).then((found) => {
+      settled = true;
+      return found;
+    });
+    await new Promise((r) => setTimeout(r, 150));
+    expect(settled).toBe(false);
+    await gc.release();
+    expect(await lookup).toBe(true);
   });
 
   it('a lease of a SIGKILLed process (dead pid) blocks nothing and is cleaned up', async () => {
