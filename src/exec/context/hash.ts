@@ -7,7 +7,8 @@
 import { createHash, type Hash } from 'node:crypto';
 import { readlinkSync, type Stats } from 'node:fs';
 import type { Digest } from '../../lib/digest.js';
-import { matchSources, openSource, walkMatch } from '../copy/select.js';
+import { matchSources, openSource } from '../copy/select.js';
+import { walkMatch } from '../copy/walk.js';
 import type { CopySelection } from '../copy/types.js';
 import { StatCache } from './stat-cache.js';
 

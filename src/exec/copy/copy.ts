@@ -6,7 +6,8 @@ import { posix } from 'node:path';
 import { BuildError } from '../../errors.js';
 import { isArchiveFile } from './archive.js';
 import { parseChmod, type ModeChange } from './chmod.js';
-import { matchSources, openSource, walkMatch, type SourceMatch, type SourceTree, type WalkItem } from './select.js';
+import { matchSources, openSource, type SourceMatch, type SourceTree } from './select.js';
+import { walkMatch, type WalkItem } from './walk.js';
 import { TargetTree, type Meta } from './target.js';
 import type { CopyRequest, CopyResult } from './types.js';
 
