@@ -2,7 +2,7 @@
 // skopeo reads what we push, layers are compressed on the way out and the config is not.
 
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -140,5 +140,46 @@ describe('reference normalisation', () => {
       code: 'E_USAGE',
       message: expect.stringContaining('a push needs a tag'),
     });
+  });
+});
+
+describe('Docker v2 schema 2', () => {
+  it('pushes a manifest list of Docker media types and pulls it back', async () => {
+    const source = await newStore('docker-source');
+    await load(source, await busyboxImageLayout());
+    const oci = (await source.getImage(BUSYBOX_REFERENCE))!;
+    const config = await source.putJson(oci.config, MediaType.dockerConfig);
+    const manifest = await source.putJson(
+      {
+        schemaVersion: 2,
+        mediaType: MediaType.dockerManifest,
+        config,
+        layers: oci.manifest.layers.map((l) => ({ ...l, mediaType: MediaType.dockerLayer })),
+      } satisfies Manifest,
+      MediaType.dockerManifest,
+    );
+    const list = await source.putJson(
+      { schemaVersion: 2, mediaType: MediaType.dockerManifestList, manifests: [{ ...manifest, platform: hostPlatform() }] } satisfies Index,
+      MediaType.dockerManifestList,
+    );
+    await source.setTag('local/docker:1', list);
+    const remote = `${registry.host}/docker/busybox:1`;
+    const pushed = await pushImage(source, 'local/docker:1', remote, FAST);
+
+    const raw = (await skopeoInspect(remote, true)) as unknown as Index;
+    expect(raw.mediaType).toBe(MediaType.dockerManifestList);
+    const child = (await skopeoInspect(`${registry.host}/docker/busybox@${raw.manifests[0]!.digest}`, true)) as unknown as Manifest;
+    expect(child.mediaType).toBe(MediaType.dockerManifest);
+    expect(child.config).toEqual(config);
+    expect(child.layers.map((l) => l.mediaType)).toEqual([MediaType.dockerLayerGzip]);
+
+    const target = await newStore('docker-target');
+    const pulled = await pullImage(target, remote, FAST);
+    expect(pulled.index).toEqual({ mediaType: MediaType.dockerManifestList, digest: pushed.descriptor.digest, size: pushed.descriptor.size });
+    expect(pulled.manifest.mediaType).toBe(MediaType.dockerManifest);
+    const image = (await target.getImage(remote))!;
+    expect(image.config.rootfs.diff_ids).toEqual(oci.config.rootfs.diff_ids);
+    const snapshot = await target.ensureSnapshot({ descriptor: image.manifest.layers[0]!, diffId: image.config.rootfs.diff_ids[0]! });
+    expect((await lstat(join(snapshot, 'bin/busybox'))).isFile()).toBe(true); // the gzip layer unpacks
   });
 });
