@@ -85,12 +85,6 @@ function expandValue(ctx: PlanContext, state: StageState, instruction: ValueInst
 }
 
 function applyKeyValues(ctx: PlanContext, state: StageState, instruction: KeyValueInstruction): Effect {
-  if (instruction.legacyForm) {
-    ctx.warnings.push({
-      message: `"${instruction.keyword} key value" is deprecated: write "${instruction.keyword} key=value"`,
-      location: instruction.location,
-    });
-  }
   // Every pair sees the variables as they were before this instruction, as in Docker.
   const pairs = instruction.pairs.map(({ key, value, location }) => ({
     key: expandIn(ctx, state, key, location),

@@ -7,6 +7,7 @@ import { RecipeError, UsageError, type SourceLocation } from '../errors.js';
 import { closest, parseInstructionText, type ArgInstruction, type Instruction, type Recipe, type Stage } from '../recipe/index.js';
 import { ArgScope, expansionEnv, isProxyArg } from './args.js';
 import { emptyConfig, imageConfig, scratchConfig, stageConfig } from './base-config.js';
+import { applyChecks } from './checks.js';
 import { planConfigStep } from './config-steps.js';
 import { expandWith, recipeError, type PlanContext, type StageState } from './context.js';
 import { planCopyStep } from './copy-step.js';
@@ -85,8 +86,14 @@ class Planner implements PlanContext {
       target,
       stages,
       buildArgs: this.resolvedArgs,
-      warnings: [...this.warnings].sort(byLocation),
+      warnings: this.checkedWarnings(),
     };
+  }
+
+  /** `# check=` (or BUILDKIT_DOCKERFILE_CHECK, which wins) applied to the warnings, in recipe order. */
+  private checkedWarnings(): PlanWarning[] {
+    const check = this.buildArgs.BUILDKIT_DOCKERFILE_CHECK ?? this.recipe.directives.check;
+    return applyChecks([...this.warnings].sort(byLocation), check, this.recipe.source);
   }
 
   private targetIndex(): number {

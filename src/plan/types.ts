@@ -188,6 +188,8 @@ export interface PlannedStage {
 export interface PlanWarning {
   message: string;
   location?: SourceLocation;
+  /** The BuildKit build-check rule it corresponds to (`# check=skip=<rule>` silences it). */
+  rule?: string;
 }
 
 export interface BuildGraph {

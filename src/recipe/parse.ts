@@ -8,6 +8,7 @@
 import { DockerfileParser } from 'dockerfile-ast';
 import { RecipeError } from '../errors.js';
 import { readHeredocBodies } from './heredoc.js';
+import { lintInstructions } from './lint.js';
 import { parseInstruction, type InstructionContext } from './instructions.js';
 import { readLogicalLine, type LogicalLine } from './logical-line.js';
 import type { ArgInstruction, Directives, EscapeChar, FromInstruction, Instruction, Recipe, RecipeWarning, Stage } from './types.js';
@@ -20,7 +21,7 @@ export function parseRecipe(source: string, file: string): Recipe {
   const directives = readDirectives(ast.getDirectives(), file, source);
   const warnings: RecipeWarning[] = [];
   const instructions = readInstructions(lines, { file, source, escape: directives.escape }, warnings);
-  warnings.push(...syntaxWarnings(directives, ast, file), ...deprecationWarnings(instructions));
+  warnings.push(...syntaxWarnings(directives, ast, file), ...lintInstructions(instructions));
   return { file, source, directives, warnings, ...groupStages(instructions, file, source) };
 }
 
@@ -153,13 +154,4 @@ function syntaxWarnings(directives: Directives, ast: Ast, file: string): RecipeW
     message: `# syntax=${syntax} is not followed: tsbuild parses the Dockerfile with its own frontend (Dockerfile syntax 1.x)`,
     location: { file, line: start.line + 1, column: start.character + 1 },
   }];
-}
-
-function deprecationWarnings(instructions: Instruction[]): RecipeWarning[] {
-  return instructions
-    .filter((instruction) => instruction.keyword === 'MAINTAINER')
-    .map((instruction) => ({
-      message: 'MAINTAINER is deprecated: use LABEL org.opencontainers.image.authors="…" instead',
-      location: instruction.location,
-    }));
 }

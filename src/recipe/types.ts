@@ -147,6 +147,8 @@ export interface Stage {
 export interface RecipeWarning {
   message: string;
   location: SourceLocation;
+  /** The BuildKit build-check rule it corresponds to, for `# check=skip=…`. */
+  rule?: string;
 }
 
 export interface Recipe {

@@ -193,6 +193,37 @@ describe('config evolution', () => {
   });
 });
 
+describe('build checks', () => {
+  const LINTED = 'from scratch AS Build\nMAINTAINER me\nENV A 1\nLABEL b=2';
+
+  it('name the BuildKit rule of each finding', () => {
+    expect(plan(LINTED).warnings.map((w) => [w.rule, w.location?.line])).toEqual([
+      ['FromAsCasing', 1],
+      ['StageNameCasing', 1],
+      ['MaintainerDeprecated', 2],
+      ['LegacyKeyValueFormat', 3],
+    ]);
+  });
+
+  it('# check=skip= silences rules; skip=all silences every rule but not other warnings', () => {
+    expect(plan(`# check=skip=FromAsCasing,StageNameCasing\n${LINTED}`).warnings.map((w) => w.rule)).toEqual(['MaintainerDeprecated', 'LegacyKeyValueFormat']);
+    const graph = plan(`# check=skip=all\n${LINTED}`, { buildArgs: { UNUSED: '1' } });
+    expect(graph.warnings.map((w) => w.message)).toEqual(['build args given but not consumed by the target: UNUSED']);
+  });
+
+  it('# check=error=true fails on the first finding, with its rule; the build arg overrides the directive', () => {
+    const error = planError(`# check=error=true\n${LINTED}`);
+    expect(error.code).toBe('E_RECIPE_CHECK');
+    expect(error.message).toBe(`"AS" and "from" keywords' casing do not match (build check FromAsCasing)`);
+    expect(error.location.line).toBe(2);
+    expect(() => plan(`# check=error=true\n${LINTED}`, { buildArgs: { BUILDKIT_DOCKERFILE_CHECK: 'skip=all' } })).not.toThrow();
+  });
+
+  it('reports settings it does not understand', () => {
+    expect(plan('# check=warn=all\nFROM scratch').warnings.map((w) => w.message)).toEqual(['unknown build-check setting "warn=all" ignored (use skip=Rule1,Rule2 or error=true)']);
+  });
+});
+
 describe('history text (created_by) as BuildKit writes it', () => {
   it.each([
     ['RUN make -j2', 'RUN /bin/sh -c make -j2 # buildkit'],
