@@ -9,14 +9,16 @@ import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { extract } from 'tar-stream';
-import { StoreError, UsageError } from '../errors.js';
+import { StoreError, UsageError, isTsbuildError } from '../errors.js';
 import { isDigest, type Digest } from '../lib/digest.js';
 import { isCode } from '../lib/lock.js';
 import { decompressedStream, detectCompression } from '../layer/compress.js';
 import { Annotation, MediaType, type Descriptor, type ImageConfig, type Index, type Manifest } from '../layer/oci.js';
 import { imageLayers, isIndexType, resolveImage } from './images.js';
 import { familiarReference, parseReference, formatReference } from './reference.js';
+import { storeFsError } from './fs-errors.js';
 import type { Store } from './store.js';
+import { tagKey } from './tags.js';
 
 export interface LoadOptions {
   /** Tag the loaded image with this name instead of the names the archive gives. */
@@ -49,7 +51,7 @@ interface Collected {
 }
 
 export async function load(store: Store, path: string, options: LoadOptions = {}): Promise<LoadedImage[]> {
-  if (options.tag !== undefined) parseReference(options.tag); // a bad -t fails before any work
+  if (options.tag !== undefined) tagKey(options.tag); // a bad -t fails before any work
   let info;
   try {
     info = await lstat(path);
@@ -58,8 +60,10 @@ export async function load(store: Store, path: string, options: LoadOptions = {}
     throw error;
   }
   const entries = info.isDirectory() ? directoryEntries(path) : tarEntries(path);
-  const collected = await collect(store, entries);
-  const images = collected.small.has('index.json') ? await ociImages(store, collected, path) : await dockerImages(store, collected, path);
+  const collected = await collect(store, entries).catch((error: unknown) => {
+    throw archiveError(error, path);
+  });
+  const images = collected.small.has('index.json') ? ociImages(collected, path) : await dockerImages(store, collected, path);
   if (images.length === 0) throw new StoreError('invalid', `${path} holds no image`);
   for (const image of images) await checkComplete(store, image.descriptor, path);
   if (options.tag !== undefined) {
@@ -96,12 +100,22 @@ async function collect(store: Store, entries: AsyncIterable<ArchiveEntry>): Prom
   return collected;
 }
 
+/** A failure to read the archive itself (truncated, not a tar, bad gzip) is the archive's fault. */
+function archiveError(error: unknown, path: string): unknown {
+  const mapped = storeFsError(error, `loading ${path}`);
+  if (isTsbuildError(mapped)) return mapped;
+  return new StoreError('invalid', `cannot read ${path}: ${(error as Error).message}`, {
+    cause: error,
+    hint: 'Is it complete? tsbuild load takes an OCI image layout (tar, gzipped tar or directory) or a docker save tar.',
+  });
+}
+
 function blobNameDigest(name: string): Digest | undefined {
   const match = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(name);
   return match ? (`sha256:${match[1]}` as Digest) : undefined;
 }
 
-async function ociImages(store: Store, collected: Collected, source: string): Promise<LoadedImage[]> {
+function ociImages(collected: Collected, source: string): LoadedImage[] {
   const index = parseJson<Index>(collected.small.get('index.json')!, 'index.json', source);
   if (!Array.isArray(index.manifests)) throw new StoreError('invalid', `${source}: index.json has no manifests list`);
   return index.manifests.map((entry) => {

@@ -136,7 +136,7 @@ describe('load', () => {
     await mkdir(notArchive, { recursive: true });
     await writeFile(join(notArchive, 'README'), 'hi');
     const store = await freshStore();
-    await expect(load(store, truncated)).rejects.toThrow();
+    await expect(load(store, truncated)).rejects.toMatchObject({ kind: 'invalid', message: expect.stringContaining(`cannot read ${truncated}`) });
     await expect(load(store, notArchive)).rejects.toThrow('neither an OCI image layout');
     expect(await store.tags.list()).toEqual([]);
     await expectClean(store);
