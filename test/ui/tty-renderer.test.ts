@@ -75,6 +75,23 @@ describe('tty renderer', () => {
     expect(text).toContain('error: RUN make: exit status 2 [E_STEP_FAILED] after 1.3s');
   });
 
+  it('prints a report taller than the terminal without clearing the screen', async () => {
+    // Given an 8-row terminal and a failure report of some 20 lines
+    const out = new Capture();
+    const renderer = createRenderer('tty', { out, color: false, columns: 100, rows: 8, now: () => T0 + 1_000 });
+    const events = midBuild();
+    for (let i = 0; i < 30; i++) events.push({ type: 'step.log', time: T0 + 900, step: 3, stream: 'stdout', data: `make line ${i}\n` });
+    for (const event of events) renderer.sink(event);
+    await vi.waitFor(() => expect(out.text()).toContain('make line 29'), waitLong);
+    for (const event of failure().slice(midBuild().length)) renderer.sink(event);
+    await renderer.finish();
+    const text = out.text();
+    // Then it is all there, once, and the screen (and scrollback) were never wiped
+    expect(text).not.toMatch(/\u001b\[[23]J/);
+    expect(count(text, '>>> 4 | RUN make')).toBe(1);
+    expect(count(text, 'error: RUN make: exit status 2')).toBe(1);
+  });
+
   it('draws nothing but releases the stream when no build started', async () => {
     const out = new Capture();
     const renderer = createRenderer('tty', { out, color: false, columns: 100, rows: 30 });

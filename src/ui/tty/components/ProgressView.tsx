@@ -1,10 +1,12 @@
 // The whole tty view. Finished steps go to ink's <Static> (printed once, then left in the
 // scrollback, as in ink's examples/jest); below them a live region redrawn each frame: the
 // header, transfers, running steps with their output, waiting steps. When the build ends, the
-// live region becomes the summary or the failure report.
+// summary or the failure report goes to <Static> too and the live region empties: a report
+// taller than the terminal is then just printed, never redrawn (ink clears the whole screen,
+// scrollback included, to redraw output taller than the terminal).
 
 import { Box, Static, Text } from 'ink';
-import type { BuildView } from '../../model.js';
+import type { BuildView, StepView } from '../../model.js';
 import { planLiveLayout } from '../layout.js';
 import { FailureReport } from './FailureReport.js';
 import { Header } from './Header.js';
@@ -21,16 +23,30 @@ export interface ProgressViewProps {
   color: boolean;
 }
 
+/** What <Static> prints: each finished step, then the outcome once the build has ended. */
+type Printed = { kind: 'step'; step: StepView } | { kind: 'outcome' };
+
 export function ProgressView({ view, now, width, rows, color }: ProgressViewProps) {
+  const printed: Printed[] = view.finished.map((step) => ({ kind: 'step', step }));
+  if (view.result) printed.push({ kind: 'outcome' });
   return (
     <>
-      <Static items={view.finished}>
-        {(step) => <StepLine key={step.info.id} step={step} now={now} width={width} color={color} />}
+      <Static items={printed}>
+        {(item) =>
+          item.kind === 'step' ? (
+            <StepLine key={item.step.info.id} step={item.step} now={now} width={width} color={color} />
+          ) : (
+            <Box key="outcome" flexDirection="column" width={width}>
+              <Header view={view} elapsedMs={view.result!.durationMs} width={width} color={color} />
+              <Outcome view={view} width={width} color={color} />
+            </Box>
+          )
+        }
       </Static>
-      {view.startedAt === undefined && !view.result ? null : (
+      {view.startedAt === undefined || view.result ? null : (
         <Box flexDirection="column" width={width}>
-          <Header view={view} elapsedMs={view.result ? view.result.durationMs : now - (view.startedAt ?? now)} width={width} color={color} />
-          {view.result ? <Outcome view={view} width={width} color={color} /> : <Live view={view} now={now} width={width} rows={rows} color={color} />}
+          <Header view={view} elapsedMs={now - view.startedAt} width={width} color={color} />
+          <Live view={view} now={now} width={width} rows={rows} color={color} />
         </Box>
       )}
     </>
