@@ -17,6 +17,12 @@ export function planCopyStep(ctx: PlanContext, state: StageState, instruction: C
     return found ? { flag: found, value: expandFlag(found) } : undefined;
   };
   const sources = instruction.sources.map(expand);
+  if (instruction.keyword === 'COPY') {
+    const remote = sources.find((source) => /^(https?|git):\/\/|^git@/.test(source));
+    if (remote) {
+      throw recipeError(ctx, 'E_RECIPE_SYNTAX', `source can't be a URL or git ref for COPY: ${remote}`, instruction.argsLocation, 'Use ADD for remote sources.');
+    }
+  }
   const writtenDest = expand(instruction.dest);
   const chown = flag('chown')?.value;
   const chmod = flag('chmod');

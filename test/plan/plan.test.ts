@@ -184,6 +184,7 @@ describe('config evolution', () => {
     ['ENV x=${y', "missing '}'"],
     ['COPY --chmod=999 a b', 'invalid chmod parameter'],
     ['ADD --checksum=sha256:00 a b', 'checksum requires HTTP(S) or Git sources'],
+    ['COPY https://example.com/a /a', "source can't be a URL or git ref for COPY"],
     ['RUN --network=bridge x', '--network must be default or none or host'],
     ['RUN --security=root x', '--security must be sandbox or insecure'],
   ])('rejects %j with its location', (text, message) => {
