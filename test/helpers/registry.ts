@@ -84,7 +84,9 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
   writeFileSync(configPath, JSON.stringify(config));
 
   let child: ChildProcess | undefined;
+  let stopped = false;
   const start = async () => {
+    if (stopped) throw new Error(`registry ${host} was stopped; it cannot start again`);
     child = spawn('docker-registry', ['serve', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
@@ -107,6 +109,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     kill,
     start,
     async stop() {
+      stopped = true;
       await kill();
       if (tokenServer) await new Promise((resolve) => tokenServer!.close(resolve));
       rmSync(dir, { recursive: true, force: true });

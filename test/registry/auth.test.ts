@@ -56,11 +56,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await Promise.all([tlsRegistry?.stop(), tokenRegistry?.stop()]);
+  await rm(scratch, { recursive: true, force: true });
   // No secret in any error, hint, rendered error or progress event of this file.
   const said = [...seen.map((e) => `${String(e)}\n${JSON.stringify(e)}\n${(e as { hint?: string }).hint ?? ''}\n${renderError(e, { color: false, debug: true })}`), JSON.stringify(events)].join('\n');
   for (const secret of SECRETS) expect(said).not.toContain(secret);
-  await Promise.all([tlsRegistry?.stop(), tokenRegistry?.stop()]);
-  await rm(scratch, { recursive: true, force: true });
 });
 
 describe('TLS', () => {

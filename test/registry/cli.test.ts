@@ -31,9 +31,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const secret of [PASSWORD, WRONG]) expect(transcript.join('\n')).not.toContain(secret);
   await registry?.stop();
   await rm(scratch, { recursive: true, force: true });
+  for (const secret of [PASSWORD, WRONG]) expect(transcript.join('\n')).not.toContain(secret);
 });
 
 describe('tsbuild login, push, pull, logout', () => {

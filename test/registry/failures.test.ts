@@ -63,7 +63,7 @@ describe('registry killed mid-push', () => {
   it('retries the upload once the registry is back', async () => {
     let restarted: Promise<void> | undefined;
     const ref = `${registry.host}/crash/big:1`;
-    const pushed = await pushImage(source, 'local/big:1', ref, {
+    const pushing = pushImage(source, 'local/big:1', ref, {
       chunkSize: 256 << 10,
       retryDelayMs: 100,
       retries: 6,
@@ -73,8 +73,8 @@ describe('registry killed mid-push', () => {
         }
       },
     });
+    const pushed = await pushing.finally(() => restarted);
     expect(restarted).toBeDefined();
-    await restarted;
     const { stdout } = await run('skopeo', ['inspect', '--tls-verify=false', `docker://${ref}`]);
     expect(JSON.parse(stdout).Digest).toBe(pushed.descriptor.digest);
   });
