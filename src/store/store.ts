@@ -62,7 +62,12 @@ export class Store implements ContentStore {
         if (!isCode(error, 'EEXIST')) throw error;
       });
     } catch (error) {
-      throw storeFsError(error, `opening the store at ${root}`);
+      const mapped = storeFsError(error, `opening the store at ${root}`);
+      if (mapped !== error || typeof (error as NodeJS.ErrnoException).code !== 'string') throw mapped;
+      throw new StoreError('invalid', `cannot open the store at ${root}: ${(error as Error).message}`, {
+        cause: error,
+        hint: '--root (or TSBUILD_ROOT) must name a directory, or a path where one can be created.',
+      });
     }
     return store;
   }

@@ -79,5 +79,8 @@ describe('store commands', () => {
     expect((await run(root, 'prune', '--filter', 'label=x')).status).toBe(2);
     expect((await run(root, 'tag', 'busybox', 'Bad:Name')).stderr).toContain('repository name must be lowercase');
     expect((await run(root, 'load', '/nonexistent.tar')).status).toBe(2);
+    const notADir = await run('/etc/passwd', 'images');
+    expect(notADir.status).toBe(3);
+    expect(notADir.stderr).toContain('cannot open the store at /etc/passwd');
   });
 });
