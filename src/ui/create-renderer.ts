@@ -22,7 +22,7 @@ export interface RendererOptions {
 
 export interface Renderer {
   sink: EventSink;
-  /** Draws the last frame and releases the output; call once, after the last event. */
+  /** Draws the last frame and releases the output, after the last event; calling it again is harmless. */
   finish(): Promise<void>;
 }
 

@@ -92,9 +92,10 @@ describe('tty renderer', () => {
     expect(count(text, 'error: RUN make: exit status 2')).toBe(1);
   });
 
-  it('draws nothing but releases the stream when no build started', async () => {
+  it('draws nothing but releases the stream when no build started, and finishes once', async () => {
     const out = new Capture();
     const renderer = createRenderer('tty', { out, color: false, columns: 100, rows: 30 });
+    await renderer.finish();
     await renderer.finish();
     expect(out.text()).not.toContain('Building');
   });

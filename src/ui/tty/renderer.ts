@@ -40,23 +40,33 @@ export function createTtyRenderer(options: TtyRendererOptions): { sink: EventSin
     if (model.dirty || model.inProgress) draw();
   };
 
-  const ready = loadLiveView().then((module) => {
-    term = new module.TerminalOut(options.out, options.columns ?? DEFAULT_COLUMNS, options.rows ?? DEFAULT_ROWS);
-    unfollow = followResize(options.out, term, draw);
-    live = module.mountProgressView(term, props());
-  });
+  // A failure to load ink (a broken install) is reported by finish(), not as an unhandled rejection.
+  let loadFailure: { error: unknown } | undefined;
+  const ready = loadLiveView().then(
+    (module) => {
+      term = new module.TerminalOut(options.out, options.columns ?? DEFAULT_COLUMNS, options.rows ?? DEFAULT_ROWS);
+      unfollow = followResize(options.out, term, draw);
+      live = module.mountProgressView(term, props());
+    },
+    (error: unknown) => {
+      loadFailure = { error };
+    },
+  );
   const timer = setInterval(tick, 1000 / FRAMES_PER_SECOND);
   timer.unref();
 
+  let finished: Promise<void> | undefined;
+  const finish = async () => {
+    clearInterval(timer);
+    await ready;
+    if (loadFailure) throw loadFailure.error;
+    draw();
+    await live!.unmount();
+    unfollow();
+  };
   return {
     sink: (event) => model.apply(event),
-    async finish() {
-      clearInterval(timer);
-      await ready;
-      draw();
-      await live!.unmount();
-      unfollow();
-    },
+    finish: () => (finished ??= finish()),
   };
 }
 
