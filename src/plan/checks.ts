@@ -13,7 +13,7 @@ interface CheckConfig {
   unknown: string[];
 }
 
-export function parseCheckConfig(text: string | undefined): CheckConfig {
+function parseCheckConfig(text: string | undefined): CheckConfig {
   const config: CheckConfig = { skip: new Set(), skipAll: false, error: false, unknown: [] };
   for (const part of (text ?? '').split(';').map((p) => p.trim()).filter(Boolean)) {
     const [key, value = ''] = part.split('=', 2).map((p) => p.trim()) as [string, string?];

@@ -40,10 +40,6 @@ export function expandWith(ctx: PlanContext, vars: ReadonlyMap<string, string>, 
   }
 }
 
-export function cloneConfig(config: StageConfig): StageConfig {
-  return structuredClone(config);
-}
-
 /** Replaces or appends `key=value` in an env list, keeping positions as Docker does. */
 export function setEnv(env: string[], key: string, value: string): void {
   const at = env.findIndex((entry) => entry === key || entry.startsWith(`${key}=`));

@@ -20,8 +20,6 @@ export interface ExpandResult {
   value: string;
   /** The same text split at unquoted whitespace (quoted and escaped spaces kept). */
   words: string[];
-  /** Names the word referred to (found or not): used to report unused build args. */
-  used: Set<string>;
 }
 
 type Env = ReadonlyMap<string, string>;
@@ -41,7 +39,7 @@ export function expandWords(word: string, env: Env, options: LexOptions = DEFAUL
 export function lex(word: string, env: Env, options: LexOptions = DEFAULT_OPTIONS): ExpandResult {
   const lexer = new WordLexer(word, env, options);
   const { value, words } = lexer.processUntil(undefined, options.rawEscapes ?? false);
-  return { value, words, used: lexer.used };
+  return { value, words };
 }
 
 /** Collects the words of a ProcessWords split: expanded text splits at whitespace, quoted text doesn't. */
@@ -80,7 +78,6 @@ class WordCollector {
 class WordLexer {
   private readonly chars: string[];
   private pos = 0;
-  readonly used = new Set<string>();
   private readonly env: Env;
   private readonly options: LexOptions;
 
@@ -182,7 +179,6 @@ class WordLexer {
   }
 
   private lookup(name: string): string | undefined {
-    this.used.add(name);
     return this.env.get(name);
   }
 

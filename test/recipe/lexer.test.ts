@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { expandWord, expandWords, lex } from '../../src/recipe/index.js';
+import { expandWord, expandWords } from '../../src/recipe/index.js';
 
 const TABLES = resolve(import.meta.dirname, '../../fixtures/recipe/lexer');
 
@@ -73,9 +73,5 @@ describe('lexer options', () => {
 
   it('rawEscapes keeps the escape character', () => {
     expect(expandWord('a\\$b', new Map([['b', '2']]), { escape: '\\', rawEscapes: true })).toBe('a\\$b');
-  });
-
-  it('reports every name a word refers to, found or not', () => {
-    expect([...lex('$a ${b:-$c} ${d#x}', new Map([['a', '1']])).used].sort()).toEqual(['a', 'b', 'c', 'd']);
   });
 });
