@@ -79,4 +79,22 @@ describe('confinement under random symlinks', () => {
       { numRuns: 40 },
     );
   });
+
+  it('reads a COPY source only inside the context, whatever its symlinks', async () => {
+    await fc.assert(
+      fc.asyncProperty(treeArb, fc.array(fc.constantFrom(...NAMES, '..', 'secret'), { minLength: 1, maxLength: 4 }), async (entries, parts) => {
+        const base = testdir({ [`${CANARY}/secret`]: 'SECRET', 'secret': 'SECRET' });
+        const [upper, context] = ['upper', 'context'].map((name) => join(base, name)) as [string, string];
+        for (const dir of [upper, context]) mkdirSync(dir);
+        build(context, entries);
+        writeFileSync(join(context, 'inside'), 'inside');
+        const copied = await copyIntoLayer(copyRequest(context, upper, { sources: [parts.join('/')], dest: '/out/' })).catch((error: { code?: string }) => {
+          expect(['E_COPY_OUTSIDE_CONTEXT', 'E_COPY_SOURCE_MISSING', 'E_SYMLINK_LOOP']).toContain(error.code);
+          return undefined;
+        });
+        if (copied) expect(listTree(upper).filter((line) => line.includes('SECRET'))).toEqual([]);
+      }),
+      { numRuns: 40 },
+    );
+  });
 });
