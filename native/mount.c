@@ -163,6 +163,7 @@ static void make_staging(const struct opts *opts, const struct inputs *in) {
   make_path(staging, "files", false);
   make_path(staging, "skel/proc", false);
   make_path(staging, "skel/dev", false);
+  make_path(staging, "skel/sys", false);
   for (size_t i = 0; i < N_ETC_FILES; i++) {
     cleanup_free char *path = xasprintf("skel/etc/%s", etc_files[i]);
     make_path(staging, path, true);
@@ -304,6 +305,20 @@ static void mount_dev(int rootfd, const struct inputs *in, bool rootless) {
   mount_at_fd("tmpfs", shm, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k", "/dev/shm");
 }
 
+/* A read-only sysfs, as Docker mounts it, with /sys/firmware masked. sysfs shows the network
+ * devices of the mounter's network namespace, so it can be mounted only in one we own: rootless
+ * with --network host, /sys stays an empty directory. */
+static void mount_sys(int rootfd, bool rootless, enum network_mode network) {
+  if (rootless && network == NETWORK_HOST)
+    return;
+  cleanup_fd int target = ensure_in_root(rootfd, "/sys", false);
+  mount_at_fd("sysfs", target, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, "/sys");
+  cleanup_fd int firmware = open_in_root(rootfd, "/sys/firmware", O_PATH | O_DIRECTORY | O_NOFOLLOW);
+  if (firmware >= 0)
+    mount_at_fd("tmpfs", firmware, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0",
+                "/sys/firmware");
+}
+
 static void mount_etc_files(int rootfd) {
   cleanup_fd int files = open(STAGING "/files", O_PATH | O_DIRECTORY | O_CLOEXEC);
   for (size_t i = 0; i < N_ETC_FILES; i++) {
@@ -378,6 +393,7 @@ void setup_root(struct opts *opts, bool rootless) {
     die_errno("open the new root");
   mount_dev(rootfd, &in, rootless);
   mount_proc(rootfd);
+  mount_sys(rootfd, rootless, opts->network);
   mount_etc_files(rootfd);
   mount_requested(rootfd, opts);
   close_inputs(opts, &in);

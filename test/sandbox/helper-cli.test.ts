@@ -65,7 +65,7 @@ describe('tsbuild-sandbox command line', () => {
     copyFileSync(PROBE, join(dir, 'probe'));
     const r = helper(['--root', dir, '--chdir', '/work', '--', '/probe', 'cwd']);
     expect(r).toMatchObject({ status: 0, stdout: '/work\n', statusLine: 'exit 0\n' });
-    expect(readdirSync(dir).sort()).toEqual(['dev', 'etc', 'probe', 'proc', 'work']);
+    expect(readdirSync(dir).sort()).toEqual(['dev', 'etc', 'probe', 'proc', 'sys', 'work']);
     expect(readdirSync(join(dir, 'dev'))).toEqual([]);
   });
 

@@ -161,6 +161,12 @@ describe.each(modesToTest())('isolation ($name)', (mode) => {
     expect(r.stdout).toBe('0\n0\n0\n0\n');
   });
 
+  it('mounts a read-only /sys showing only the step network devices, /sys/firmware masked', async () => {
+    const r = await sh(scratch, mode, 'ls /sys/class/net; echo 1 > /sys/kernel/mm/ksm/run && echo WROTE; ls /sys/firmware | wc -l');
+    expect(r.stdout).toBe('lo\n0\n');
+    expect(r.stderr).toContain('Read-only file system');
+  });
+
   it('gives fixed rlimits, not the caller\'s: 1024 open files, no core dumps', async () => {
     const r = await sh(scratch, mode, 'ulimit -n; ulimit -c');
     expect(r.stdout).toBe('1024\n0\n');
