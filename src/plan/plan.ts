@@ -147,7 +147,7 @@ class Planner implements PlanContext {
         index,
         ...(stage.name ? { name: stage.name } : {}),
         base,
-        platform: this.stagePlatform(stage),
+        platform: this.stagePlatform(stage, base),
         dependsOn: [...deps].sort((a, b) => a - b),
         imageInputs: [...images],
         baseConfig: config,
@@ -215,9 +215,10 @@ class Planner implements PlanContext {
     }
   }
 
-  private stagePlatform(stage: Stage): TargetPlatform {
+  /** FROM --platform, else the base stage's platform, else the target's. */
+  private stagePlatform(stage: Stage, base: StageBase): TargetPlatform {
     const flag = stage.from.flags.find((f) => f.name === 'platform');
-    if (!flag) return this.platform;
+    if (!flag) return base.kind === 'stage' ? this.results.get(base.stage)!.planned.platform : this.platform;
     const text = expandWith(this, this.globalVars(), flag.value!, flag.location);
     try {
       return parsePlatform(text);

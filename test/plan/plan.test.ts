@@ -78,6 +78,14 @@ describe('ARG scoping', () => {
     expect(graph.stages[0]!.steps.at(-1)!.config.env).toEqual(expect.arrayContaining(['t=arm64', 'b=linux', 'u=undeclared']));
   });
 
+  it('a stage built FROM another stage runs on that stage\'s platform', () => {
+    const graph = plan('FROM --platform=$BUILDPLATFORM scratch AS tools\nFROM tools AS gen\nFROM scratch\nCOPY --from=gen / /', {
+      platform: 'linux/arm64',
+      buildPlatform: 'linux/amd64',
+    });
+    expect(graph.stages.map((s) => s.platform.architecture)).toEqual(['amd64', 'amd64', 'arm64']);
+  });
+
   it('proxy args reach RUN without ARG, but never history, args or the provenance args', () => {
     const graph = plan('FROM scratch\nRUN curl x', { buildArgs: { HTTP_PROXY: 'http://user:pw@proxy:3128', no_proxy: 'localhost' } });
     const run = graph.stages[0]!.steps[0] as RunStep;
