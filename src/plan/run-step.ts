@@ -15,7 +15,7 @@ export function planRunStep(ctx: PlanContext, state: StageState, instruction: Ru
   return {
     kind: 'run',
     location: instruction.location,
-    instruction: `RUN ${flagText(instruction)}${instruction.rest}`,
+    instruction: `RUN ${flagText(instruction)}${instruction.rest}${heredocSummary(instruction)}`,
     createdBy: `RUN ${runCommandString(state, argv)} # buildkit`,
     config: structuredClone(state.config),
     args: state.args.toRecord(),
@@ -25,6 +25,18 @@ export function planRunStep(ctx: PlanContext, state: StageState, instruction: Ru
     network: choice(ctx, instruction, 'network', ['default', 'none', 'host'] as const, 'default'),
     security: choice(ctx, instruction, 'security', ['sandbox', 'insecure'] as const, 'sandbox'),
   };
+}
+
+/** ` (first line...)` of a lone heredoc, as BuildKit names the step. */
+function heredocSummary(instruction: RunInstruction): string {
+  if (instruction.heredocs.length !== 1 || !isLoneHeredoc(instruction)) return '';
+  const lines = instruction.heredocs[0]!.content.trim().split(/\r?\n/);
+  return ` (${lines[0]}${lines.length > 1 ? '...' : ''})`;
+}
+
+/** `RUN <<EOF` with nothing else on the line: the body is the script. */
+function isLoneHeredoc(instruction: RunInstruction): boolean {
+  return instruction.command.form === 'shell' && /^\d*<<-?\S+$/.test(instruction.command.script.trim());
 }
 
 function flagText(instruction: RunInstruction): string {
@@ -50,7 +62,7 @@ function resolveHeredocs(instruction: RunInstruction): { command: RunStep['comma
   if (files.length === 0) return { command: instruction.command, heredocs: [] };
   const script = instruction.command.form === 'shell' ? instruction.command.script : '';
   const only = files[0]!;
-  if (files.length === 1 && /^\d*<<-?\S+$/.test(script.trim())) {
+  if (files.length === 1 && isLoneHeredoc(instruction)) {
     if (only.content.startsWith('#!')) {
       return { command: { form: 'shell', script: `/dev/pipes/${only.name}` }, heredocs: [toHeredoc(only)] };
     }
