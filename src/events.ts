@@ -27,8 +27,8 @@ export type BuildEvent =
   | { type: 'build.start'; time: number; steps: StepInfo[] }
   | { type: 'step.start'; time: number; step: number }
   | { type: 'step.log'; time: number; step: number; stream: 'stdout' | 'stderr'; data: string }
-  | { type: 'step.cached'; time: number; step: number }
-  | { type: 'step.done'; time: number; step: number; durationMs: number; layer?: LayerInfo }
+  | { type: 'step.cached'; time: number; step: number; cacheKey?: string }
+  | { type: 'step.done'; time: number; step: number; durationMs: number; layer?: LayerInfo; cacheKey?: string }
   | {
       type: 'step.error';
       time: number;

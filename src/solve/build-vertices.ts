@@ -6,9 +6,10 @@
 
 import { LayerError, StoreError, type SourceLocation } from '../errors.js';
 import type { StepInfo } from '../events.js';
-import type { ConfigStep, CopyStep, FileSource, PlannedStep, RunStep, StageBase } from '../plan/types.js';
+import type { ConfigStep, CopyStep, FileSource, PlannedStep, RunMount, RunStep, StageBase } from '../plan/types.js';
 import { imageLayers } from '../store/images.js';
 import type { LayerRef, StoredImage } from '../store/types.js';
+import { hashCopySources } from '../exec/context/hash.js';
 import { copyContentDigests, copyStep } from './copy-step.js';
 import { appendStep, EMPTY_STATE, type ImageState } from './image.js';
 import { definitionDigest, type KeyValue } from './key.js';
@@ -19,11 +20,15 @@ import { copyDefinition, mkdirDefinition, runDefinition } from './step-definitio
 import { workdirStep } from './workdir-step.js';
 
 export type BuildVertex = Vertex<ImageState>;
+type BindMount = Extract<RunMount, { type: 'bind' }>;
 
 export interface BuildVertices {
   /** The target stage's last vertex: its result is the image. */
   target: BuildVertex;
   steps: StepInfo[];
+  /** Each step's vertex and planned step, by step id - 1: what a build archive records. */
+  stepVertices: BuildVertex[];
+  plannedSteps: PlannedStep[];
 }
 
 export function buildVertices(runtime: BuildRuntime, bases: ReadonlyMap<string, StoredImage>): BuildVertices {
@@ -46,6 +51,8 @@ export function buildVertices(runtime: BuildRuntime, bases: ReadonlyMap<string, 
     return stageEnd(stageEnds, from.stage);
   };
   const steps: StepInfo[] = [];
+  const stepVertices: BuildVertex[] = [];
+  const plannedSteps: PlannedStep[] = [];
   for (const stage of graph.stages) {
     let current = baseVertex(stage.base, imageVertex, stageEnds);
     stage.steps.forEach((step, i) => {
@@ -59,10 +66,12 @@ export function buildVertices(runtime: BuildRuntime, bases: ReadonlyMap<string, 
       };
       steps.push(info);
       current = stepVertex(runtime, step, info.id, current, sourceOf);
+      stepVertices.push(current);
+      plannedSteps.push(step);
     });
     stageEnds.set(stage.index, current);
   }
-  return { target: stageEnd(stageEnds, graph.target), steps };
+  return { target: stageEnd(stageEnds, graph.target), steps, stepVertices, plannedSteps };
 }
 
 function stageEnd(ends: Map<number, BuildVertex>, index: number): BuildVertex {
@@ -97,14 +106,30 @@ type SourceOf = (from: FileSource) => BuildVertex | undefined;
 function stepVertex(runtime: BuildRuntime, step: PlannedStep, id: number, parent: BuildVertex, sourceOf: SourceOf): BuildVertex {
   switch (step.kind) {
     case 'run':
-      return layerVertex(runtime, step, id, runDefinition(step, runtime.keyContext), [parent], ([state], ctx) =>
-        runStep(runtime, step as RunStep, state!, ctx));
+      return runVertex(runtime, step, id, parent, sourceOf);
     case 'copy':
     case 'add':
       return copyVertex(runtime, step, id, parent, sourceOf(step.from));
     case 'config':
       return step.createsDir === undefined ? configVertex(runtime, step, id, parent) : workdirVertex(runtime, step, id, parent, step.createsDir);
   }
+}
+
+/** RUN: its inputs are the parent and the stages or images its bind mounts read. */
+function runVertex(runtime: BuildRuntime, step: RunStep, id: number, parent: BuildVertex, sourceOf: SourceOf): BuildVertex {
+  const mountInputs = step.mounts.flatMap((mount, index) => {
+    const vertex = mount.type === 'bind' ? sourceOf(mount.from) : undefined;
+    return vertex ? [{ index, vertex }] : [];
+  });
+  const vertex = layerVertex(runtime, step, id, runDefinition(step, runtime.keyContext), [parent, ...mountInputs.map((m) => m.vertex)], ([state, ...rest], ctx) =>
+    runStep(runtime, step, state!, new Map(mountInputs.map((m, i) => [m.index, rest[i]!])), ctx));
+  const contextBinds = step.mounts.filter((mount): mount is BindMount => mount.type === 'bind' && mount.from.kind === 'context');
+  if (contextBinds.length === 0) return vertex;
+  return {
+    ...vertex,
+    contentDigests: () => atStep(runtime, step.location, () => Promise.all(contextBinds.map((mount) =>
+      hashCopySources({ source: { kind: 'dir', path: runtime.contextDir, filter: runtime.contextFilter }, sources: [mount.source || '/'], exclude: [], parents: false }, runtime.statCache)))),
+  };
 }
 
 function copyVertex(runtime: BuildRuntime, step: CopyStep, id: number, parent: BuildVertex, from: BuildVertex | undefined): BuildVertex {

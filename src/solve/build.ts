@@ -3,18 +3,20 @@
 // outputs happen around it (src/index.ts).
 
 import { join } from 'node:path';
-import type { BuildEvent, EventSink } from '../events.js';
+import type { BuildEvent, EventSink, StepInfo } from '../events.js';
 import { StatCache } from '../exec/context/stat-cache.js';
 import type { ContextFilter } from '../exec/copy/types.js';
 import type { SandboxLimits } from '../exec/types.js';
 import { digestHex, sha256 } from '../lib/digest.js';
 import { MediaType } from '../layer/oci.js';
-import type { BuildGraph, StageConfig } from '../plan/types.js';
+import type { BuildGraph, PlannedStep, StageConfig } from '../plan/types.js';
 import type { ContentStore, StoredImage } from '../store/types.js';
 import { buildVertices } from './build-vertices.js';
 import { imageConfig, imageManifest, rfc3339, type ImageState } from './image.js';
+import type { SecretSource } from './run-mounts.js';
 import type { BuildRuntime } from './runtime.js';
 import { Solver } from './solver.js';
+import { StepLogRecorder } from './step-logs.js';
 
 export interface SolveBuildOptions {
   store: ContentStore;
@@ -29,16 +31,32 @@ export interface SolveBuildOptions {
   sourceDateEpoch: number;
   /** `--label`: added to the image's labels. */
   labels?: Record<string, string>;
+  /** `--secret` sources by id. */
+  secrets?: Record<string, SecretSource>;
   signal?: AbortSignal;
   sink: EventSink;
   /** Share one solver between builds in a process to share in-flight steps. */
   solver?: Solver;
+  /** Also store an image per step (the environment after it), for build archives and replay. */
+  recordSteps?: boolean;
+}
+
+/** One step as a build archive keeps it. */
+export interface RecordedStep {
+  info: StepInfo;
+  image: StoredImage;
+  cached: boolean;
+  /** False when the step could reach the network, so a replay may differ. */
+  hermetic: boolean;
+  logFile?: string;
 }
 
 export interface SolvedImage {
   image: StoredImage;
   stepsCached: number;
   stepsRun: number;
+  /** With `recordSteps`: every step of the target's stages, in order. */
+  steps?: RecordedStep[];
 }
 
 const defaultSolver = new Solver();
@@ -56,22 +74,48 @@ export async function solveBuild(options: SolveBuildOptions): Promise<SolvedImag
     limits: options.limits,
     sourceDateEpoch: options.sourceDateEpoch,
     created: rfc3339(options.sourceDateEpoch),
+    secrets: options.secrets ?? {},
   };
-  const { target, steps } = buildVertices(runtime, options.bases);
+  const vertices = buildVertices(runtime, options.bases);
   const counts = { cached: 0, run: 0 };
-  const sink = (event: BuildEvent) => {
-    if (event.type === 'step.cached') counts.cached++;
+  const cachedSteps = new Set<number>();
+  const logs = new StepLogRecorder(store.root);
+  const sink = logs.wrap((event: BuildEvent) => {
+    if (event.type === 'step.cached') {
+      counts.cached++;
+      cachedSteps.add(event.step);
+    }
     if (event.type === 'step.done') counts.run++;
     options.sink(event);
-  };
-  options.sink({ type: 'build.start', time: Date.now(), steps });
+  });
+  options.sink({ type: 'build.start', time: Date.now(), steps: vertices.steps });
   try {
-    const [solved] = await (options.solver ?? defaultSolver).solve([target], { signal: options.signal, noCache: options.noCache, sink });
+    const targets = options.recordSteps ? [vertices.target, ...vertices.stepVertices] : [vertices.target];
+    const [solved, ...stepResults] = await (options.solver ?? defaultSolver).solve(targets, { signal: options.signal, noCache: options.noCache, sink });
+    await logs.flush();
     const image = await writeImage(store, solved!.result, finalConfig(graph, options.labels), runtime);
-    return { image, stepsCached: counts.cached, stepsRun: counts.run };
+    const result: SolvedImage = { image, stepsCached: counts.cached, stepsRun: counts.run };
+    if (options.recordSteps) {
+      result.steps = await Promise.all(vertices.steps.map(async (info, i) => ({
+        info,
+        image: await writeImage(store, stepResults[i]!.result, vertices.plannedSteps[i]!.config, runtime),
+        cached: cachedSteps.has(info.id),
+        hermetic: isHermetic(vertices.plannedSteps[i]!, options.network),
+        ...(logs.logs.has(info.id) ? { logFile: logs.logs.get(info.id)! } : {}),
+      })));
+    }
+    return result;
   } finally {
+    await logs.flush();
     await statCache.save();
   }
+}
+
+/** A step that could reach the network (RUN with host networking, ADD of a URL) may not replay bit for bit. */
+function isHermetic(step: PlannedStep, buildNetwork: 'none' | 'host'): boolean {
+  if (step.kind === 'run') return (step.network === 'default' ? buildNetwork : step.network) !== 'host';
+  if (step.kind === 'add') return !step.sources.some((source) => /^(https?|git):\/\/|^git@/.test(source));
+  return true;
 }
 
 /** File digests of this context's files by stat identity, kept in the store between builds. */

@@ -174,7 +174,7 @@ class Job<R> {
     if (!this.options.noCache && vertex.load) {
       const hit = await this.own(vertex.load(key, results));
       if (hit !== undefined) {
-        this.reportSuccess(vertex, hit, 'cached', 0);
+        this.reportSuccess(vertex, hit, 'cached', 0, key);
         return { key, result: hit, outcome: inputsCached ? 'cached' : 'executed' };
       }
     }
@@ -188,7 +188,7 @@ class Job<R> {
       this.byKey.set(key, result);
     }
     const value = await result;
-    this.reportSuccess(vertex, value, 'executed', Date.now() - startedAt);
+    this.reportSuccess(vertex, value, 'executed', Date.now() - startedAt, key);
     return { key, result: value, outcome: 'executed' };
   }
 
@@ -233,14 +233,15 @@ class Job<R> {
     }
   }
 
-  private reportSuccess(vertex: Vertex<R>, result: R, outcome: 'cached' | 'executed', durationMs: number): void {
+  private reportSuccess(vertex: Vertex<R>, result: R, outcome: 'cached' | 'executed', durationMs: number, cacheKey?: string): void {
     if (vertex.step === undefined) return;
     const time = Date.now();
+    const keyed = cacheKey === undefined ? {} : { cacheKey };
     if (outcome === 'cached') {
-      this.emit({ type: 'step.cached', time, step: vertex.step });
+      this.emit({ type: 'step.cached', time, step: vertex.step, ...keyed });
       return;
     }
     const layer = vertex.describe?.(result).layer;
-    this.emit({ type: 'step.done', time, step: vertex.step, durationMs, ...(layer ? { layer } : {}) });
+    this.emit({ type: 'step.done', time, step: vertex.step, durationMs, ...(layer ? { layer } : {}), ...keyed });
   }
 }

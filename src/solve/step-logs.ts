@@ -1,0 +1,83 @@
+// Every step's whole output, kept in the store by cache key (`logs/<key>.log`), so that
+// `tsbuild logs` and build archives have the full log of a step even when a later build took
+// it from the cache. The UI shows only tails; nothing here is clipped.
+
+import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tempPathBeside } from '../lib/atomic.js';
+import type { BuildEvent, EventSink } from '../events.js';
+
+export function stepLogPath(storeRoot: string, cacheKey: string): string {
+  return join(storeRoot, 'logs', `${cacheKey.replace(/^sha256:/, '')}.log`);
+}
+
+export class StepLogRecorder {
+  private readonly open = new Map<number, { path: string; stream: WriteStream }>();
+  private readonly pending: Promise<void>[] = [];
+  /** Step id → its kept log, for steps that ran or were cached with a log. */
+  readonly logs = new Map<number, string>();
+  private readonly root: string;
+  private dirMade = false;
+
+  constructor(storeRoot: string) {
+    this.root = storeRoot;
+  }
+
+  /** Wraps `sink`: events pass through unchanged, logs are written on the side. */
+  wrap(sink: EventSink): EventSink {
+    return (event) => {
+      this.record(event);
+      sink(event);
+    };
+  }
+
+  private record(event: BuildEvent): void {
+    switch (event.type) {
+      case 'step.start':
+        this.start(event.step);
+        break;
+      case 'step.log':
+        this.open.get(event.step)?.stream.write(event.data);
+        break;
+      case 'step.done':
+        this.pending.push(this.finish(event.step, event.cacheKey));
+        break;
+      case 'step.cached':
+        if (event.cacheKey && existsSync(stepLogPath(this.root, event.cacheKey))) this.logs.set(event.step, stepLogPath(this.root, event.cacheKey));
+        break;
+      case 'step.error':
+      case 'step.cancelled':
+        this.pending.push(this.finish(event.step, undefined));
+        break;
+      default:
+    }
+  }
+
+  private start(step: number): void {
+    if (!this.dirMade) mkdirSync(join(this.root, 'logs'), { recursive: true });
+    this.dirMade = true;
+    const path = tempPathBeside(join(this.root, 'logs', `step-${step}`));
+    const stream = createWriteStream(path, { flags: 'w', mode: 0o644 });
+    // A log that cannot be kept must not fail the build: the step's output still reaches the UI.
+    stream.on('error', () => {});
+    this.open.set(step, { path, stream });
+  }
+
+  private async finish(step: number, cacheKey: string | undefined): Promise<void> {
+    const entry = this.open.get(step);
+    if (!entry) return;
+    this.open.delete(step);
+    await new Promise<void>((resolve) => entry.stream.end(resolve));
+    if (!cacheKey) return rm(entry.path, { force: true });
+    const target = stepLogPath(this.root, cacheKey);
+    await rename(entry.path, target);
+    this.logs.set(step, target);
+  }
+
+  /** Waits for every log to be written and moved into place. */
+  async flush(): Promise<void> {
+    await Promise.allSettled(this.pending);
+    await Promise.all([...this.open.keys()].map((step) => this.finish(step, undefined)));
+  }
+}
