@@ -32,7 +32,7 @@ import { PushSession } from './push.js';
 import { settleAll } from './queue.js';
 
 export const CACHE_ARTIFACT_TYPE = 'application/vnd.tsbuild.cache.v1';
-export const CACHE_CONFIG_TYPE = 'application/vnd.tsbuild.cache.config.v1+json';
+const CACHE_CONFIG_TYPE = 'application/vnd.tsbuild.cache.config.v1+json';
 const LOCAL_REF_NAME = 'tsbuild-cache';
 const CACHE_FORMAT_VERSION = 1;
 

@@ -15,7 +15,7 @@ import { closeEndpoint, resolveEndpoint, type Endpoint } from './endpoint.js';
 import { errorDetail, isTlsVerificationError, NetworkError, readSmall, send, withRetries, type Body, type RetryPolicy } from './http.js';
 import { DEFAULTS, type RegistryOptions } from './options.js';
 
-export const MANIFEST_ACCEPT = [MediaType.ociIndex, MediaType.ociManifest, MediaType.dockerManifestList, MediaType.dockerManifest].join(', ');
+const MANIFEST_ACCEPT = [MediaType.ociIndex, MediaType.ociManifest, MediaType.dockerManifestList, MediaType.dockerManifest].join(', ');
 const MANIFEST_LIMIT = 4 << 20;
 
 interface ApiRequest {

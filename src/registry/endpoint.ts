@@ -26,7 +26,7 @@ export interface Endpoint {
 
 const DOCKER_HUB_API = 'registry-1.docker.io';
 
-export function isLoopbackHost(domain: string): boolean {
+function isLoopbackHost(domain: string): boolean {
   const host = hostOf(domain);
   return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
 }

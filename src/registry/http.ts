@@ -11,7 +11,7 @@ import type { Endpoint } from './endpoint.js';
 
 export type Body = Buffer | Readable;
 
-export interface HttpRequest {
+interface HttpRequest {
   method: string;
   url: URL;
   headers?: OutgoingHttpHeaders;
@@ -62,11 +62,11 @@ export function send(endpoint: Endpoint, req: HttpRequest, signal?: AbortSignal)
   });
 }
 
-export function isRetriableStatus(status: number): boolean {
+function isRetriableStatus(status: number): boolean {
   return status >= 500 || status === 429 || status === 408;
 }
 
-export function isRetriable(error: unknown): boolean {
+function isRetriable(error: unknown): boolean {
   // EPROTO and the like are a server speaking something else, not a dropped connection.
   if (error instanceof NetworkError) return error.code === undefined || NETWORK_CODES.has(error.code);
   if (error instanceof RegistryError) {

@@ -4,7 +4,7 @@
 
 import type { Descriptor, Platform } from '../layer/oci.js';
 
-export function matchesPlatform(candidate: Platform | undefined, wanted: Platform): boolean {
+function matchesPlatform(candidate: Platform | undefined, wanted: Platform): boolean {
   if (!candidate) return false;
   if (candidate.os !== wanted.os || candidate.architecture !== wanted.architecture) return false;
   return wanted.variant === undefined || candidate.variant === wanted.variant;

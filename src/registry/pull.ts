@@ -7,9 +7,9 @@ import { Readable } from 'node:stream';
 import { LayerError, RegistryError } from '../errors.js';
 import type { Digest } from '../lib/digest.js';
 import { zstdAvailable } from '../layer/compress.js';
-import { MediaType, type Descriptor, type Index, type Manifest } from '../layer/oci.js';
+import type { Descriptor, Index, Manifest } from '../layer/oci.js';
 import { formatReference, parseReference, type ImageReference } from '../store/reference.js';
-import { hostPlatform } from '../store/images.js';
+import { hostPlatform, isIndexType, isManifestType } from '../store/images.js';
 import type { ContentStore } from '../store/types.js';
 import { RegistryClient, type FetchedManifest } from './client.js';
 import { fetchBlob } from './fetch.js';
@@ -26,9 +26,6 @@ export interface PullResult {
   index?: Descriptor;
 }
 
-export const INDEX_TYPES: readonly string[] = [MediaType.ociIndex, MediaType.dockerManifestList];
-export const MANIFEST_TYPES: readonly string[] = [MediaType.ociManifest, MediaType.dockerManifest];
-
 export async function pullImage(store: ContentStore, reference: string, options: RegistryOptions = {}): Promise<PullResult> {
   const ref = parseReference(reference);
   const client = await RegistryClient.connect(ref.domain, options);
@@ -44,7 +41,7 @@ async function pullWith(client: RegistryClient, store: ContentStore, ref: ImageR
   const top = await client.getManifest(ref.path, ref.digest ?? ref.tag!);
   let chosen = top;
   let index: Descriptor | undefined;
-  if (INDEX_TYPES.includes(top.mediaType)) {
+  if (isIndexType(top.mediaType)) {
     index = { mediaType: top.mediaType, digest: top.digest, size: top.bytes.length };
     const wanted = options.platform ?? hostPlatform();
     const list = JSON.parse(top.bytes.toString('utf8')) as Index;
@@ -66,8 +63,8 @@ async function pullWith(client: RegistryClient, store: ContentStore, ref: ImageR
   return { reference: name, manifest: descriptor, ...(index ? { index } : {}) };
 }
 
-export function parseImageManifest(fetched: FetchedManifest, name: string): Manifest {
-  if (!MANIFEST_TYPES.includes(fetched.mediaType)) {
+function parseImageManifest(fetched: FetchedManifest, name: string): Manifest {
+  if (!isManifestType(fetched.mediaType)) {
     throw new RegistryError('E_REGISTRY_UNSUPPORTED', `${name} is a ${fetched.mediaType || 'manifest of unknown type'}, not an image tsbuild can use`, {
       hint: 'tsbuild reads OCI and Docker v2 schema 2 images; Docker schema 1 images must be re-pushed with a current client.',
     });
@@ -91,7 +88,7 @@ async function fetchImageBlobs(store: ContentStore, client: RegistryClient, repo
   await settleAll(blobs.map((blob) => queue.run(() => fetchBlob(store, client, repository, blob, options))));
 }
 
-export function uniqueByDigest(descriptors: Descriptor[]): Descriptor[] {
+function uniqueByDigest(descriptors: Descriptor[]): Descriptor[] {
   const seen = new Set<Digest>();
   return descriptors.filter((d) => !seen.has(d.digest) && seen.add(d.digest));
 }

@@ -15,11 +15,11 @@ import { DigestingStream, sha256, type Digest } from '../lib/digest.js';
 import { compressLayer } from '../layer/compress.js';
 import { MediaType, type Descriptor, type Index, type Manifest } from '../layer/oci.js';
 import { formatReference, parseReference } from '../store/reference.js';
+import { isIndexType } from '../store/images.js';
 import type { ContentStore } from '../store/types.js';
 import { RegistryClient } from './client.js';
 import { DEFAULTS, type RegistryOptions } from './options.js';
 import { ProgressStream, transferLabel } from './progress.js';
-import { INDEX_TYPES } from './pull.js';
 import { settleAll, TransferQueue } from './queue.js';
 
 export interface PushOptions extends RegistryOptions {
@@ -93,7 +93,7 @@ export class PushSession {
    */
   async pushTree(descriptor: Descriptor): Promise<PushedManifest> {
     const original = await readBlob(this.store, descriptor.digest);
-    if (INDEX_TYPES.includes(descriptor.mediaType)) return this.pushIndex(descriptor, original);
+    if (isIndexType(descriptor.mediaType)) return this.pushIndex(descriptor, original);
     const manifest = JSON.parse(original.toString('utf8')) as Manifest;
     const [, ...layers] = await settleAll([this.pushBlob(manifest.config), ...manifest.layers.map((l) => this.pushLayer(l))]);
     const changed = layers.some((layer, i) => layer.digest !== manifest.layers[i]!.digest);
