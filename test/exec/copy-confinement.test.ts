@@ -54,7 +54,7 @@ describe('confinement under random symlinks', () => {
         const entry = resolved === undefined ? undefined : await root.lookup(resolved);
         if (entry) expect(entry.hostPath.startsWith(root.lowerDirs[0]!)).toBe(true);
       }),
-      { numRuns: 40 },
+      { numRuns: 25 },
     );
   });
 
@@ -76,7 +76,7 @@ describe('confinement under random symlinks', () => {
         expect(readdirSync(base).sort()).toEqual([CANARY, 'context', 'lower', 'upper']);
         expect(listTree(lower)).toEqual(lowerBefore);
       }),
-      { numRuns: 40 },
+      { numRuns: 25 },
     );
   });
 
@@ -94,7 +94,7 @@ describe('confinement under random symlinks', () => {
         });
         if (copied) expect(listTree(upper).filter((line) => line.includes('SECRET'))).toEqual([]);
       }),
-      { numRuns: 40 },
+      { numRuns: 25 },
     );
   });
 });
