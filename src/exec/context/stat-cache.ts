@@ -17,6 +17,9 @@ const FORMAT = 1;
  */
 const RACY_WINDOW_MS = 2_000;
 
+/** Entries kept in the cache file before unused ones are dropped. */
+const MAX_ENTRIES = 250_000;
+
 /** Files up to this size are read whole; larger ones are streamed. */
 const SMALL_FILE = 1 << 20;
 
@@ -38,6 +41,8 @@ export class StatCache {
   hits = 0;
   misses = 0;
   private readonly entries: Map<string, CachedDigest>;
+  /** Paths looked up since this object was made: what survives when the file grows too big. */
+  private readonly seen = new Set<string>();
   private dirty = false;
 
   private readonly file: string | undefined;
@@ -71,6 +76,7 @@ export class StatCache {
   async digest(hostPath: string, stats: Stats): Promise<Digest> {
     const id = `${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}:${stats.ino}:${stats.dev}`;
     const cached = this.entries.get(hostPath);
+    this.seen.add(hostPath);
     if (cached?.id === id) {
       this.hits++;
       return cached.digest;
@@ -90,7 +96,9 @@ export class StatCache {
   /** Writes the cache file if anything changed. */
   async save(): Promise<void> {
     if (this.file === undefined || !this.dirty) return;
-    const entries = Object.fromEntries([...this.entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    // Entries of deleted files would pile up over months: past a size, only this build's stay.
+    const kept = this.entries.size > MAX_ENTRIES ? [...this.entries].filter(([path]) => this.seen.has(path)) : [...this.entries];
+    const entries = Object.fromEntries(kept.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     await writeFileAtomic(this.file, JSON.stringify({ format: FORMAT, entries }));
     this.dirty = false;
   }
