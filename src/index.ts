@@ -9,6 +9,7 @@ import type { Digest } from './lib/digest.js';
 import type { BuildGraph } from './plan/types.js';
 import { solveBuild } from './solve/build.js';
 import { prepareBuild } from './solve/prepare.js';
+import type { SecretSource } from './solve/run-mounts.js';
 import { Store } from './store/store.js';
 import type { StoredImage } from './store/types.js';
 
@@ -104,6 +105,7 @@ export { findBaseImages, baseImageInfo } from './solve/base-images.js';
 // Build engine (src/solve, src/export): Dockerfile + context → image in the store, tags, outputs.
 export { Solver, type Vertex, type Solved, type SolveOptions, type ExecContext } from './solve/solver.js';
 export { KEY_VERSION, cacheKey, definitionDigest } from './solve/key.js';
+export type { SecretSource } from './solve/run-mounts.js';
 export { parseOutputSpec, writeOutput, type OutputSpec } from './export/outputs.js';
 export { writeOciArchive, writeDockerArchive } from './export/image-archive.js';
 export { parseSourceDateEpoch } from './layer/source-date-epoch.js';
@@ -126,6 +128,8 @@ export interface BuildOptions {
   platform?: string;
   /** `--label`: added to the image's labels. */
   labels?: Record<string, string>;
+  /** `--secret` sources by id, for RUN --mount=type=secret: a file to read, or the value itself. */
+  secrets?: Record<string, SecretSource>;
   /** `--output` values as buildx spells them (`type=oci,dest=out.tar`); relative dests resolve against `cwd`. */
   outputs?: string[];
   cwd?: string;
@@ -173,7 +177,7 @@ export async function build(options: BuildOptions, sink: EventSink): Promise<Bui
     const solved = await solveBuild({
       store, graph, bases, contextDir: options.contextDir, contextFilter,
       network: options.network ?? 'none', limits: options.limits ?? {}, noCache: options.noCache ?? false,
-      sourceDateEpoch: options.sourceDateEpoch ?? 0, labels: options.labels, signal: options.signal, sink,
+      sourceDateEpoch: options.sourceDateEpoch ?? 0, labels: options.labels, secrets: options.secrets, signal: options.signal, sink,
     });
     const { image } = solved;
     const names = options.tags ?? [];

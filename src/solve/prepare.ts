@@ -19,7 +19,7 @@ export interface PrepareOptions {
   target?: string;
   buildArgs?: Record<string, string>;
   platform?: string;
-  /** Recipe file names in errors are shown relative to this dir (the user's cwd); the context by default. */
+  /** Recipe file names in errors are shown relative to this dir (the user's cwd) when inside it, else to the context. */
   displayDir?: string;
   /** Plan even when base images are missing (a dry run): the plan warns instead of failing. */
   allowMissingBases?: boolean;
@@ -36,8 +36,7 @@ export async function prepareBuild(store: ContentStore, options: PrepareOptions)
   await requireDirectory(contextDir);
   const file = resolve(contextDir, options.file ?? 'Dockerfile');
   const source = await readRecipe(file, options.file === undefined);
-  const shown = relative(options.displayDir ?? contextDir, file);
-  const recipe = parseRecipe(source, shown.startsWith('..') || isAbsolute(shown) ? file : shown);
+  const recipe = parseRecipe(source, displayName(file, [options.displayDir, contextDir]));
   const planOptions: PlanOptions = { target: options.target, buildArgs: options.buildArgs, platform: options.platform };
   const { found, missing } = await findBaseImages(store, baseImageRefs(recipe, planOptions));
   const baseImages: Record<string, BaseImageInfo> = {};
@@ -45,6 +44,16 @@ export async function prepareBuild(store: ContentStore, options: PrepareOptions)
   const graph = planBuild(recipe, { ...planOptions, baseImages });
   if (missing.length > 0 && !options.allowMissingBases) throw missingBaseError(missing[0]!, graph);
   return { graph, bases: found, contextFilter: await contextFilter(file, contextDir) };
+}
+
+/** The recipe's name in messages: relative to the first of `dirs` it is inside, else absolute. */
+function displayName(file: string, dirs: Array<string | undefined>): string {
+  for (const dir of dirs) {
+    if (dir === undefined) continue;
+    const shown = relative(dir, file);
+    if (!shown.startsWith('..') && !isAbsolute(shown)) return shown;
+  }
+  return file;
 }
 
 async function requireDirectory(dir: string): Promise<void> {

@@ -5,15 +5,16 @@
 
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BuildError, StepFailedError, type StepFailure } from '../errors.js';
+import { StepFailedError, type StepFailure } from '../errors.js';
 import { runSandboxed } from '../exec/sandbox.js';
 import type { SandboxMount } from '../exec/types.js';
 import { LayeredRoot } from '../exec/layered-root.js';
 import { resolveUser, type ResolvedUser } from '../exec/users.js';
-import type { RunMount, RunStep } from '../plan/types.js';
+import type { RunStep } from '../plan/types.js';
 import type { LayerRef } from '../store/types.js';
 import { commitUpperDir } from './commit-layer.js';
 import type { ImageState } from './image.js';
+import { prepareMounts } from './run-mounts.js';
 import { scratchUpper, snapshotDirs, type BuildRuntime } from './runtime.js';
 import type { ExecContext } from './solver.js';
 import { resolveNetwork, runEnvironment } from './step-definitions.js';
@@ -21,7 +22,14 @@ import { resolveNetwork, runEnvironment } from './step-definitions.js';
 /** Lines of output kept for the error report of a failing step. */
 const LOG_TAIL_LINES = 20;
 
-export async function runStep(runtime: BuildRuntime, step: RunStep, parent: ImageState, ctx: ExecContext): Promise<LayerRef | null> {
+/** `sources`: the states of the stages and images the step's mounts read, by mount index. */
+export async function runStep(
+  runtime: BuildRuntime,
+  step: RunStep,
+  parent: ImageState,
+  sources: ReadonlyMap<number, ImageState>,
+  ctx: ExecContext,
+): Promise<LayerRef | null> {
   const lowerDirs = await snapshotDirs(runtime, parent);
   const root = new LayeredRoot(lowerDirs);
   const user = await runUser(root, step.config.user);
@@ -30,15 +38,16 @@ export async function runStep(runtime: BuildRuntime, step: RunStep, parent: Imag
   if (!env.some((entry) => entry.startsWith('HOME='))) env.push(`HOME=${await homeDir(root, user.uid)}`);
   const scratch = await scratchUpper(runtime, 'run');
   try {
-    const mounts = await sandboxMounts(step, scratch.path);
+    const prepared = await prepareMounts(runtime, step, { sources, lowerDirs, upperDir: scratch.upperDir, scratch: scratch.path });
+    const mounts = [...prepared.mounts, ...(await heredocMounts(step, scratch.path))];
     const tail = new LogTail(LOG_TAIL_LINES);
-    const result = await runSandboxed(
+    const result = await prepared.holdLocks(() => runSandboxed(
       {
         lowerDirs,
         upperDir: scratch.upperDir,
         workDir: scratch.workDir,
         argv: step.command.form === 'shell' ? [...step.config.shell, step.command.script] : step.command.argv,
-        env,
+        env: [...env, ...prepared.env],
         cwd: step.config.workdir || '/',
         uid: user.uid,
         gid: user.gid,
@@ -58,7 +67,7 @@ export async function runStep(runtime: BuildRuntime, step: RunStep, parent: Imag
           ctx.log('stderr', chunk.toString('utf8'));
         },
       },
-    );
+    ));
     if (result.failure || result.exitCode !== 0) {
       const failure: StepFailure = result.failure ?? { kind: 'exit', status: result.exitCode };
       throw new StepFailedError(`${step.instruction} ${describeFailure(failure)}`, failure, {
@@ -110,31 +119,17 @@ export function describeFailure(failure: StepFailure): string {
   }
 }
 
-/**
- * RUN --mount: tmpfs here; the heredoc script file BuildKit puts at /dev/pipes/<name>. Cache,
- * bind, secret and ssh mounts are not supported yet and fail loudly rather than run without.
- */
-async function sandboxMounts(step: RunStep, scratch: string): Promise<SandboxMount[]> {
-  const mounts: SandboxMount[] = step.mounts.map((mount) => toSandboxMount(step, mount));
-  if (step.heredocs.length > 0) {
-    const pipes = join(scratch, 'pipes');
-    await mkdir(pipes);
-    for (const heredoc of step.heredocs) {
-      const file = join(pipes, heredoc.name);
-      await writeFile(file, heredoc.content);
-      await chmod(file, 0o755);
-    }
-    mounts.push({ type: 'bind', source: pipes, target: '/dev/pipes', readonly: true });
+/** BuildKit's `RUN <<EOF` with a shebang runs the script from a file at /dev/pipes/<name>. */
+async function heredocMounts(step: RunStep, scratch: string): Promise<SandboxMount[]> {
+  if (step.heredocs.length === 0) return [];
+  const pipes = join(scratch, 'pipes');
+  await mkdir(pipes);
+  for (const heredoc of step.heredocs) {
+    const file = join(pipes, heredoc.name);
+    await writeFile(file, heredoc.content);
+    await chmod(file, 0o755);
   }
-  return mounts;
-}
-
-function toSandboxMount(step: RunStep, mount: RunMount): SandboxMount {
-  if (mount.type === 'tmpfs') return { type: 'tmpfs', target: mount.target };
-  throw new BuildError('E_MOUNT_UNSUPPORTED', `RUN --mount=type=${mount.type} is not supported yet`, {
-    location: step.location,
-    hint: 'only --mount=type=tmpfs works in this version',
-  });
+  return [{ type: 'bind', source: pipes, target: '/dev/pipes', readonly: true }];
 }
 
 /** The last lines of a step's output, for the error report. */

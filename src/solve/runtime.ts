@@ -11,6 +11,7 @@ import { LayeredRoot } from '../exec/layered-root.js';
 import type { BuildGraph } from '../plan/types.js';
 import type { ContentStore } from '../store/types.js';
 import type { ImageState } from './image.js';
+import type { SecretSource } from './run-mounts.js';
 import type { StepKeyContext } from './step-definitions.js';
 
 export interface BuildRuntime {
@@ -24,6 +25,8 @@ export interface BuildRuntime {
   sourceDateEpoch: number;
   /** SOURCE_DATE_EPOCH as RFC 3339, for history entries. */
   created: string;
+  /** `--secret` sources by id; only RUN's secret mounts read them, never a key. */
+  secrets: Readonly<Record<string, SecretSource>>;
 }
 
 /** The snapshot dirs of a state's layers, bottom first, unpacking any that are missing. */

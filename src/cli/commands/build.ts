@@ -4,7 +4,7 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
-import { build, defaultStoreRoot, parseSize, parseSourceDateEpoch, planContext, type BuildOptions, type BuildResult } from '../../index.js';
+import { build, defaultStoreRoot, parseSize, parseSourceDateEpoch, planContext, type BuildOptions, type BuildResult, type SecretSource } from '../../index.js';
 import { chooseProgressMode, createRenderer, type RequestedProgressMode } from '../../ui/index.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { formatPlanText } from '../plan-output.js';
@@ -29,6 +29,7 @@ interface BuildArgs {
   iidfile?: string;
   metadataFile?: string;
   dryRun: boolean;
+  secret: string[];
 }
 
 export const buildCommand: CommandSpec<BuildArgs> = {
@@ -55,6 +56,7 @@ export const buildCommand: CommandSpec<BuildArgs> = {
       .option('progress', { choices: ['auto', 'tty', 'plain', 'json', 'quiet'] as const, default: 'auto' as const, describe: 'Progress output on stderr' })
       .option('output', { alias: 'o', type: 'string', array: true, nargs: 1, default: [], describe: 'Also write the image: type=oci|docker,dest=FILE' })
       .option('platform', { type: 'string', describe: 'Target platform os/arch[/variant] (default: this host)' })
+      .option('secret', { type: 'string', array: true, nargs: 1, default: [], describe: 'Give RUN --mount=type=secret a secret: id=ID,src=FILE or id=ID,env=VAR' })
       .option('label', { type: 'string', array: true, nargs: 1, default: [], describe: 'Add an image label K=V (repeatable)' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print only the image digest; no progress' })
       .option('iidfile', { type: 'string', describe: 'Write the image digest to this file' })
@@ -97,6 +99,7 @@ function buildOptions(args: BuildArgs & GlobalOptions, ctx: CliContext): BuildOp
     },
     platform: args.platform,
     labels: parsePairs('--label', args.label),
+    secrets: parseSecrets(args.secret, ctx),
     outputs: args.output,
     cwd: ctx.cwd,
     sourceDateEpoch: parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH),
@@ -112,6 +115,26 @@ function parsePairs(flag: string, values: string[]): Record<string, string> {
     pairs[value.slice(0, eq)] = value.slice(eq + 1);
   }
   return pairs;
+}
+
+/** `id=ID,src=FILE`, `id=ID,env=VAR`, or `id=ID` alone (the variable named ID), as buildx reads them. */
+function parseSecrets(values: string[], ctx: CliContext): Record<string, SecretSource> {
+  const secrets: Record<string, SecretSource> = {};
+  for (const value of values) {
+    const fields = parsePairs('--secret', value.split(','));
+    const id = fields.id;
+    if (!id) throw new UsageError(`invalid --secret "${value}": id= is missing`, { hint: 'write --secret id=ID,src=FILE' });
+    const file = fields.src ?? fields.source;
+    if (file !== undefined) {
+      secrets[id] = { file: resolve(ctx.cwd, file) };
+      continue;
+    }
+    const variable = fields.env ?? id;
+    const secret = ctx.env[variable];
+    if (secret === undefined) throw new UsageError(`--secret ${id}: the environment variable ${variable} is not set`);
+    secrets[id] = { value: secret };
+  }
+  return secrets;
 }
 
 function positiveInteger(flag: string, value: number): number {

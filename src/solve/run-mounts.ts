@@ -1,0 +1,160 @@
+// RUN --mount, turned into the sandbox's plain bind and tmpfs mounts.
+//
+// - bind: the selected source (from the context, a stage or an image) is first copied into
+//   the step's scratch dir by the same copier COPY uses, so symlinks are resolved inside
+//   their own root and .dockerignore applies; the copy is mounted, read-only unless `rw`,
+//   and what the step writes to it is thrown away with the scratch dir.
+// - cache: a directory kept in the store between builds, one per id, never part of a layer.
+// - tmpfs: an empty tmpfs.
+// - secret: the secret's bytes in a scratch file mounted read-only (or in the step's env
+//   with `env=`); never in a key, a layer, the history or the log.
+// Mount points that BuildKit leaves in the layer (a dir target, the parents of a file
+// target) are created in the upper dir first, so the image looks as Docker's does.
+
+import { chmod, chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BuildError } from '../errors.js';
+import { copyIntoLayer } from '../exec/copy/copy.js';
+import { TargetTree } from '../exec/copy/target.js';
+import type { CopySource } from '../exec/copy/types.js';
+import type { SandboxMount } from '../exec/types.js';
+import { digestHex, sha256 } from '../lib/digest.js';
+import { withLock } from '../lib/lock.js';
+import type { RunMount, RunStep } from '../plan/types.js';
+import type { ImageState } from './image.js';
+import { snapshotDirs, type BuildRuntime } from './runtime.js';
+
+/** A secret given on the command line (`--secret id=ID,src=FILE` or `…,env=VAR`). */
+export interface SecretSource {
+  /** A file to read the secret from. */
+  file?: string;
+  /** The secret itself (the CLI resolves `env=VAR` to its value). */
+  value?: string;
+}
+
+export interface PreparedMounts {
+  mounts: SandboxMount[];
+  /** Extra environment for this step only (secrets with `env=`). */
+  env: string[];
+  /** Runs `work` holding the locks of `sharing=locked` cache mounts. */
+  holdLocks<T>(work: () => Promise<T>): Promise<T>;
+}
+
+export interface MountInputs {
+  /** States of the stages and images the mounts read from, by mount index. */
+  sources: ReadonlyMap<number, ImageState>;
+  lowerDirs: string[];
+  upperDir: string;
+  scratch: string;
+}
+
+export async function prepareMounts(runtime: BuildRuntime, step: RunStep, inputs: MountInputs): Promise<PreparedMounts> {
+  const mounts: SandboxMount[] = [];
+  const env: string[] = [];
+  const locks: string[] = [];
+  const target = new TargetTree(inputs.lowerDirs, inputs.upperDir);
+  for (const [index, mount] of step.mounts.entries()) {
+    switch (mount.type) {
+      case 'tmpfs':
+        await leaveMountPoint(target, mount.target, true);
+        mounts.push({ type: 'tmpfs', target: mount.target });
+        break;
+      case 'bind': {
+        const source = await materialize(runtime, mount, inputs.sources.get(index), join(inputs.scratch, `mount-${index}`));
+        await leaveMountPoint(target, mount.target, source.isDir);
+        mounts.push({ type: 'bind', source: source.path, target: mount.target, readonly: !mount.readwrite });
+        break;
+      }
+      case 'cache': {
+        if (mount.from) throw unsupported(step, 'cache mounts seeded with from=');
+        const dir = await cacheDir(runtime, mount);
+        if (mount.sharing === 'locked') locks.push(runtime.store.root + `/locks/cache-mount-${digestHex(sha256(mount.id))}.lock`);
+        await leaveMountPoint(target, mount.target, true);
+        mounts.push({ type: 'bind', source: dir, target: mount.target, readonly: mount.readonly });
+        break;
+      }
+      case 'secret': {
+        const value = await secretValue(runtime, step, mount);
+        if (value === undefined) break;
+        if (mount.env !== undefined) {
+          env.push(`${mount.env}=${value.toString('utf8')}`);
+          break;
+        }
+        const file = join(inputs.scratch, `secret-${index}`);
+        await writeFile(file, value, { mode: 0o600 });
+        await chown(file, mount.uid, mount.gid);
+        await chmod(file, mount.mode);
+        mounts.push({ type: 'bind', source: file, target: mount.target, readonly: true });
+        break;
+      }
+      case 'ssh':
+        throw unsupported(step, 'RUN --mount=type=ssh');
+    }
+  }
+  return {
+    mounts,
+    env,
+    holdLocks: <T>(work: () => Promise<T>) =>
+      locks.reduceRight<() => Promise<T>>((inner, lock) => () => withLock(lock, inner, { purpose: `cache mount of ${step.instruction}` }), work)(),
+  };
+}
+
+/** BuildKit keeps a mount point dir (and a file target's parents) in the step's layer. */
+async function leaveMountPoint(target: TargetTree, path: string, isDir: boolean): Promise<void> {
+  const canonical = await target.resolve(isDir ? path : join(path, '..'));
+  const existing = await target.entry(canonical);
+  if (existing) return;
+  await target.mkdirAll(canonical, { mode: 0o755, uid: 0, gid: 0 });
+}
+
+async function materialize(runtime: BuildRuntime, mount: Extract<RunMount, { type: 'bind' }>, from: ImageState | undefined, dir: string) {
+  const source: CopySource = mount.from.kind === 'context'
+    ? { kind: 'dir', path: runtime.contextDir, filter: runtime.contextFilter }
+    : { kind: 'layers', lowerDirs: await snapshotDirs(runtime, from ?? { layers: [], history: [] }) };
+  await mkdir(dir, { mode: 0o755 });
+  await copyIntoLayer({
+    source, sources: [mount.source || '/'], exclude: [], parents: false,
+    dest: '/m', workdir: '/', lowerDirs: [], upperDir: dir, link: false,
+  });
+  const path = join(dir, 'm');
+  return { path, isDir: (await stat(path)).isDirectory() };
+}
+
+/** One dir per cache id in the store, made with the mount's owner and mode the first time. */
+async function cacheDir(runtime: BuildRuntime, mount: Extract<RunMount, { type: 'cache' }>): Promise<string> {
+  // The id is hashed into the name, so no id can point outside the cache-mount dir.
+  const dir = join(runtime.store.root, 'cache-mounts', digestHex(sha256(mount.id)));
+  try {
+    await mkdir(dir, { recursive: false, mode: mount.mode });
+    await chown(dir, mount.uid, mount.gid);
+    await chmod(dir, mount.mode);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      await mkdir(join(runtime.store.root, 'cache-mounts'), { recursive: true, mode: 0o700 });
+      return cacheDir(runtime, mount);
+    }
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  return dir;
+}
+
+async function secretValue(runtime: BuildRuntime, step: RunStep, mount: Extract<RunMount, { type: 'secret' }>): Promise<Buffer | undefined> {
+  const source = runtime.secrets[mount.id];
+  if (!source) {
+    if (!mount.required) return undefined;
+    throw new BuildError('E_SECRET_MISSING', `secret "${mount.id}" is required by this step but was not given`, {
+      location: step.location,
+      hint: `pass it with --secret id=${mount.id},src=FILE (or env=VARIABLE)`,
+    });
+  }
+  if (source.value !== undefined) return Buffer.from(source.value, 'utf8');
+  try {
+    return await readFile(source.file!);
+  } catch (cause) {
+    throw new BuildError('E_SECRET_UNREADABLE', `cannot read secret "${mount.id}" from ${source.file}`, { location: step.location, cause });
+  }
+}
+
+function unsupported(step: RunStep, what: string): BuildError {
+  return new BuildError('E_MOUNT_UNSUPPORTED', `${what} is not supported yet`, { location: step.location });
+}
