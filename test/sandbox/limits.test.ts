@@ -4,7 +4,10 @@
 // nothing left on the host afterwards.
 
 import { afterAll, describe, expect, it } from 'vitest';
-import { Scratch, buildNative, hostIsClean, hostTmpMounts, modesToTest, processesMatching, runStep, sh, stepSpec } from './harness.js';
+import { spawn } from 'node:child_process';
+import { sandboxHelperPath } from '../../src/exec/sandbox.js';
+import { busyboxRootfs } from '../helpers/fixtures.js';
+import { Scratch, buildNative, hostIsClean, hostTmpMounts, leftoverCgroups, modesToTest, processesMatching, rootMode, runStep, sh, stepSpec } from './harness.js';
 
 buildNative();
 const scratch = new Scratch();
@@ -115,6 +118,37 @@ describe.each(modesToTest())('cgroup limits ($name)', (mode) => {
     }
     expect(r.failure).toBeUndefined();
     expect(r.stdout).toMatch(/^Cpus_allowed_list:\s+0$/m);
+  });
+});
+
+describe('when the caller or the helper dies', () => {
+  const waitFor = async (check: () => boolean, ms: number) => {
+    for (const end = Date.now() + ms; Date.now() < end && !check(); ) await new Promise((r) => setTimeout(r, 50));
+    return check();
+  };
+  /** The step's `sleep MARKER` processes (not the shells whose scripts mention them). */
+  const sleepers = (marker: string) => processesMatching(`sleep ${marker}`).filter((l) => l.endsWith(`: sleep ${marker}`));
+  const stepArgs = (marker: string) => {
+    const { upperDir, workDir } = scratch.stepDirs(rootMode);
+    return ['--lower', busyboxRootfs(), '--upper', upperDir, '--work', workDir, '--pids', '50', '--setenv', 'PATH', '/bin',
+      '--', '/bin/sh', '-c', `trap '' TERM; sleep ${marker} & sleep ${marker}; wait`];
+  };
+
+  it('a killed caller stops the step and its cgroup is removed', async () => {
+    const marker = String(60000 + Math.floor(Math.random() * 9999));
+    const caller = spawn('sh', ['-c', `"$0" "$@" & wait`, sandboxHelperPath(), ...stepArgs(marker)], { stdio: 'ignore' });
+    expect(await waitFor(() => sleepers(marker).length === 2, 5000)).toBe(true);
+    caller.kill('SIGKILL');
+    expect(await waitFor(() => sleepers(marker).length === 0, 3000)).toBe(true);
+    expect(await waitFor(() => leftoverCgroups().length === 0, 2000)).toBe(true);
+  });
+
+  it('a killed helper takes the whole step with it', async () => {
+    const marker = String(50000 + Math.floor(Math.random() * 9999));
+    const helper = spawn(sandboxHelperPath(), stepArgs(marker).filter((a, i, all) => a !== '--pids' && all[i - 1] !== '--pids'), { stdio: 'ignore' });
+    expect(await waitFor(() => sleepers(marker).length === 2, 5000)).toBe(true);
+    helper.kill('SIGKILL');
+    expect(await waitFor(() => sleepers(marker).length === 0, 3000)).toBe(true);
   });
 });
 
