@@ -128,6 +128,22 @@ describe('hashCopySources: the stat cache', () => {
     expect([later.hits, later.misses]).toEqual([1, 1]);
   });
 
+  it('drops entries this build did not use once the file outgrows its bound', async () => {
+    const context = testdir({ 'a.txt': 'A', 'b.txt': 'B', 'c.txt': 'C' });
+    const cacheFile = join(testdir(), 'stat-cache.json');
+    const options = { now: later, maxEntries: 2 };
+    const first = await StatCache.open(cacheFile, options);
+    await hashCopySources(spec(context), first);
+    await first.save();
+    writeFileSync(join(context, 'a.txt'), 'A2');
+    const onlyA = await StatCache.open(cacheFile, options);
+    await hashCopySources(spec(context, { sources: ['a.txt'] }), onlyA);
+    await onlyA.save();
+    const all = await StatCache.open(cacheFile, options);
+    await hashCopySources(spec(context), all);
+    expect([all.hits, all.misses]).toEqual([1, 2]);
+  });
+
   it('starts empty from a damaged cache file', async () => {
     const cacheFile = join(testdir(), 'stat-cache.json');
     writeFileSync(cacheFile, '{not json');

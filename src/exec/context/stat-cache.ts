@@ -34,6 +34,8 @@ export interface StatCacheOptions {
   digestFile?: (hostPath: string, size: number) => Promise<Digest>;
   /** The wall clock in ms, for the racy-file rule. */
   now?: () => number;
+  /** Entries kept in the file before unused ones are dropped (default 250,000). */
+  maxEntries?: number;
 }
 
 export class StatCache {
@@ -48,12 +50,14 @@ export class StatCache {
   private readonly file: string | undefined;
   private readonly digestFile: (hostPath: string, size: number) => Promise<Digest>;
   private readonly now: () => number;
+  private readonly maxEntries: number;
 
   private constructor(file: string | undefined, entries: Map<string, CachedDigest>, options: StatCacheOptions) {
     this.file = file;
     this.entries = entries;
     this.digestFile = options.digestFile ?? defaultDigester;
     this.now = options.now ?? Date.now;
+    this.maxEntries = options.maxEntries ?? MAX_ENTRIES;
   }
 
   /** Loads the cache file if it exists (a missing or unreadable one starts empty). */
@@ -97,7 +101,7 @@ export class StatCache {
   async save(): Promise<void> {
     if (this.file === undefined || !this.dirty) return;
     // Entries of deleted files would pile up over months: past a size, only this build's stay.
-    const kept = this.entries.size > MAX_ENTRIES ? [...this.entries].filter(([path]) => this.seen.has(path)) : [...this.entries];
+    const kept = this.entries.size > this.maxEntries ? [...this.entries].filter(([path]) => this.seen.has(path)) : [...this.entries];
     const entries = Object.fromEntries(kept.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     await writeFileAtomic(this.file, JSON.stringify({ format: FORMAT, entries }));
     this.dirty = false;
