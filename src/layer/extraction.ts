@@ -40,6 +40,8 @@ export interface ExtractionLimits {
 const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE_MARKER = '.wh..wh..opq';
 const OPAQUE_XATTR = 'trusted.overlay.opaque';
+/** Linux's limit on a path passed to a system call, terminating NUL included. */
+const PATH_MAX = 4096;
 /**
  * overlayfs reads its own metadata (opaque, redirect, metacopy, origin) from these; a layer
  * could use them to point the overlay elsewhere, so they come only from whiteout conversion.
@@ -80,11 +82,16 @@ export class Extraction {
     const parent = this.parent(components.slice(0, -1));
     if (name.startsWith(WHITEOUT_PREFIX)) return this.applyWhiteout(parent, name, offset);
     const target = join(parent, name);
+    if (Buffer.byteLength(target) >= PATH_MAX) {
+      throw new LayerError('E_LAYER_UNSUPPORTED', `tar entry at byte ${offset} would be ${Buffer.byteLength(target)} bytes long on this system, beyond PATH_MAX (${PATH_MAX})`, {
+        hint: 'the layer nests directories deeper than Linux paths allow',
+      });
+    }
     const state = this.clearTarget(target, entry);
     if (state === 'skip') return;
     // A fresh object gets no attributes left over from what stood there before.
     if (state === 'fresh') this.xattrs.delete(target);
-    await this.create(target, entry, body, offset);
+    await this.create(target, entry, body, offset, state === 'fresh');
     this.noteDeclared(target);
     if (entry.type === 'directory') {
       this.dirTimes.set(target, entry.mtime);
@@ -162,10 +169,10 @@ export class Extraction {
     else unlinkSync(target);
   }
 
-  private async create(target: string, entry: TarEntry, body: AsyncIterable<Buffer>, offset: number): Promise<void> {
+  private async create(target: string, entry: TarEntry, body: AsyncIterable<Buffer>, offset: number, fresh: boolean): Promise<void> {
     switch (entry.type) {
       case 'directory':
-        if (!lstatOrNull(target)) mkdirSync(target, { mode: 0o700 });
+        if (fresh) mkdirSync(target, { mode: 0o700 });
         return this.setDirMeta(target, entry);
       case 'file':
         return this.writeFile(target, entry, body);

