@@ -83,8 +83,12 @@ export class RegistryClient {
   }
 
   private async ping(): Promise<void> {
-    const res = await withRetries(this.retry, () => this.sendOnce({ method: 'GET', url: new URL('/v2/', this.base) }));
-    res.resume();
+    const res = await withRetries(this.retry, async () => {
+      const answer = await this.sendOnce({ method: 'GET', url: new URL('/v2/', this.base) });
+      if (answer.statusCode! >= 500) throw await this.unavailable(answer, 'GET /v2/');
+      answer.resume();
+      return answer;
+    });
     if (res.statusCode === 401) this.auth.setChallenge(parseChallenge(res.headers['www-authenticate']));
     else if (res.statusCode !== 200) {
       throw new RegistryError('E_REGISTRY_PROTOCOL', `${this.domain} does not speak the registry API v2 (GET /v2/ answered ${res.statusCode})`, { status: res.statusCode });
@@ -138,13 +142,7 @@ export class RegistryClient {
           res = await this.authorizedSend(req, url, scopes, true);
         }
         if (res.statusCode === 401 || res.statusCode === 403) throw await this.authFailure(res, req);
-        if (res.statusCode! >= 500 || res.statusCode === 429) {
-          const detail = await errorDetail(res);
-          throw new RegistryError('E_REGISTRY_UNAVAILABLE', `${this.domain} answered ${res.statusCode} to ${req.method} ${url.pathname}${detail ? ` (${detail})` : ''}`, {
-            status: res.statusCode,
-            hint: 'The registry had a problem; try again later.',
-          });
-        }
+        if (res.statusCode! >= 500 || res.statusCode === 429) throw await this.unavailable(res, `${req.method} ${url.pathname}`);
         return res;
       });
     } catch (error) {
@@ -300,6 +298,15 @@ export class RegistryClient {
     res.resume();
     if (res.statusCode !== 202 || !res.headers.location) throw await this.unexpected(res, 'POST blob upload');
     return res.headers.location;
+  }
+
+  /** A 5xx or 429: worth retrying (http.ts retries by status). */
+  private async unavailable(res: IncomingMessage, what: string): Promise<RegistryError> {
+    const detail = await errorDetail(res);
+    return new RegistryError('E_REGISTRY_UNAVAILABLE', `${this.domain} answered ${res.statusCode} to ${what}${detail ? ` (${detail})` : ''}`, {
+      status: res.statusCode,
+      hint: 'The registry had a problem; try again later.',
+    });
   }
 
   private async unexpected(res: IncomingMessage, what: string): Promise<RegistryError> {
