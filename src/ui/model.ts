@@ -58,13 +58,17 @@ export type BuildResultView =
       hint?: string;
     };
 
+export type PrintedItem = { kind: 'step'; step: StepView } | { kind: 'transfer'; transfer: TransferView };
+
 /** An immutable snapshot: what the components draw. */
 export interface BuildView {
   startedAt?: number;
   /** Every step, in plan order. */
   steps: StepView[];
-  /** Finished steps in the order they finished; only ever appended to (ink's `<Static>`). */
+  /** Finished steps in the order they finished. */
   finished: StepView[];
+  /** Finished steps and transfers in the order they finished; only ever appended to (ink's `<Static>`). */
+  printed: PrintedItem[];
   transfers: TransferView[];
   warnings: string[];
   result?: BuildResultView;
@@ -88,6 +92,7 @@ export class BuildModel {
   private readonly steps = new Map<number, StepRecord>();
   private readonly finished: StepView[] = [];
   private readonly finishedIds = new Set<number>();
+  private readonly printed: PrintedItem[] = [];
   private readonly transfers = new Map<string, TransferView>();
   private readonly warnings: string[] = [];
   private result?: BuildResultView;
@@ -143,15 +148,18 @@ export class BuildModel {
       case 'step.cancelled':
         this.finish(event.step, 'cancelled', () => undefined);
         return;
-      case 'transfer':
-        this.transfers.set(event.id, {
+      case 'transfer': {
+        const transfer = {
           id: event.id,
           label: event.label,
           current: event.current,
           total: event.total,
           done: event.done ?? false,
-        });
+        };
+        if (transfer.done && !this.transfers.get(event.id)?.done) this.printed.push({ kind: 'transfer', transfer });
+        this.transfers.set(event.id, transfer);
         return;
+      }
       case 'warning':
         this.warnings.push(event.message);
         return;
@@ -188,6 +196,7 @@ export class BuildModel {
       steps,
       // A new array each time: <Static> notices new items by the array, not by mutation.
       finished: [...this.finished],
+      printed: [...this.printed],
       transfers: [...this.transfers.values()],
       warnings: [...this.warnings],
       result: this.result,
@@ -211,7 +220,9 @@ export class BuildModel {
     });
     if (step && !this.finishedIds.has(id)) {
       this.finishedIds.add(id);
-      this.finished.push(viewOf(step));
+      const view = viewOf(step);
+      this.finished.push(view);
+      this.printed.push({ kind: 'step', step: view });
     }
   }
 

@@ -11,13 +11,26 @@ describe('ProgressView', () => {
   it('mid-build: finished steps above, then the header, the running stages with output, the waiting step', () => {
     const frame = render(<ProgressView view={viewAfter(midBuild())} now={T0 + 1_000} width={120} rows={24} color={false} />).lastFrame()!;
     const lines = frame.split('\n');
-    expect(lines[0]).toMatch(/^=> CACHED \[base 1\/2\] FROM busybox +0\.0s$/);
-    expect(lines[1]).toMatch(/^=> \[base 2\/2\] RUN echo base +0\.1s$/);
-    expect(lines[2]).toBe('[+] Building 1.0s (2/5) 2 running');
-    expect(lines[3]).toMatch(/\[build 1\/1\] RUN make +0\.8s +. \[test 1\/1\] RUN \.\/run-tests +0\.8s/);
-    expect(lines[4]).toMatch(/^ {3}cc -c main\.c +test 1 ok/);
-    expect(lines[6]).toMatch(/^· \[stage-3 1\/1\] COPY --from=build \/out \/app +waiting$/);
-    expect(lines).toHaveLength(7);
+    expect(lines[0]).toMatch(/^=> load build context +4\.0kB done$/);
+    expect(lines[1]).toMatch(/^=> CACHED \[base 1\/2\] FROM busybox +0\.0s$/);
+    expect(lines[2]).toMatch(/^=> \[base 2\/2\] RUN echo base +0\.1s$/);
+    expect(lines[3]).toBe('[+] Building 1.0s (2/5) 2 running');
+    expect(lines[4]).toMatch(/\[build 1\/1\] RUN make +0\.8s +. \[test 1\/1\] RUN \.\/run-tests +0\.8s/);
+    expect(lines[5]).toMatch(/^ {3}cc -c main\.c +test 1 ok/);
+    expect(lines[7]).toMatch(/^· \[stage-3 1\/1\] COPY --from=build \/out \/app +waiting$/);
+    expect(lines).toHaveLength(8);
+  });
+
+  it('shows transfers alone when there is no build (a pull), and prints them once done', () => {
+    const events: BuildEvent[] = [
+      { type: 'transfer', time: T0, id: 'pull:a', label: 'pulling 0123456789ab', current: 2_000_000, total: 2_000_000, done: true },
+      { type: 'transfer', time: T0, id: 'pull:b', label: 'pulling 456789abcdef', current: 250, total: 1_000 },
+    ];
+    const frame = render(<ProgressView view={viewAfter(events)} now={T0} width={80} rows={24} color={false} />).lastFrame()!;
+    const lines = frame.split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^=> pulling 0123456789ab +2\.0MB done$/);
+    expect(lines[1]).toMatch(/^=> pulling 456789abcdef +\[#####-+\] 250B \/ 1\.0kB$/);
   });
 
   it('shows a transfer in progress with its bar', () => {
@@ -63,7 +76,7 @@ describe('ProgressView', () => {
 
   it('ends with the summary after a successful build', () => {
     const frame = render(<ProgressView view={viewAfter(success())} now={T0 + 9_999} width={100} rows={24} color={false} />).lastFrame()!;
-    const lines = frame.split('\n');
+    const lines = frame.split('\n').slice(1); // after the context transfer
     expect(lines.slice(0, 5).map((l) => l.replace(/ +\S+$/, ''))).toEqual([
       '=> CACHED [base 1/2] FROM busybox',
       '=> [base 2/2] RUN echo base',

@@ -6,7 +6,7 @@
 // scrollback included, to redraw output taller than the terminal).
 
 import { Box, Static, Text } from 'ink';
-import type { BuildView, StepView } from '../../model.js';
+import type { BuildView, PrintedItem } from '../../model.js';
 import { planLiveLayout } from '../layout.js';
 import { FailureReport } from './FailureReport.js';
 import { Header } from './Header.js';
@@ -23,33 +23,52 @@ export interface ProgressViewProps {
   color: boolean;
 }
 
-/** What <Static> prints: each finished step, then the outcome once the build has ended. */
-type Printed = { kind: 'step'; step: StepView } | { kind: 'outcome' };
+/** What <Static> prints: finished steps and transfers, then the outcome once the build has ended. */
+type Printed = PrintedItem | { kind: 'outcome' };
 
 export function ProgressView({ view, now, width, rows, color }: ProgressViewProps) {
-  const printed: Printed[] = view.finished.map((step) => ({ kind: 'step', step }));
-  if (view.result) printed.push({ kind: 'outcome' });
+  const printed: Printed[] = view.result ? [...view.printed, { kind: 'outcome' }] : view.printed;
   return (
     <>
       <Static items={printed}>
-        {(item) =>
-          item.kind === 'step' ? (
-            <StepLine key={item.step.info.id} step={item.step} now={now} width={width} color={color} />
-          ) : (
-            <Box key="outcome" flexDirection="column" width={width}>
-              <Header view={view} elapsedMs={view.result!.durationMs} width={width} color={color} />
-              <Outcome view={view} width={width} color={color} />
-            </Box>
-          )
-        }
+        {(item) => {
+          switch (item.kind) {
+            case 'step':
+              return <StepLine key={`step ${item.step.info.id}`} step={item.step} now={now} width={width} color={color} />;
+            case 'transfer':
+              return <TransferLine key={`transfer ${item.transfer.id}`} transfer={item.transfer} width={width} color={color} />;
+            case 'outcome':
+              return (
+                <Box key="outcome" flexDirection="column" width={width}>
+                  <Header view={view} elapsedMs={view.result!.durationMs} width={width} color={color} />
+                  <Outcome view={view} width={width} color={color} />
+                </Box>
+              );
+          }
+        }}
       </Static>
-      {view.startedAt === undefined || view.result ? null : (
+      {view.result ? null : view.startedAt === undefined ? (
+        // No build (a pull or a push on its own): only the transfers.
+        <Transfers view={view} width={width} color={color} />
+      ) : (
         <Box flexDirection="column" width={width}>
           <Header view={view} elapsedMs={now - view.startedAt} width={width} color={color} />
           <Live view={view} now={now} width={width} rows={rows} color={color} />
         </Box>
       )}
     </>
+  );
+}
+
+function Transfers({ view, width, color }: Pick<ProgressViewProps, 'view' | 'width' | 'color'>) {
+  return (
+    <Box flexDirection="column" width={width}>
+      {view.transfers
+        .filter((transfer) => !transfer.done)
+        .map((transfer) => (
+          <TransferLine key={transfer.id} transfer={transfer} width={width} color={color} />
+        ))}
+    </Box>
   );
 }
 

@@ -1,4 +1,5 @@
-// A transfer (context, pull, push, export): label, a bar when the total is known, and bytes.
+// A transfer (context, pull, push, export): label, a bar when the total is known, and bytes;
+// once done, the bytes moved.
 
 import { Box, Text } from 'ink';
 import { formatBytes } from '../../format.js';
@@ -19,9 +20,9 @@ export interface TransferLineProps {
 }
 
 export function TransferLine({ transfer, width, color }: TransferLineProps) {
-  const { current, total } = transfer;
-  const known = total !== undefined && total > 0;
-  const amount = known ? `${formatBytes(current)} / ${formatBytes(total)}` : formatBytes(current);
+  const { current, total, done } = transfer;
+  const known = !done && total !== undefined && total > 0;
+  const amount = done ? `${formatBytes(current)} done` : known ? `${formatBytes(current)} / ${formatBytes(total)}` : formatBytes(current);
   return (
     <Box width={width}>
       <Box flexShrink={0} marginRight={1}>
