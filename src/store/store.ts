@@ -189,6 +189,11 @@ export class Store implements ContentStore {
     return { path, release: () => rm(path, { recursive: true, force: true }) };
   }
 
+  /**
+   * An explicit lease, held until released or until this process dies. `add` records at once
+   * but cannot wait out a prune already running; hasBlob, ensureSnapshot, getCacheRecord and
+   * every write protect what they touch themselves (for as long as this instance is open).
+   */
   async acquireLease(digests: Digest[]): Promise<{ add(digest: Digest): void; release(): Promise<void> }> {
     let lease;
     try {
