@@ -32,30 +32,50 @@ export async function copyIntoLayer(request: CopyRequest): Promise<CopyResult> {
   if (matches.length === 0) return { written: 0, bytes: 0 };
   const target = new TargetTree(request.link ? [] : request.lowerDirs, request.upperDir);
   const createdDir: Meta = { mode: CREATED_DIR_MODE, uid: request.chown?.uid ?? 0, gid: request.chown?.gid ?? 0 };
-  const metaFor = (item: WalkItem): Meta => entryMeta(tree, item, request.chown, modeChange);
-
   await target.mkdirAll(await target.resolve(intoDir ? destAbs : posix.dirname(destAbs)), createdDir);
-  const dest = await target.resolve(destAbs);
-  for (const match of matches) {
-    if (request.unpack && match.entry.stats.isFile() && (await isArchiveFile(match.entry.hostPath))) {
-      // BuildKit's ADD: an archive is extracted into the destination itself, made as a dir.
-      await target.mkdirAll(dest, createdDir);
-      await target.writeExternally(dest, (hostDir) => request.unpack!(match.entry.hostPath, hostDir));
-      continue;
-    }
-    const matchDest = request.parents
-      ? await prepareKeptParents(target, tree, match, dest, metaFor)
-      : await prepareMatchDest(target, match, dest, createdDir);
-    for await (const item of walkMatch(tree, match, request.exclude)) {
-      const out = item.rel === '' ? matchDest : posix.join(matchDest, item.rel);
-      if (!item.entry.stats.isDirectory()) await target.writeLeaf(out, item.entry, metaFor(item));
-      // The destination of a dir's contents keeps its own metadata; dirs below take the source's.
-      else if (item.rel === '' && !request.parents) await target.mkdirAll(out, createdDir);
-      else await target.copyDir(out, metaFor(item), item.entry.hostPath);
-    }
-  }
+  const run: CopyRun = {
+    request,
+    tree,
+    target,
+    createdDir,
+    dest: await target.resolve(destAbs),
+    metaFor: (item) => entryMeta(tree, item, request.chown, modeChange),
+  };
+  for (const match of matches) await copyMatch(run, match);
   await target.copyXattrs();
   return { written: target.written, bytes: target.bytes };
+}
+
+/** What every match of one copy shares. */
+interface CopyRun {
+  request: CopyRequest;
+  tree: SourceTree;
+  target: TargetTree;
+  /** The metadata of dirs made on the way to a destination. */
+  createdDir: Meta;
+  /** The destination, resolved inside the target root. */
+  dest: string;
+  metaFor: (item: WalkItem) => Meta;
+}
+
+async function copyMatch(run: CopyRun, match: SourceMatch): Promise<void> {
+  const { request, target, createdDir, dest, metaFor } = run;
+  if (request.unpack && match.entry.stats.isFile() && (await isArchiveFile(match.entry.hostPath))) {
+    // BuildKit's ADD: an archive is extracted into the destination itself, made as a dir.
+    await target.mkdirAll(dest, createdDir);
+    await target.writeExternally(dest, (hostDir) => request.unpack!(match.entry.hostPath, hostDir));
+    return;
+  }
+  const matchDest = request.parents
+    ? await prepareKeptParents(target, run.tree, match, dest, metaFor)
+    : await prepareMatchDest(target, match, dest, createdDir);
+  for await (const item of walkMatch(run.tree, match, request.exclude)) {
+    const out = item.rel === '' ? matchDest : posix.join(matchDest, item.rel);
+    if (!item.entry.stats.isDirectory()) await target.writeLeaf(out, item.entry, metaFor(item));
+    // The destination of a dir's contents keeps its own metadata; dirs below take the source's.
+    else if (item.rel === '' && !request.parents) await target.mkdirAll(out, createdDir);
+    else await target.copyDir(out, metaFor(item), item.entry.hostPath);
+  }
 }
 
 /**
