@@ -111,7 +111,8 @@ export function createPlainSink({ out, color }: PlainRendererOptions): EventSink
     const amount = event.total === undefined
       ? formatBytes(event.current)
       : `${formatBytes(event.current)} / ${formatBytes(event.total)}`;
-    return `#${event.id} ${event.label}: ${event.done ? `${formatBytes(event.current)} done` : amount}\n`;
+    // Transfers are not steps: no `#n`, and their ids (`pull:sha256:…`) are too long to print.
+    return `=> ${event.label}: ${event.done ? `${formatBytes(event.current)} done` : amount}\n`;
   };
 
   const errorReport = (event: Extract<BuildEvent, { type: 'build.error' }>): string => {

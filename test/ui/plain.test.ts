@@ -44,10 +44,10 @@ describe('plain renderer', () => {
     }
     const lines = (await renderPlain(events)).trim().split('\n');
     expect(lines).toEqual([
-      '#pull:base pull busybox: 0B / 30.0kB',
-      '#pull:base pull busybox: 10.0kB / 30.0kB',
-      '#pull:base pull busybox: 20.0kB / 30.0kB',
-      '#pull:base pull busybox: 30.0kB done',
+      '=> pull busybox: 0B / 30.0kB',
+      '=> pull busybox: 10.0kB / 30.0kB',
+      '=> pull busybox: 20.0kB / 30.0kB',
+      '=> pull busybox: 30.0kB done',
     ]);
   });
 
