@@ -40,7 +40,10 @@ export function extractFlags(logical: LogicalLine, start: number, file: string, 
         hint: `Close the ${quote} quote.`,
       });
     }
-    if (word === '--') return { flags, restStart: i };
+    if (word === '--') {
+      while (i < text.length && /\s/.test(text[i]!)) i++;
+      return { flags, restStart: i };
+    }
     const equals = word.indexOf('=');
     flags.push({
       name: equals < 0 ? word.slice(2) : word.slice(2, equals),

@@ -71,16 +71,21 @@ function readInstructions(lines: string[], base: Omit<InstructionContext, 'readH
     while (cursor < lines.length && TRIVIA.test(lines[cursor]!)) cursor++;
     if (cursor >= lines.length) return instructions;
     const { instruction, end } = readInstructionAt(lines, cursor, base, warnings);
-    instructions.push(instruction);
+    if (instruction) instructions.push(instruction);
     cursor = end;
   }
 }
 
 const TRIVIA = /^\s*(#.*)?$/;
 
-/** The instruction whose keyword is the first word of `lines[start]`, and the line after it. */
-function readInstructionAt(lines: string[], start: number, base: Omit<InstructionContext, 'readHeredocs'>, warnings: RecipeWarning[]): { instruction: Instruction; end: number } {
+/**
+ * The instruction whose keyword is the first word of `lines[start]`, and the line after it;
+ * none when the lines hold only continuation characters, which Docker drops too.
+ */
+function readInstructionAt(lines: string[], start: number, base: Omit<InstructionContext, 'readHeredocs'>, warnings: RecipeWarning[]): { instruction?: Instruction; end: number } {
   const logical = readLogicalLine(lines, start, base.escape);
+  const keywordStart = logical.text.search(/\S/);
+  if (keywordStart < 0) return { end: logical.nextLine };
   for (const line of logical.blankLines) {
     warnings.push({
       message: 'empty continuation line: Docker will stop accepting these; remove it or end the instruction above',
@@ -96,7 +101,6 @@ function readInstructionAt(lines: string[], start: number, base: Omit<Instructio
       return bodies.heredocs;
     },
   };
-  const keywordStart = logical.text.search(/\S/);
   const instruction = parseInstruction(ctx, logical, keywordStart, lines.slice(start, end).join('\n'));
   instruction.location.endLine = end;
   return { instruction, end };

@@ -341,6 +341,14 @@ describe('recipe-level errors', () => {
     expect(parseError('ARG x\nRUN echo\nFROM scratch').message).toContain('RUN before the first FROM');
   });
 
+  it('a line of nothing but a continuation character is dropped, as Docker does', () => {
+    expect(parse('FROM scratch\n\\\n').stages[0]!.instructions).toEqual([]);
+  });
+
+  it('a bare -- ends the flags, and what follows is the arguments', () => {
+    expect(only('ONBUILD -- ENV a=1', 'ONBUILD').trigger).toMatchObject({ keyword: 'ENV', pairs: [{ key: 'a', value: '1' }] });
+  });
+
   it('CRLF line endings parse like LF', () => {
     const recipe = parse('FROM scratch\r\nRUN a \\\r\n  b\r\nENV x=1\r\n');
     const [run, env] = recipe.stages[0]!.instructions;
