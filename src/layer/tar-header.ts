@@ -96,7 +96,8 @@ export function compareBytes(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
-interface UstarFields {
+/** The fields of one ustar header block, before PAX/GNU records override them. */
+export interface UstarFields {
   name: Buffer;
   mode: number;
   uid: number;
@@ -151,26 +152,12 @@ function paxRecords(pairs: [string, Buffer][]): Buffer {
 
 // ---- reading ----
 
-/** The raw ustar fields of one header block, before PAX/GNU overrides. */
-export interface RawHeader {
-  name: Buffer;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  mtime: number;
-  typeflag: string;
-  linkname: Buffer;
-  devmajor: number;
-  devminor: number;
-}
-
 export function isZeroBlock(block: Buffer): boolean {
   for (let i = 0; i < BLOCK; i++) if (block[i] !== 0) return false;
   return true;
 }
 
-export function decodeHeader(block: Buffer, offset: number): RawHeader {
+export function decodeHeader(block: Buffer, offset: number): UstarFields {
   const stored = parseNumber(block, 148, 8, offset);
   const copy = Buffer.from(block);
   copy.fill(0x20, 148, 156);

@@ -4,7 +4,7 @@
 // its size field, before any of it is read.
 
 import { LayerError } from '../errors.js';
-import { BLOCK, decodeHeader, isZeroBlock, padding, parsePaxRecords, type EntryType, type RawHeader, type TarEntry } from './tar-header.js';
+import { BLOCK, decodeHeader, isZeroBlock, padding, parsePaxRecords, type EntryType, type UstarFields, type TarEntry } from './tar-header.js';
 
 export const MAX_EXTENDED_HEADER = 1 << 20;
 
@@ -134,7 +134,7 @@ export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<Re
   await reader.drain();
 }
 
-async function readExtended(reader: ByteReader, raw: RawHeader, offset: number): Promise<Buffer> {
+async function readExtended(reader: ByteReader, raw: UstarFields, offset: number): Promise<Buffer> {
   if (raw.size > MAX_EXTENDED_HEADER) {
     throw new LayerError(
       'E_LAYER_HEADER_TOO_LARGE',
@@ -154,7 +154,7 @@ function cut(data: Buffer): Buffer {
   return end === -1 ? data : data.subarray(0, end);
 }
 
-function toEntry(raw: RawHeader, pax: Map<string, Buffer>, name: Buffer, link: Buffer, offset: number): TarEntry {
+function toEntry(raw: UstarFields, pax: Map<string, Buffer>, name: Buffer, link: Buffer, offset: number): TarEntry {
   const type = ENTRY_TYPES[raw.typeflag];
   if (type === undefined) {
     throw new LayerError('E_LAYER_UNSUPPORTED', `tar entry at byte ${offset} has unsupported type ${JSON.stringify(raw.typeflag)}`, {
