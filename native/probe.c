@@ -8,6 +8,7 @@
  *   probe spew MIB           MIB MiB of numbered lines, alternating stdout and stderr
  *   probe fds                lists the open descriptors
  *   probe cwd                prints getcwd()
+ *   probe threads            starts and joins 8 threads (clone3 is refused, libc falls back)
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -15,6 +16,7 @@
 #include <fcntl.h>
 #include <linux/reboot.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -194,10 +196,27 @@ static int cmd_fds(void) {
   return 0;
 }
 
+static void *thread_body(void *arg) {
+  return arg;
+}
+
+static int cmd_threads(void) {
+  pthread_t threads[8];
+  for (int i = 0; i < 8; i++)
+    if (pthread_create(&threads[i], NULL, thread_body, NULL) != 0) {
+      printf("pthread_create failed\n");
+      return 1;
+    }
+  for (int i = 0; i < 8; i++)
+    pthread_join(threads[i], NULL);
+  printf("threads ok\n");
+  return 0;
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (argc < 2) {
-    fprintf(stderr, "usage: probe try|connect|forkbomb|memhog|spew|fds|cwd ...\n");
+    fprintf(stderr, "usage: probe try|connect|forkbomb|memhog|spew|fds|cwd|threads ...\n");
     return 2;
   }
   const char *cmd = argv[1];
@@ -213,6 +232,8 @@ int main(int argc, char **argv) {
     return cmd_spew(atol(argv[2]));
   if (strcmp(cmd, "fds") == 0)
     return cmd_fds();
+  if (strcmp(cmd, "threads") == 0)
+    return cmd_threads();
   if (strcmp(cmd, "cwd") == 0) {
     char buf[4096];
     printf("%s\n", getcwd(buf, sizeof buf) ? buf : errno_name(errno));

@@ -116,6 +116,11 @@ describe.each(modesToTest())('isolation ($name)', (mode) => {
     expect(r.stdout.trim().split('\n')).toEqual(ops.map((op) => `${op} EPERM`));
   });
 
+  it('runs threaded programs: clone3 is refused with ENOSYS and libc falls back to clone', async () => {
+    const r = await runStep(mode, stepSpec(scratch, mode, ['/probe', 'threads']));
+    expect(r.stdout).toBe('threads ok\n');
+  });
+
   it("has no capability beyond Docker's default set, no_new_privs and a seccomp filter", async () => {
     const asRoot = await sh(scratch, mode, 'cat /proc/self/status');
     const caps = capabilities(asRoot.stdout);
