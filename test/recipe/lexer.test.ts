@@ -3,8 +3,9 @@
 
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { expandWord, expandWords } from '../../src/recipe/index.js';
+import { expandWord, expandWords, WordError } from '../../src/recipe/index.js';
 
 const TABLES = resolve(import.meta.dirname, '../../fixtures/recipe/lexer');
 
@@ -73,5 +74,23 @@ describe('lexer options', () => {
 
   it('rawEscapes keeps the escape character', () => {
     expect(expandWord('a\\$b', new Map([['b', '2']]), { escape: '\\', rawEscapes: true })).toBe('a\\$b');
+  });
+});
+
+describe('lexer on arbitrary words', () => {
+  const word = fc.array(fc.constantFrom('$', '{', '}', ':', '-', '+', '?', '#', '%', '/', '*', '\\', "'", '"', 'a', 'b', ' ', '[', '(', '.', '^', '|', 'é'), { maxLength: 30 }).map((chars) => chars.join(''));
+  const env = new Map([['a', 'a-b/c*d.e'], ['b', '']]);
+
+  it('expands or throws a WordError, never anything else', () => {
+    fc.assert(
+      fc.property(word, fc.constantFrom('\\', '`'), (text, escape) => {
+        try {
+          expect(typeof expandWord(text, env, { escape })).toBe('string');
+        } catch (error) {
+          if (!(error instanceof WordError)) throw error;
+        }
+      }),
+      { numRuns: 5000, seed: 7 },
+    );
   });
 });
