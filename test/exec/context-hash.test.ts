@@ -52,6 +52,14 @@ describe('hashCopySources: what the digest covers', () => {
     expect(await hashCopySources(selected)).toBe(before[0]);
   });
 
+  it('covers the modes of the source dirs --parents recreates', async () => {
+    const context = testdir({ 'x/y/f': 'f' });
+    const parents = spec(context, { sources: ['x/y/f'], parents: true });
+    const before = await hashCopySources(parents);
+    chmodSync(join(context, 'x'), 0o700);
+    expect(await hashCopySources(parents)).not.toBe(before);
+  });
+
   it('covers the requested owner and mode', async () => {
     const context = testdir(tree);
     const digests = new Set([

@@ -64,6 +64,11 @@ export async function hashCopySources(spec: CopyHashSpec, cache?: StatCache): Pr
   const firstOfInode = new Map<string, string>();
   for (const [index, match] of matches.entries()) {
     hasher.fields('match', index, match.arg, match.path, match.keptPath ?? '');
+    // `--parents` recreates the source dirs above the match with their own modes and owners.
+    for (const sourceDir of match.keptParents ?? []) {
+      const parent = await tree.root.stat(sourceDir);
+      hasher.fields('parent', sourceDir, parent ? (parent.stats.mode & 0o7777).toString(8) : '', parent && keepOwners ? `${parent.stats.uid}:${parent.stats.gid}` : '');
+    }
     for await (const item of walkMatch(tree, match, spec.exclude)) {
       const { stats, hostPath } = item.entry;
       const inode = `${stats.dev}:${stats.ino}`;
