@@ -5,7 +5,7 @@
 // the store while they stream in.
 
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { RegistryError } from '../errors.js';
 import { isDigest, sha256, type Digest } from '../lib/digest.js';
 import { MediaType, type Descriptor } from '../layer/oci.js';
@@ -217,22 +217,25 @@ export class RegistryClient {
   }
 
   /**
-   * The blob's bytes as a stream (redirects to storage followed without our credentials).
-   * `once`: the caller retries the whole transfer itself.
+   * The blob's bytes from byte `from` on, as a stream; redirects to storage are followed
+   * without our credentials. `once`: the caller retries the whole transfer itself.
    */
-  async openBlob(repository: string, digest: Digest, once = false): Promise<Readable> {
-    let res = await this.request({ method: 'GET', path: `/v2/${repository}/blobs/${digest}`, repository, action: 'pull', once });
+  async openBlob(repository: string, digest: Digest, options: { from?: number; once?: boolean } = {}): Promise<Readable> {
+    const from = options.from ?? 0;
+    const headers = from > 0 ? { range: `bytes=${from}-` } : {};
+    let res = await this.request({ method: 'GET', path: `/v2/${repository}/blobs/${digest}`, repository, action: 'pull', headers, once: options.once });
     for (let hops = 0; isRedirect(res.statusCode) && hops < 5; hops++) {
       res.resume();
       const location = new URL(res.headers.location ?? '', this.base);
-      res = await withRetries(this.retry, () => this.sendOnce({ method: 'GET', url: location }));
+      res = await withRetries(this.retry, () => this.sendOnce({ method: 'GET', url: location, headers }));
     }
     if (res.statusCode === 404) {
       res.resume();
       throw new RegistryError('E_REGISTRY_NOT_FOUND', `blob ${digest} is missing from ${this.domain}/${repository}`, { status: 404 });
     }
+    if (res.statusCode === 206 && from > 0) return res;
     if (res.statusCode !== 200) throw await this.unexpected(res, `GET blob ${digest}`);
-    return res;
+    return from > 0 ? res.pipe(skipBytes(from)) : res; // a server that ignores Range sends it all
   }
 
   /** Tries a cross-repository mount; resolves to true when the registry mounted it. */
@@ -313,6 +316,17 @@ export class RegistryClient {
     const detail = await errorDetail(res);
     return new RegistryError('E_REGISTRY_PROTOCOL', `${this.domain} answered ${res.statusCode} to ${what}${detail ? ` (${detail})` : ''}`, { status: res.statusCode });
   }
+}
+
+function skipBytes(count: number): Transform {
+  let left = count;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      const skip = Math.min(left, chunk.length);
+      left -= skip;
+      callback(null, skip === chunk.length ? undefined : chunk.subarray(skip));
+    },
+  });
 }
 
 function isRedirect(status: number | undefined): boolean {

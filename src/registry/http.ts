@@ -66,7 +66,7 @@ function isRetriableStatus(status: number): boolean {
   return status >= 500 || status === 429 || status === 408;
 }
 
-function isRetriable(error: unknown): boolean {
+export function isRetriable(error: unknown): boolean {
   // EPROTO and the like are a server speaking something else, not a dropped connection.
   if (error instanceof NetworkError) return error.code === undefined || NETWORK_CODES.has(error.code);
   if (error instanceof RegistryError) {
@@ -83,11 +83,16 @@ export async function withRetries<T>(policy: RetryPolicy, attempt: () => Promise
     try {
       return await attempt();
     } catch (error) {
-      if (policy.signal?.aborted) throw new CancelledError();
-      if (n >= policy.retries || !isRetriable(error)) throw error;
-      await sleep(policy.retryDelayMs * 2 ** n, policy.signal);
+      await backOff(policy, error, n);
     }
   }
+}
+
+/** After failure number `n` (0-based): rethrows what is not worth retrying, else waits its turn. */
+export async function backOff(policy: RetryPolicy, error: unknown, n: number): Promise<void> {
+  if (policy.signal?.aborted) throw new CancelledError();
+  if (n >= policy.retries || !isRetriable(error)) throw error;
+  await sleep(policy.retryDelayMs * 2 ** n, policy.signal);
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

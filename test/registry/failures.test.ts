@@ -108,10 +108,11 @@ describe('registry killed mid-push', () => {
 type Fault = 'corrupt-blob' | 'corrupt-manifest' | 'flaky' | 'drop' | 'none';
 
 /** A pass-through proxy in front of the registry that misbehaves on purpose. */
-async function startProxy(upstream: TestRegistry): Promise<{ host: string; fault: Fault; faults: number; server: Server }> {
-  const state = { host: '', fault: 'none' as Fault, faults: 0, server: undefined as unknown as Server };
+async function startProxy(upstream: TestRegistry): Promise<{ host: string; fault: Fault; faults: number; ranges: string[]; server: Server }> {
+  const state = { host: '', fault: 'none' as Fault, faults: 0, ranges: [] as string[], server: undefined as unknown as Server };
   state.server = createServer((req, res) => {
     const isBlob = req.method === 'GET' && /\/blobs\/sha256:/.test(req.url ?? '');
+    if (isBlob && req.headers.range) state.ranges.push(req.headers.range);
     const isManifest = req.method === 'GET' && /\/manifests\//.test(req.url ?? '');
     if (state.fault === 'flaky' && isBlob && state.faults < 2) {
       state.faults++;
@@ -168,6 +169,7 @@ describe('a registry or proxy serving bad content', () => {
   async function pullThroughProxy(fault: Fault, name: string) {
     proxy.fault = fault;
     proxy.faults = 0;
+    proxy.ranges = [];
     const store = await Store.open(join(scratch, name));
     const outcome = await pullImage(store, `${proxy.host}/served/busybox:1`, { retryDelayMs: 10 }).then(
       (result) => ({ result, error: undefined }),
@@ -191,12 +193,13 @@ describe('a registry or proxy serving bad content', () => {
     expect(await readdir(store.layout.blobsDir)).toEqual([]);
   });
 
-  it('retries 503 answers and connections dropped mid-body', async () => {
+  it('retries 503 answers, and resumes a connection dropped mid-body from where it stopped', async () => {
     for (const fault of ['flaky', 'drop'] as const) {
       const { store, result, error } = await pullThroughProxy(fault, `retry-${fault}`);
       expect(error).toBeUndefined();
       expect(proxy.faults).toBeGreaterThan(0);
       expect((await store.getImage(`${proxy.host}/served/busybox:1`))?.manifestDescriptor.digest).toBe(result!.manifest.digest);
+      expect(proxy.ranges).toEqual(fault === 'drop' ? ['bytes=500-'] : []);
     }
   });
 });
