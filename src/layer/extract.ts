@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import { isTsbuildError, LayerError } from '../errors.js';
 import { DigestingStream, type Digest } from '../lib/digest.js';
 import { decompressedStream } from './compress.js';
-import { Extraction, type ExtractionLimits } from './extraction.js';
+import { Extraction, type ExtractionLimits, type WhiteoutMode } from './extraction.js';
 import { readTar } from './tar-reader.js';
 
 export interface ExtractLayerOptions {
@@ -20,8 +20,9 @@ export interface ExtractLayerOptions {
    * `overlay`: OCI whiteouts become overlayfs whiteouts (0/0 character devices, and
    * `trusted.overlay.opaque=y` on opaque directories): the result is an overlay lowerdir.
    * `apply`: whiteouts delete what they name from `dest`, which holds the layers below.
+   * `none`: a plain archive (ADD, a build context): `.wh.` names are ordinary files.
    */
-  whiteouts: 'overlay' | 'apply';
+  whiteouts: WhiteoutMode;
   /** Refuse the layer once its file data would exceed this many bytes (default: the free space of dest's filesystem). */
   maxBytes?: number;
   /** Refuse the layer once it would create more than this many inodes (default: free inodes of dest's filesystem). */

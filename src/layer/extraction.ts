@@ -30,7 +30,7 @@ import { mknod } from './special-files.js';
 import type { TarEntry } from './tar-header.js';
 import { applyXattrs, type Xattrs } from './xattr.js';
 
-export type WhiteoutMode = 'overlay' | 'apply';
+export type WhiteoutMode = 'overlay' | 'apply' | 'none';
 
 export interface ExtractionLimits {
   bytes: number;
@@ -80,7 +80,7 @@ export class Extraction {
     if (components.length === 0) return this.applyRoot(entry, offset);
     const name = components[components.length - 1]!;
     const parent = this.parent(components.slice(0, -1));
-    if (name.startsWith(WHITEOUT_PREFIX)) return this.applyWhiteout(parent, name, offset);
+    if (this.whiteouts !== 'none' && name.startsWith(WHITEOUT_PREFIX)) return this.applyWhiteout(parent, name, offset);
     const target = join(parent, name);
     if (Buffer.byteLength(target) >= PATH_MAX) {
       throw new LayerError('E_LAYER_UNSUPPORTED', `tar entry at byte ${offset} would be ${Buffer.byteLength(target)} bytes long on this system, beyond PATH_MAX (${PATH_MAX})`, {

@@ -106,6 +106,15 @@ describe('extractLayer edges', () => {
     expect(describeTree(overlay)['lower']).toMatch(/^20000 .* rdev=0$/);
   });
 
+  it("'none' mode extracts .wh. names as ordinary files (ADD archives, build contexts)", async () => {
+    const root = tempDir();
+    writeFileSync(join(root, 'lower'), 'lower');
+    await extractLayer(streamOf(tar(file('.wh.lower', 'data'), file('d/.wh..wh..opq', 'x'))), root, { whiteouts: 'none' });
+    expect(readFileSync(join(root, '.wh.lower'), 'utf8')).toBe('data');
+    expect(readFileSync(join(root, 'lower'), 'utf8')).toBe('lower');
+    expect(readFileSync(join(root, 'd/.wh..wh..opq'), 'utf8')).toBe('x');
+  });
+
   it('passes a store error from the input through with its kind', async () => {
     const root = tempDir();
     const { StoreError } = await import('../../src/errors.js');
