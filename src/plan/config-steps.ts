@@ -70,7 +70,7 @@ function applyConfig(ctx: PlanContext, state: StageState, instruction: ConfigIns
       return applyVolume(ctx, state, instruction);
     case 'CMD':
     case 'ENTRYPOINT':
-      return applyCommand(state, instruction);
+      return applyCommand(ctx, state, instruction);
     case 'SHELL':
       return applyShell(state, instruction);
     case 'HEALTHCHECK':
@@ -163,7 +163,14 @@ export function commandArgv(command: CommandSource, shell: readonly string[]): s
   return command.form === 'exec' ? [...command.argv] : [...shell, command.script];
 }
 
-function applyCommand(state: StageState, instruction: CommandInstruction): Effect {
+function applyCommand(ctx: PlanContext, state: StageState, instruction: CommandInstruction): Effect {
+  if (instruction.command.form === 'shell' && !state.config.explicitShell) {
+    ctx.warnings.push({
+      rule: 'JSONArgsRecommended',
+      message: `JSON arguments recommended for ${instruction.keyword} to prevent unintended behavior related to OS signals`,
+      location: instruction.location,
+    });
+  }
   const argv = commandArgv(instruction.command, state.config.shell);
   if (instruction.keyword === 'CMD') {
     state.config.cmd = argv;

@@ -19,6 +19,10 @@ const CHECKS: Finding[] = [
           location: instruction.location,
         }
       : undefined,
+  (instruction) =>
+    instruction.keyword === 'FROM' && (instruction.stageName === 'scratch' || instruction.stageName === 'context')
+      ? { rule: 'ReservedStageName', message: `"${instruction.stageName}" is reserved and should not be used as a stage name`, location: instruction.argsLocation }
+      : undefined,
   (instruction) => {
     if (instruction.keyword !== 'FROM' || !instruction.stageName) return undefined;
     const written = /\S+\s+\S+\s+(\S+)\s*$/.exec(instruction.rest)?.[1] ?? '';
@@ -38,5 +42,47 @@ const CHECKS: Finding[] = [
 ];
 
 export function lintInstructions(instructions: readonly Instruction[]): RecipeWarning[] {
-  return instructions.flatMap((instruction) => CHECKS.map((check) => check(instruction)).filter((w): w is RecipeWarning => w !== undefined));
+  const single = instructions.flatMap((instruction) => CHECKS.map((check) => check(instruction)).filter((w): w is RecipeWarning => w !== undefined));
+  return [...single, ...instructions.flatMap(secretNames), ...repeatedInstructions(instructions)];
+}
+
+// BuildKit's pattern: a secret-like word as a whole `_`-separated part of the name, unless
+// `public` is one too.
+const SECRET_NAME = /(?:_|^)(?:apikey|auth|credential|credentials|key|password|pword|passwd|secret|token)(?:_|$)/i;
+const PUBLIC_NAME = /(?:_|^)public(?:_|$)/i;
+
+/** ARG and ENV values end up in the image config or history: secrets belong in secret mounts. */
+function secretNames(instruction: Instruction): RecipeWarning[] {
+  const names = instruction.keyword === 'ARG' ? instruction.args.map((arg) => ({ name: arg.name, location: arg.location }))
+    : instruction.keyword === 'ENV' ? instruction.pairs.map((pair) => ({ name: pair.key, location: pair.location }))
+    : [];
+  return names
+    .filter(({ name }) => SECRET_NAME.test(name) && !PUBLIC_NAME.test(name))
+    .map(({ name, location }) => ({
+      rule: 'SecretsUsedInArgOrEnv',
+      message: `do not use ARG or ENV instructions for sensitive data (${instruction.keyword} "${name}"): use RUN --mount=type=secret`,
+      location,
+    }));
+}
+
+const ONCE_PER_STAGE = new Set(['CMD', 'ENTRYPOINT', 'HEALTHCHECK']);
+
+/** A second CMD, ENTRYPOINT or HEALTHCHECK in a stage silently replaces the first. */
+function repeatedInstructions(instructions: readonly Instruction[]): RecipeWarning[] {
+  const warnings: RecipeWarning[] = [];
+  let seen = new Map<string, Instruction>();
+  for (const instruction of instructions) {
+    if (instruction.keyword === 'FROM') seen = new Map();
+    if (!ONCE_PER_STAGE.has(instruction.keyword)) continue;
+    const earlier = seen.get(instruction.keyword);
+    if (earlier) {
+      warnings.push({
+        rule: 'MultipleInstructionsDisallowed',
+        message: `multiple ${instruction.keyword} instructions in one stage: only the last one (line ${instruction.location.line}) is used`,
+        location: earlier.location,
+      });
+    }
+    seen.set(instruction.keyword, instruction);
+  }
+  return warnings;
 }

@@ -228,6 +228,25 @@ describe('build checks', () => {
     expect(() => plan(`# check=error=true\n${LINTED}`, { buildArgs: { BUILDKIT_DOCKERFILE_CHECK: 'skip=all' } })).not.toThrow();
   });
 
+  it('SecretsUsedInArgOrEnv, ReservedStageName, MultipleInstructionsDisallowed, JSONArgsRecommended', () => {
+    const text = [
+      'FROM scratch AS scratch',
+      'ARG API_KEY PUBLIC_KEY MONKEY',
+      'ENV DB_PASSWORD=x',
+      'CMD run',
+      'CMD ["run"]',
+      'SHELL ["/bin/sh", "-c"]',
+      'ENTRYPOINT serve',
+    ].join('\n');
+    expect(plan(text).warnings.map((w) => [w.rule, w.location?.line, w.location?.column])).toEqual([
+      ['ReservedStageName', 1, 6],
+      ['SecretsUsedInArgOrEnv', 2, 5],
+      ['SecretsUsedInArgOrEnv', 3, 5],
+      ['MultipleInstructionsDisallowed', 4, 1],
+      ['JSONArgsRecommended', 4, 1],
+    ]);
+  });
+
   it('reports settings it does not understand', () => {
     expect(plan('# check=warn=all\nFROM scratch').warnings.map((w) => w.message)).toEqual(['unknown build-check setting "warn=all" ignored (use skip=Rule1,Rule2 or error=true)']);
   });
