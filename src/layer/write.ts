@@ -114,6 +114,11 @@ async function* tarChunks(root: string, options: WriteLayerOptions, xattrs: Map<
 
 /** The tar bytes of one path (not of its children). */
 async function* entryChunks(state: WalkState, path: string, abs: string, stats: Stats): AsyncGenerator<Buffer> {
+  if (basename(path).startsWith('.wh.')) {
+    throw new LayerError('E_LAYER_SOURCE', `${abs}: names starting with ".wh." are reserved for whiteouts in image layers`, {
+      hint: 'rename the file; in a layer it would delete a file instead of adding one',
+    });
+  }
   const base = baseEntry(path, stats, state.options, xattrsFor(state.xattrs.get(abs), abs, state.overlay));
   if (state.overlay && stats.isCharacterDevice() && stats.rdev === 0) {
     yield encodeHeader({ ...base, type: 'file', path: siblingPath(path, `.wh.${basename(path)}`), size: 0, xattrs: undefined });

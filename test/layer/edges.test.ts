@@ -61,6 +61,13 @@ describe('writeLayer edges', () => {
     expect(error.hint).toMatch(/redirect_dir=off/);
   });
 
+  it('refuses a real file named .wh.* (a reader would take it for a whiteout)', async () => {
+    const source = tempDir();
+    sh('mkdir d && touch d/.wh.secret', source);
+    const error = await layerError(layerBytes(source));
+    expect(error.message).toMatch(/\.wh\.secret.*reserved for whiteouts/);
+  });
+
   it('walks 4,096-deep directories without recursion and fails cleanly past PATH_MAX', async () => {
     const source = tempDir();
     deepTree(source, 4096);
