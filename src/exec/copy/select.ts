@@ -169,14 +169,14 @@ function escapeGuard(tree: SourceTree, arg: string): ((path: string, via: string
 }
 
 function outsideContext(arg: string, why: string): BuildError {
-  return new BuildError('E_COPY_OUTSIDE_CONTEXT', `COPY source "${arg}" is outside the build context: ${why}`, {
+  return new BuildError('E_COPY_OUTSIDE_CONTEXT', `source "${arg}" is outside the build context: ${why}`, {
     hint: 'only files inside the context directory can be copied; move the file into the context',
   });
 }
 
 function missingSource(arg: string, tree: SourceTree): BuildError {
   const where = tree.kind === 'dir' ? 'the build context' : 'the source stage or image';
-  return new BuildError('E_COPY_SOURCE_MISSING', `COPY source "${arg}" not found in ${where}`, {
+  return new BuildError('E_COPY_SOURCE_MISSING', `source "${arg}" not found in ${where}`, {
     hint:
       tree.kind === 'dir'
         ? 'check the path (relative to the context directory) and that .dockerignore does not exclude it'
