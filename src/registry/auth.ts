@@ -89,11 +89,8 @@ export class Authorizer {
     } catch {
       throw new RegistryError('E_REGISTRY_PROTOCOL', `${this.endpoint.domain} named an invalid token realm`);
     }
-    if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
-    for (const scope of scopes) url.searchParams.append('scope', scope);
-    const headers: Record<string, string> = credentials ? { authorization: `Basic ${basic(credentials)}` } : {};
     const res = await withRetries(this.retry, async () => {
-      const response = await send(this.endpoint, { method: 'GET', url, headers }, this.retry.signal);
+      const response = await send(this.endpoint, tokenRequest(url, challenge, scopes, credentials), this.retry.signal);
       if (response.statusCode! >= 500) {
         response.resume();
         throw new RegistryError('E_REGISTRY_UNAVAILABLE', `the token service of ${this.endpoint.domain} answered ${response.statusCode}`, { status: response.statusCode });
@@ -113,6 +110,24 @@ export class Authorizer {
     if (!token) throw new RegistryError('E_REGISTRY_PROTOCOL', `the token service of ${this.endpoint.domain} returned no token`);
     return token;
   }
+}
+
+/**
+ * The token request: GET with the password as basic auth (or anonymous), or, holding an
+ * identity token, the OAuth2 refresh-token grant POSTed as a form, as Docker does.
+ */
+function tokenRequest(realm: URL, challenge: Challenge, scopes: string[], credentials: Credentials | undefined) {
+  const service = challenge.params.service;
+  if (credentials?.identityToken) {
+    const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credentials.identityToken, client_id: 'tsbuild', ...(service ? { service } : {}) });
+    if (scopes.length > 0) form.set('scope', scopes.join(' '));
+    const body = Buffer.from(form.toString());
+    return { method: 'POST', url: realm, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: () => body };
+  }
+  const url = new URL(realm);
+  if (service) url.searchParams.set('service', service);
+  for (const scope of scopes) url.searchParams.append('scope', scope);
+  return { method: 'GET', url, headers: credentials ? { authorization: `Basic ${basic(credentials)}` } : {} };
 }
 
 function basic(credentials: Credentials): string {

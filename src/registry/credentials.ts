@@ -14,7 +14,12 @@ import { isCode } from '../lib/lock.js';
 export interface Credentials {
   username: string;
   password: string;
+  /** An OAuth refresh token (Docker's `identitytoken`), traded for access tokens instead of the password. */
+  identityToken?: string;
 }
+
+/** What credential helpers return as the user name when the secret is an identity token. */
+const IDENTITY_TOKEN_USER = '<token>';
 
 interface DockerConfig {
   auths?: Record<string, { auth?: string; username?: string; password?: string; identitytoken?: string }>;
@@ -67,10 +72,13 @@ export async function getCredentials(dir: string, domain: string): Promise<Crede
     const out = await runHelper(helper, 'get', configKey(domain), domain, true);
     if (out === undefined) return undefined;
     const parsed = JSON.parse(out) as { Username?: string; Secret?: string };
-    return parsed.Secret ? { username: parsed.Username ?? '', password: parsed.Secret } : undefined;
+    if (!parsed.Secret) return undefined;
+    if (parsed.Username === IDENTITY_TOKEN_USER) return { username: '', password: '', identityToken: parsed.Secret };
+    return { username: parsed.Username ?? '', password: parsed.Secret };
   }
   const entry = Object.entries(config.auths ?? {}).find(([key]) => keyDomain(key) === domain)?.[1];
   if (!entry) return undefined;
+  if (entry.identitytoken) return { username: entry.username ?? '', password: '', identityToken: entry.identitytoken };
   if (entry.auth) {
     const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');

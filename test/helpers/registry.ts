@@ -15,6 +15,8 @@ import { join } from 'node:path';
 
 export interface TokenUser {
   password: string;
+  /** Accepted by the OAuth2 refresh-token grant (POST), as Docker's identity tokens are. */
+  refreshToken?: string;
   /** Actions granted on every repository (e.g. ['pull'] or ['pull', 'push']). */
   actions: string[];
 }
@@ -157,14 +159,28 @@ async function startTokenService(dir: string, users: Record<string, TokenUser>):
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'token.key', '-out', 'token.crt', '-days', '2', '-subj', '/CN=tsbuild test token issuer'], { cwd: dir, stdio: 'pipe' });
   const key = readFileSync(join(dir, 'token.key'), 'utf8');
   const certDer = pemBody(readFileSync(join(dir, 'token.crt'), 'utf8'));
-  const server = createHttpServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://token');
-    const user = basicUser(req.headers.authorization, users);
-    if (req.headers.authorization && !user) {
-      res.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"invalid credentials"}');
-      return;
+  const server = createHttpServer(async (req, res) => {
+    let params = new URL(req.url ?? '/', 'http://token').searchParams;
+    let user: TokenUser | undefined;
+    let scopes = params.getAll('scope');
+    if (req.method === 'POST') {
+      let body = '';
+      for await (const chunk of req) body += String(chunk);
+      params = new URLSearchParams(body);
+      user = Object.values(users).find((u) => u.refreshToken !== undefined && u.refreshToken === params.get('refresh_token'));
+      scopes = (params.get('scope') ?? '').split(' ').filter(Boolean);
+      if (params.get('grant_type') !== 'refresh_token' || !user) {
+        res.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"invalid refresh token"}');
+        return;
+      }
+    } else {
+      user = basicUser(req.headers.authorization, users);
+      if (req.headers.authorization && !user) {
+        res.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"invalid credentials"}');
+        return;
+      }
     }
-    const access = url.searchParams.getAll('scope').flatMap((scope) => {
+    const access = scopes.flatMap((scope) => {
       const [type, name, actions] = scope.split(':');
       const granted = (actions ?? '').split(',').filter((a) => user?.actions.includes(a));
       return granted.length > 0 ? [{ type, name, actions: granted }] : [];
@@ -172,14 +188,15 @@ async function startTokenService(dir: string, users: Record<string, TokenUser>):
     const token = signJwt(key, certDer, {
       iss: ISSUER,
       sub: user ? 'user' : '',
-      aud: url.searchParams.get('service') ?? SERVICE,
+      aud: params.get('service') ?? SERVICE,
       exp: Math.floor(Date.now() / 1000) + 300,
       nbf: Math.floor(Date.now() / 1000) - 10,
       iat: Math.floor(Date.now() / 1000),
       jti: randomBytes(8).toString('hex'),
       access,
     });
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, expires_in: 300 }));
+    const answer = req.method === 'POST' ? { access_token: token, expires_in: 300 } : { token, expires_in: 300 };
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

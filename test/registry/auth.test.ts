@@ -13,7 +13,7 @@ import { renderError } from '../../src/ui/render-error.js';
 import { BUSYBOX_REFERENCE, busyboxImageLayout } from '../helpers/busybox-image.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 
-const SECRETS = ['correct-horse-battery', 'wrong-password-123', 'reader-secret-xyz', 'writer-secret-xyz'];
+const SECRETS = ['correct-horse-battery', 'wrong-password-123', 'reader-secret-xyz', 'writer-secret-xyz', 'writer-refresh-token-xyz'];
 let tlsRegistry: TestRegistry;
 let tokenRegistry: TestRegistry;
 let scratch: string;
@@ -49,7 +49,7 @@ beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'tsbuild-auth-test-'));
   [tlsRegistry, tokenRegistry] = await Promise.all([
     startRegistry({ tls: true, htpasswd: { alice: SECRETS[0]! } }),
-    startRegistry({ token: { reader: { password: SECRETS[2]!, actions: ['pull'] }, writer: { password: SECRETS[3]!, actions: ['pull', 'push'] } } }),
+    startRegistry({ token: { reader: { password: SECRETS[2]!, actions: ['pull'] }, writer: { password: SECRETS[3]!, refreshToken: SECRETS[4]!, actions: ['pull', 'push'] } } }),
   ]);
   source = await Store.open(join(scratch, 'source'));
   await load(source, await busyboxImageLayout());
@@ -131,6 +131,15 @@ describe('bearer tokens', () => {
     const error = await failure(pullImage(await Store.open(join(scratch, 'token-wrong')), `${tokenRegistry.host}/team/busybox:1`, { dockerConfigDir: wrong }));
     expect(error.code).toBe('E_REGISTRY_UNAUTHORIZED');
     expect(error.message).toContain('refused the stored credentials');
+  });
+
+  it('trades an identity token (OAuth refresh token) for access tokens, and names a bad one', async () => {
+    const dockerConfigDir = await dockerConfig('identity', { auths: { [tokenRegistry.host]: { identitytoken: SECRETS[4] } } });
+    const pushed = await pushImage(source, BUSYBOX_REFERENCE, `${tokenRegistry.host}/team/busybox:identity`, { dockerConfigDir, onEvent: (e) => events.push(e) });
+    expect(pushed.descriptor.digest).toMatch(/^sha256:/);
+    const stale = await dockerConfig('identity-stale', { auths: { [tokenRegistry.host]: { identitytoken: SECRETS[1] } } });
+    const error = await failure(pullImage(await Store.open(join(scratch, 'identity-stale')), `${tokenRegistry.host}/team/busybox:identity`, { dockerConfigDir: stale }));
+    expect(error.code).toBe('E_REGISTRY_UNAUTHORIZED');
   });
 
   it('takes credentials from a docker-credential helper named in credHelpers', async () => {
