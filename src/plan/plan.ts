@@ -119,7 +119,8 @@ class Planner implements PlanContext {
       let value: string | undefined;
       if (Object.hasOwn(this.buildArgs, name)) value = this.buildArgs[name];
       else if (defaultValue !== undefined) value = expandWith(this, vars(), defaultValue, location);
-      else if (scope !== this.globals) value = this.globals.get(name);
+      // A stage's `ARG name` takes the global value; a global one keeps the predefined or earlier value.
+      else value = this.globals.get(name);
       scope.declare(name, value);
       this.consumed.add(name);
       if (value !== undefined && !isProxyArg(name)) this.resolvedArgs[name] = value;

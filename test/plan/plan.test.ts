@@ -78,6 +78,11 @@ describe('ARG scoping', () => {
     expect(graph.stages[0]!.steps.at(-1)!.config.env).toEqual(expect.arrayContaining(['t=arm64', 'b=linux', 'u=undeclared']));
   });
 
+  it('a global ARG without a default keeps the predefined value', () => {
+    const graph = plan('ARG TARGETARCH\nFROM base-$TARGETARCH', { platform: 'linux/arm64' });
+    expect(graph.stages[0]!.base).toEqual({ kind: 'image', ref: 'base-arm64' });
+  });
+
   it('a stage built FROM another stage runs on that stage\'s platform', () => {
     const graph = plan('FROM --platform=$BUILDPLATFORM scratch AS tools\nFROM tools AS gen\nFROM scratch\nCOPY --from=gen / /', {
       platform: 'linux/arm64',
