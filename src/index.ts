@@ -1,14 +1,18 @@
 // tsbuild's library API: the CLI and the tests call only this. Each module adds its exports
 // here.
 
+import { resolve } from 'node:path';
 import { CancelledError, isTsbuildError, type SourceLocation } from './errors.js';
 import type { EventSink } from './events.js';
 import type { SandboxLimits } from './exec/types.js';
-import { parseOutputSpec, writeOutput } from './export/outputs.js';
+import { BUILD_ARCHIVE_TYPE, parseOutputSpec, writeOutput } from './export/outputs.js';
+import { readPackageVersion } from './lib/package-version.js';
+import { writeBuildArchiveFile } from './replay/record.js';
 import type { Digest } from './lib/digest.js';
 import type { BuildGraph } from './plan/types.js';
 import { solveBuild } from './solve/build.js';
 import { prepareBuild } from './solve/prepare.js';
+import { writeImageStepLogs } from './solve/step-logs.js';
 import type { SecretSource } from './solve/run-mounts.js';
 import { Store } from './store/store.js';
 import type { StoredImage } from './store/types.js';
@@ -132,6 +136,8 @@ export interface BuildOptions {
   secrets?: Record<string, SecretSource>;
   /** `--output` values as buildx spells them (`type=oci,dest=out.tar`); relative dests resolve against `cwd`. */
   outputs?: string[];
+  /** `--archive FILE`: the whole build environment, step by step, as one OCI layout tarball. */
+  archive?: string;
   cwd?: string;
   /** SOURCE_DATE_EPOCH: image and layer times (default 0). */
   sourceDateEpoch?: number;
@@ -169,19 +175,31 @@ export async function planContext(options: Omit<BuildOptions, 'tags' | 'outputs'
  */
 export async function build(options: BuildOptions, sink: EventSink): Promise<BuildResult> {
   const started = Date.now();
-  const outputs = (options.outputs ?? []).map((text) => parseOutputSpec(text, options.cwd ?? options.contextDir));
+  const cwd = options.cwd ?? options.contextDir;
+  const specs = (options.outputs ?? []).map((text) => parseOutputSpec(text, cwd));
+  const outputs = specs.filter((spec) => spec.type !== BUILD_ARCHIVE_TYPE);
+  const archiveDest = options.archive !== undefined ? resolve(cwd, options.archive) : specs.find((spec) => spec.type === BUILD_ARCHIVE_TYPE)?.dest;
   const store = await Store.open(options.storeRoot);
   try {
-    const { graph, bases, contextFilter } = await prepareBuild(store, { ...options, displayDir: options.cwd });
+    const { graph, bases, contextFilter, recipePath } = await prepareBuild(store, { ...options, displayDir: options.cwd });
     for (const warning of graph.warnings) sink({ type: 'warning', time: Date.now(), ...warning });
     const solved = await solveBuild({
       store, graph, bases, contextDir: options.contextDir, contextFilter,
       network: options.network ?? 'none', limits: options.limits ?? {}, noCache: options.noCache ?? false,
       sourceDateEpoch: options.sourceDateEpoch ?? 0, labels: options.labels, secrets: options.secrets, signal: options.signal, sink,
+      recordSteps: archiveDest !== undefined,
     });
     const { image } = solved;
     const names = options.tags ?? [];
+    await writeImageStepLogs(store.root, image.manifestDescriptor.digest, solved.stepLogs);
     for (const output of outputs) await writeOutput(output, store, image, { names });
+    if (archiveDest !== undefined) {
+      await writeBuildArchiveFile(store, {
+        graph, bases, solved, contextDir: resolve(options.contextDir), recipePath, contextFilter, target: options.target,
+        network: options.network ?? 'none', sourceDateEpoch: options.sourceDateEpoch ?? 0, names,
+        tsbuildVersion: readPackageVersion(), startedOn: new Date(started),
+      }, archiveDest);
+    }
     for (const name of names) await store.setTag(name, image.manifestDescriptor);
     sink({
       type: 'build.done', time: Date.now(), durationMs: Date.now() - started,

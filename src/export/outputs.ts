@@ -19,6 +19,10 @@ export const ARCHIVE_EXPORTERS: Record<string, ArchiveWriter> = {
   docker: writeDockerArchive,
 };
 
+/** `type=archive` is the whole build (export/build-archive.ts), written by the build itself, not from an image. */
+export const BUILD_ARCHIVE_TYPE = 'archive';
+const OUTPUT_TYPES = [...Object.keys(ARCHIVE_EXPORTERS), BUILD_ARCHIVE_TYPE];
+
 export interface OutputSpec {
   type: string;
   /** Absolute destination path. */
@@ -37,9 +41,9 @@ export function parseOutputSpec(text: string, cwd: string): OutputSpec {
     attrs[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
   }
   const { type, dest, ...rest } = attrs;
-  if (!type) throw new UsageError(`invalid --output "${text}": type= is missing`, { hint: `Supported types: ${Object.keys(ARCHIVE_EXPORTERS).join(', ')}.` });
-  if (!ARCHIVE_EXPORTERS[type]) {
-    throw new UsageError(`unsupported --output type "${type}"`, { hint: `Supported types: ${Object.keys(ARCHIVE_EXPORTERS).join(', ')}.` });
+  if (!type) throw new UsageError(`invalid --output "${text}": type= is missing`, { hint: `Supported types: ${OUTPUT_TYPES.join(', ')}.` });
+  if (!OUTPUT_TYPES.includes(type)) {
+    throw new UsageError(`unsupported --output type "${type}"`, { hint: `Supported types: ${OUTPUT_TYPES.join(', ')}.` });
   }
   if (!dest) throw new UsageError(`invalid --output "${text}": dest= is missing`, { hint: `e.g. --output type=${type},dest=image.tar` });
   return { type, dest: resolve(cwd, dest), attrs: rest };
@@ -49,10 +53,15 @@ export function parseOutputSpec(text: string, cwd: string): OutputSpec {
 export async function writeOutput(spec: OutputSpec, store: ContentStore, image: StoredImage, options: ArchiveOptions): Promise<void> {
   const writer = ARCHIVE_EXPORTERS[spec.type];
   if (!writer) throw new UsageError(`unsupported --output type "${spec.type}"`);
-  const temp = tempPathBeside(spec.dest);
+  await writeFileAtomically(spec.dest, (out) => writer(store, image, out, options));
+}
+
+/** Streams into a temp file beside `dest` and renames it into place only when `write` succeeded. */
+export async function writeFileAtomically(dest: string, write: (out: Writable) => Promise<void>): Promise<void> {
+  const temp = tempPathBeside(dest);
   try {
-    await writer(store, image, createWriteStream(temp, { mode: 0o644 }), options);
-    await rename(temp, spec.dest);
+    await write(createWriteStream(temp, { mode: 0o644 }));
+    await rename(temp, dest);
   } catch (error) {
     await rm(temp, { force: true });
     throw error;

@@ -121,9 +121,9 @@ export function formatChanges(changes: FileChange[]): string {
   return lines.join('\n') + '\n';
 }
 
-/** The file system a stack of layers makes (bottom first), with OCI whiteouts applied. */
-export async function flattenLayers(layers: Array<() => Readable>): Promise<Map<string, FileEntry>> {
-  const files = new Map<string, FileEntry>();
+/** The file system a stack of layers makes (bottom first, over `below`), with OCI whiteouts applied. */
+export async function flattenLayers(layers: Array<() => Readable>, below?: ReadonlyMap<string, FileEntry>): Promise<Map<string, FileEntry>> {
+  const files = new Map<string, FileEntry>(below);
   const removeUnder = (dir: string, includeSelf: boolean) => {
     const prefix = dir === '/' ? '/' : `${dir}/`;
     for (const path of [...files.keys()]) if ((includeSelf && path === dir) || path.startsWith(prefix)) files.delete(path);

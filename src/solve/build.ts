@@ -16,7 +16,7 @@ import { imageConfig, imageManifest, rfc3339, type ImageState } from './image.js
 import type { SecretSource } from './run-mounts.js';
 import type { BuildRuntime } from './runtime.js';
 import { Solver } from './solver.js';
-import { StepLogRecorder } from './step-logs.js';
+import { StepLogRecorder, type ImageStepLogs } from './step-logs.js';
 
 export interface SolveBuildOptions {
   store: ContentStore;
@@ -57,6 +57,8 @@ export interface SolvedImage {
   stepsRun: number;
   /** With `recordSteps`: every step of the target's stages, in order. */
   steps?: RecordedStep[];
+  /** Every step and its kept log (for `tsbuild logs`). */
+  stepLogs: ImageStepLogs;
 }
 
 const defaultSolver = new Solver();
@@ -94,7 +96,8 @@ export async function solveBuild(options: SolveBuildOptions): Promise<SolvedImag
     const [solved, ...stepResults] = await (options.solver ?? defaultSolver).solve(targets, { signal: options.signal, noCache: options.noCache, sink });
     await logs.flush();
     const image = await writeImage(store, solved!.result, finalConfig(graph, options.labels), runtime);
-    const result: SolvedImage = { image, stepsCached: counts.cached, stepsRun: counts.run };
+    const stepLogs = { steps: vertices.steps.map((step) => ({ step, ...(logs.logs.has(step.id) ? { logFile: logs.logs.get(step.id)! } : {}) })) };
+    const result: SolvedImage = { image, stepsCached: counts.cached, stepsRun: counts.run, stepLogs };
     if (options.recordSteps) {
       result.steps = await Promise.all(vertices.steps.map(async (info, i) => ({
         info,

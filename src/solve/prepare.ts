@@ -27,6 +27,8 @@ export interface PrepareOptions {
 
 export interface PreparedBuild {
   graph: BuildGraph;
+  /** The Dockerfile's absolute path. */
+  recipePath: string;
   bases: Map<string, StoredImage>;
   contextFilter: ContextFilter;
 }
@@ -43,7 +45,7 @@ export async function prepareBuild(store: ContentStore, options: PrepareOptions)
   for (const [ref, image] of found) baseImages[ref] = baseImageInfo(image);
   const graph = planBuild(recipe, { ...planOptions, baseImages });
   if (missing.length > 0 && !options.allowMissingBases) throw missingBaseError(missing[0]!, graph);
-  return { graph, bases: found, contextFilter: await contextFilter(file, contextDir) };
+  return { graph, recipePath: file, bases: found, contextFilter: await contextFilter(file, contextDir) };
 }
 
 /** The recipe's name in messages: relative to the first of `dirs` it is inside, else absolute. */

@@ -3,10 +3,12 @@
 // it from the cache. The UI shows only tails; nothing here is clipped.
 
 import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tempPathBeside } from '../lib/atomic.js';
-import type { BuildEvent, EventSink } from '../events.js';
+import { tempPathBeside, writeFileAtomic } from '../lib/atomic.js';
+import { canonicalJson } from '../lib/canonical-json.js';
+import { digestHex, type Digest } from '../lib/digest.js';
+import type { BuildEvent, EventSink, StepInfo } from '../events.js';
 
 export function stepLogPath(storeRoot: string, cacheKey: string): string {
   return join(storeRoot, 'logs', `${cacheKey.replace(/^sha256:/, '')}.log`);
@@ -80,4 +82,22 @@ export class StepLogRecorder {
     await Promise.allSettled(this.pending);
     await Promise.all([...this.open.keys()].map((step) => this.finish(step, undefined)));
   }
+}
+
+/** A built image's steps and where their logs are, so `tsbuild logs IMAGE` finds them later. */
+export interface ImageStepLogs {
+  steps: Array<{ step: StepInfo; logFile?: string }>;
+}
+
+function imageLogIndexPath(storeRoot: string, manifest: Digest): string {
+  return join(storeRoot, 'builds', `${digestHex(manifest)}.json`);
+}
+
+export async function writeImageStepLogs(storeRoot: string, manifest: Digest, logs: ImageStepLogs): Promise<void> {
+  await writeFileAtomic(imageLogIndexPath(storeRoot, manifest), canonicalJson(logs));
+}
+
+export async function readImageStepLogs(storeRoot: string, manifest: Digest): Promise<ImageStepLogs | undefined> {
+  const text = await readFile(imageLogIndexPath(storeRoot, manifest), 'utf8').catch(() => undefined);
+  return text === undefined ? undefined : (JSON.parse(text) as ImageStepLogs);
 }

@@ -1,5 +1,5 @@
 import type { CommandSpec } from './types.js';
-import { readPackageVersion } from '../version-info.js';
+import { readPackageVersion } from '../../lib/package-version.js';
 
 export const versionCommand: CommandSpec<Record<string, never>> = {
   command: 'version',

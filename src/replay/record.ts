@@ -1,0 +1,102 @@
+// Gathers what a build archive records, after a build with recorded steps: the recipe and
+// .dockerignore as read, the context files the build could read, resolved args, base images,
+// versions, and every step's environment and log.
+
+import { readFile, readdir } from 'node:fs/promises';
+import { basename, isAbsolute, join, relative } from 'node:path';
+import { release } from 'node:os';
+import type { ContextFilter } from '../exec/copy/types.js';
+import { sandboxHelperVersion } from '../exec/sandbox.js';
+import { formatPlatform } from '../plan/index.js';
+import type { BuildGraph } from '../plan/types.js';
+import { ignoreFileCandidates } from '../recipe/dockerignore.js';
+import type { SolvedImage } from '../solve/build.js';
+import type { ContentStore, StoredImage } from '../store/types.js';
+import { writeBuildArchive } from '../export/build-archive.js';
+import type { BuildRecord } from '../export/build-record.js';
+import { writeFileAtomically } from '../export/outputs.js';
+
+export interface RecordInputs {
+  graph: BuildGraph;
+  bases: ReadonlyMap<string, StoredImage>;
+  solved: SolvedImage;
+  contextDir: string;
+  /** The Dockerfile's path. */
+  recipePath: string;
+  contextFilter?: ContextFilter;
+  target?: string;
+  network: 'none' | 'host';
+  sourceDateEpoch: number;
+  names: string[];
+  tsbuildVersion: string;
+  startedOn: Date;
+}
+
+export async function collectBuildRecord(inputs: RecordInputs): Promise<BuildRecord> {
+  const { graph, solved } = inputs;
+  const ignore = await readIgnoreFile(inputs.recipePath, inputs.contextDir);
+  return {
+    recipe: { name: recipeName(inputs.recipePath, inputs.contextDir), content: graph.source },
+    ...(ignore ? { ignoreFile: ignore } : {}),
+    contextDir: inputs.contextDir,
+    contextFiles: await listContext(inputs.contextDir, inputs.contextFilter),
+    ...(inputs.target !== undefined ? { target: inputs.target } : {}),
+    buildArgs: graph.buildArgs,
+    platform: formatPlatform(graph.platform),
+    network: inputs.network,
+    sourceDateEpoch: inputs.sourceDateEpoch,
+    baseImages: [...inputs.bases].map(([ref, image]) => ({ ref, image })),
+    versions: { tsbuild: inputs.tsbuildVersion, helper: sandboxHelperVersion(), kernel: release(), node: process.version },
+    startedOn: inputs.startedOn.toISOString(),
+    finishedOn: new Date().toISOString(),
+    steps: (solved.steps ?? []).map((step) => ({
+      id: step.info.id,
+      stage: step.info.stage,
+      index: step.info.index,
+      total: step.info.total,
+      instruction: step.info.instruction,
+      ...(step.info.location ? { location: step.info.location } : {}),
+      hermetic: step.hermetic,
+      cached: step.cached,
+      image: step.image,
+      ...(step.logFile ? { logFile: step.logFile } : {}),
+    })),
+    final: solved.image,
+    names: inputs.names,
+  };
+}
+
+function recipeName(recipePath: string, contextDir: string): string {
+  const rel = relative(contextDir, recipePath);
+  return rel.startsWith('..') || isAbsolute(rel) ? basename(recipePath) : rel;
+}
+
+async function readIgnoreFile(recipePath: string, contextDir: string) {
+  for (const candidate of ignoreFileCandidates(recipePath, contextDir)) {
+    const content = await readFile(candidate, 'utf8').catch(() => undefined);
+    if (content !== undefined) return { name: basename(candidate), content };
+  }
+  return undefined;
+}
+
+/** Every path of the context that .dockerignore leaves in, sorted; directories included. */
+async function listContext(contextDir: string, filter: ContextFilter | undefined): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    const entries = await readdir(join(contextDir, rel), { withFileTypes: true });
+    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const path = rel ? `${rel}/${entry.name}` : entry.name;
+      const excluded = filter?.isExcluded(path) ?? false;
+      if (!excluded) out.push(path);
+      if (entry.isDirectory() && (!excluded || filter?.mayIncludeBelow?.(path))) await walk(path);
+    }
+  };
+  await walk('');
+  return out;
+}
+
+/** Collects the record and writes the archive to `dest`, which appears only once complete. */
+export async function writeBuildArchiveFile(store: ContentStore, inputs: RecordInputs, dest: string): Promise<void> {
+  const record = await collectBuildRecord(inputs);
+  await writeFileAtomically(dest, (out) => writeBuildArchive(store, record, out));
+}

@@ -1,0 +1,25 @@
+// The text of a replay report: `reproduced N/N steps`, or the first divergent step with its
+// Dockerfile line and the file-level differences of its layer.
+
+import { formatLocation } from '../errors.js';
+import { formatChanges } from './layer-diff.js';
+import type { ReplayReport } from './replay.js';
+
+export function formatReplayReport(report: ReplayReport): string {
+  const lines: string[] = [];
+  const { first } = report;
+  if (first) {
+    const { step } = first;
+    const where = step.location ? ` (${formatLocation(step.location)})` : '';
+    lines.push(`step #${step.id} [${step.stage} ${step.index}/${step.total}] ${step.instruction}${where} did not reproduce`);
+    if (!step.hermetic) lines.push('note: this step used the network, so it was not expected to replay bit for bit');
+    if (first.error) lines.push(`the rebuild failed here: ${first.error}`);
+    else {
+      lines.push(`layer ${first.layerIndex + 1}: archived ${first.archived ?? '(none)'}, rebuilt ${first.rebuilt ?? '(none)'}`);
+      lines.push(formatChanges(first.changes).trimEnd());
+    }
+    if (report.divergent.length > 1) lines.push(`later steps that differ: ${report.divergent.slice(1).map((id) => `#${id}`).join(' ')}`);
+  }
+  lines.push(`reproduced ${report.reproduced}/${report.total} steps`);
+  return lines.join('\n') + '\n';
+}
