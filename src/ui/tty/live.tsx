@@ -45,6 +45,9 @@ export function mountProgressView(term: TerminalOut, props: ProgressViewProps): 
     exitOnCtrlC: false,
     patchConsole: false,
     maxFps: MAX_FPS,
+    // Not incrementalRendering: in ink 6.8 it leaves old frames on screen once <Static> output
+    // is printed (test/e2e/tty.test.ts catches it). Full redraws, which ink wraps in
+    // synchronized-output brackets, do not flicker on terminals that support them.
   });
   return {
     update: (next) => instance.rerender(<ProgressView {...next} />),
