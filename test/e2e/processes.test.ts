@@ -68,15 +68,18 @@ describe('tsbuild build as a process', () => {
     writeTree(context, { Dockerfile: 'FROM busybox AS a\nRUN sleep 4242\nFROM busybox AS b\nRUN sleep 4243\nFROM busybox\nCOPY --from=a / /a\nCOPY --from=b / /b\n' });
     const build = cli(session.store, ['build', '--progress', 'json', '-t', 'sleepy', context]);
     await build.waitFor(/"type":"step.start"[^\n]*\n[\s\S]*"type":"step.start"/);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(processesRunning('sleep 424[23]').length).toBeGreaterThan(0);
+    for (let waited = 0; processesRunning('^sleep 424[23]$').length < 2; waited += 50) {
+      if (waited > 15_000) throw new Error(`the steps' processes never started; stderr:\n${build.stderr()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const sentAt = Date.now();
     build.kill('SIGINT');
     const { code, at } = await build.exited;
     expect(code, build.stderr()).toBe(130);
     expect(at - sentAt).toBeLessThan(1500);
     expect(build.stderr()).toContain('"type":"step.cancelled"');
-    expect(processesRunning('sleep 424[23]')).toEqual([]);
+    const left = processesRunning('sleep 424[23]');
+    expect(left, left.length ? execFileSync('ps', ['-o', 'pid,ppid,stat,etimes,args', '-p', left.join(',')], { encoding: 'utf8' }) : '').toEqual([]);
     expect(session.storeTemp()).toEqual([]);
     expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(session.store);
     const verify = await session.tsbuild(['store', 'verify']);
@@ -100,5 +103,22 @@ describe('tsbuild build as a process', () => {
     const verify = await session.tsbuild(['store', 'verify']);
     expect(verify.status, verify.stdout + verify.stderr).toBe(0);
     expect(session.storeTemp()).toEqual([]);
+  });
+
+  it('a prune while a build runs removes nothing the build uses', async () => {
+    const context = join(session.dir, 'pruned');
+    writeTree(context, { Dockerfile: 'FROM busybox\nRUN echo first > /first\nRUN sleep 1.5 && cat /first > /second\nRUN echo third > /third\n' });
+    const build = cli(session.store, ['build', '--progress', 'json', '-t', 'pruned', context]);
+    await build.waitFor(/"type":"step.start","time":\d+,"step":2/);
+    const prune = cli(session.store, ['prune', '--all']);
+    const [pruned, built] = await Promise.all([prune.exited, build.exited]);
+    expect(pruned.code, prune.stderr()).toBe(0);
+    expect(built.code, build.stderr()).toBe(0);
+    const verify = await session.tsbuild(['store', 'verify']);
+    expect(verify.status, verify.stdout + verify.stderr).toBe(0);
+    const archive = join(session.dir, 'pruned.tar');
+    const again = await session.tsbuild(['build', '-q', '-o', `type=oci,dest=${archive}`, context]);
+    expect(again.status, again.stderr).toBe(0);
+    expect((await session.list(archive)).listing.find((l: string) => l.startsWith('/second '))).toMatch(/ 6 sha256:/);
   });
 });
