@@ -202,9 +202,15 @@ export class LayeredRoot {
   /** Names in a directory of the merged view, sorted bytewise. */
   async readdir(path: string): Promise<string[]> {
     const canonical = await this.resolve(path);
-    const layers = canonical === undefined ? undefined : await this.dirLayers(canonical);
-    if (!layers || canonical === undefined) throw notFound(path, 'a directory');
-    const rel = pathComponents(canonical).join('/');
+    if (canonical === undefined) throw notFound(path, 'a directory');
+    return this.list(canonical);
+  }
+
+  /** readdir of a canonical path (no symlinks in it), without resolving it again: for walks. */
+  async list(canonicalDir: string): Promise<string[]> {
+    const layers = await this.dirLayers(joinInRoot(pathComponents(canonicalDir)));
+    if (!layers) throw notFound(canonicalDir, 'a directory');
+    const rel = pathComponents(canonicalDir).join('/');
     const visible = new Set<string>();
     const hidden = new Set<string>();
     for (const layer of layers) {

@@ -140,11 +140,11 @@ async function expand(tree: SourceTree, prefix: string[], rest: string[]): Promi
 }
 
 async function listVisible(tree: SourceTree, dir: string): Promise<string[]> {
-  const entry = await tree.root.stat(dir);
-  if (!entry?.stats.isDirectory()) return [];
-  const canonical = (await tree.root.resolve(dir))!;
+  const canonical = await tree.root.resolve(dir);
+  const entry = canonical === undefined ? undefined : await tree.root.lookup(canonical);
+  if (canonical === undefined || !entry?.stats.isDirectory()) return [];
   const visible: string[] = [];
-  for (const name of await tree.root.readdir(canonical)) {
+  for (const name of await tree.root.list(canonical)) {
     if (!(await isHidden(tree, posix.join(canonical, name)))) visible.push(name);
   }
   return visible;

@@ -37,7 +37,7 @@ export async function* walkMatch(tree: SourceTree, match: SourceMatch, exclude: 
   else yield self;
   if (!match.entry.stats.isDirectory()) return;
   async function* walkDir(dir: string, relDir: string): AsyncGenerator<WalkItem> {
-    for (const name of await tree.root.readdir(dir)) {
+    for (const name of await tree.root.list(dir)) {
       await turns.take();
       const path = posix.join(dir, name);
       const rel = relDir === '' ? name : `${relDir}/${name}`;
