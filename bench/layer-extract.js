@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+// Benchmark: extracting a layer. Writes (once, cached) the layer of bench/layer-write.js's
+// generated tree to a tar file, then alternates, each in a fresh child process: GNU tar
+// extracting it (the reference) and extractLayer (safe resolution, diffID, deferred metadata).
+// Reports median wall times, the ratio reference/extractLayer and each child's peak RSS.
+//
+//   npx tsc -p . && node bench/layer-write.js --size-mb 256 --runs 1 && \
+//   node bench/layer-extract.js [--size-mb 256] [--runs 3] [--json]
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const REPO = resolve(import.meta.dirname, '..');
+const { values } = parseArgs({
+  options: {
+    'size-mb': { type: 'string', default: '256' },
+    runs: { type: 'string', default: '3' },
+    json: { type: 'boolean', default: false },
+    child: { type: 'string' },
+    tar: { type: 'string' },
+  },
+});
+
+if (values.child) {
+  await runChild(values.child, values.tar);
+  process.exit(0);
+}
+
+const tree = join(REPO, `.cache/bench/layer-write-${values['size-mb']}m`);
+if (!existsSync(join(tree, '.complete'))) {
+  console.error(`bench/layer-extract: ${tree} is missing; run bench/layer-write.js --size-mb ${values['size-mb']} first.`);
+  process.exit(2);
+}
+const { writeLayer } = await import(join(REPO, 'dist/layer/index.js'));
+const tarPath = `${tree}.tar`;
+if (!existsSync(tarPath)) {
+  await writeLayer(tree, createWriteStream(`${tarPath}.tmp`), { sourceDateEpoch: 0, kind: 'directory' });
+  renameSync(`${tarPath}.tmp`, tarPath);
+}
+
+const RUNS = Number(values.runs);
+const results = { reference: [], extract: [] };
+for (let run = 0; run < RUNS; run++) {
+  for (const kind of ['reference', 'extract']) {
+    const child = spawnSync(process.execPath, [import.meta.filename, '--child', kind, '--tar', tarPath], { encoding: 'utf8' });
+    if (child.status !== 0) {
+      console.error(child.stderr);
+      process.exit(1);
+    }
+    results[kind].push(JSON.parse(child.stdout));
+  }
+}
+const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
+const ref = median(results.reference.map((r) => r.ms));
+const ours = median(results.extract.map((r) => r.ms));
+const bytes = statSync(tarPath).size;
+const summary = {
+  tarBytes: bytes,
+  referenceMs: ref,
+  extractMs: ours,
+  extractMBps: Math.round(bytes / 1e6 / (ours / 1000)),
+  ratio: Number((ref / ours).toFixed(3)),
+  extractPeakRssMB: Math.max(...results.extract.map((r) => r.maxRssMB)),
+};
+if (values.json) {
+  console.log(JSON.stringify(summary));
+} else {
+  console.log(`layer-extract: ${(bytes / 2 ** 20).toFixed(0)} MiB tar, median of ${RUNS} runs`);
+  console.log(`  GNU tar -x (reference): ${ref.toFixed(0)} ms`);
+  console.log(`  extractLayer:           ${ours.toFixed(0)} ms  ${summary.extractMBps} MB/s  peak RSS ${summary.extractPeakRssMB} MB`);
+  console.log(`  ratio reference/extractLayer: ${summary.ratio}`);
+}
+
+async function runChild(kind, tar) {
+  const dest = mkdtempSync(join(REPO, '.cache/bench/extract-'));
+  const started = performance.now();
+  if (kind === 'reference') {
+    execFileSync('tar', ['-xf', tar, '-C', dest, '--numeric-owner']);
+  } else {
+    const { extractLayer } = await import(join(REPO, 'dist/layer/index.js'));
+    await extractLayer(createReadStream(tar), dest, { whiteouts: 'overlay' });
+  }
+  // Both write through the page cache; syncing makes the disk cost part of each measurement.
+  execFileSync('sync', ['-f', dest]);
+  const ms = performance.now() - started;
+  // VmHWM, not getrusage's maxRSS: Linux carries ru_maxrss across exec from the parent.
+  const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))[1]);
+  rmSync(dest, { recursive: true, force: true });
+  console.log(JSON.stringify({ ms, maxRssMB: Math.round(hwm / 1024) }));
+}
