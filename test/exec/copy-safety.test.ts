@@ -27,6 +27,8 @@ describe('COPY sources outside the context', () => {
     ['abs-link', '/etc/passwd'],
     ['up-link', '..'],
     ['dir-link/etc/passwd', '..'],
+    ['dir-link/*', '..'],
+    ['dir-link/*.none', '..'],
   ])('rejects %s', async (source, why) => {
     const upper = testdir();
     const error = copyIntoLayer(request(testdir(context), upper, { sources: [source] }));

@@ -102,9 +102,12 @@ async function wildcardBaseExists(tree: SourceTree, arg: string): Promise<boolea
   const components = normalizeSource(tree, arg.replace('/./', '/'));
   const first = components.findIndex(hasWildcard);
   if (first < 0) return false;
-  const base = joinInRoot(components.slice(0, first).map(unescapeComponent));
-  const entry = await tree.root.stat(base);
-  return entry !== undefined && entry.stats.isDirectory() && !(await isHidden(tree, base));
+  // The dir listed for the wildcard must not be reached through a symlink out of the context.
+  const base = await tree.root.resolve(joinInRoot(components.slice(0, first).map(unescapeComponent)), {
+    onEscape: escapeGuard(tree, arg),
+  });
+  const entry = base === undefined ? undefined : await tree.root.lookup(base);
+  return base !== undefined && entry !== undefined && entry.stats.isDirectory() && !(await isHidden(tree, base));
 }
 
 /** Lexically cleaned components; `..` above the root is an error for the build context. */
