@@ -1,27 +1,22 @@
 // A user's terminal session for end-to-end tests: `tsbuild …` runs through the real CLI entry
-// (main) with captured streams, against a store of its own holding the busybox base image.
+// (main, via runCli) with captured streams, in a dir and a store of its own holding the
+// busybox base image.
 
 import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { main } from '../../src/cli/main.js';
-import type { CliContext } from '../../src/cli/context.js';
 import type { BuildEvent } from '../../src/events.js';
 import { busyboxImageLayout } from '../helpers/busybox-image.js';
+import { runCli, type CliRun } from '../helpers/run-cli.js';
 // @ts-expect-error plain JS helper shared with scripts/conformance-reference.mjs
 import { listImage } from '../helpers/image-listing.mjs';
 
-export interface CommandResult {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
+export type CommandResult = CliRun;
 
 export interface Session {
   dir: string;
   store: string;
-  tsbuild(argv: string[], options?: { env?: NodeJS.ProcessEnv; signal?: AbortSignal }): Promise<CommandResult>;
+  tsbuild(argv: string[], options?: { env?: NodeJS.ProcessEnv }): Promise<CommandResult>;
   /** `tsbuild build --progress json …`: the result and the events it printed. */
   buildJson(argv: string[], options?: { env?: NodeJS.ProcessEnv }): Promise<CommandResult & { events: BuildEvent[] }>;
   /** Files of an OCI archive's image as `path type mode uid:gid [size digest | -> target]` lines, and its config. */
@@ -34,20 +29,7 @@ export interface Session {
 export async function openSession(options: { loadBusybox?: boolean } = {}): Promise<Session> {
   const dir = mkdtempSync(join(tmpdir(), 'tsbuild-e2e-'));
   const store = join(dir, 'store');
-  const tsbuild: Session['tsbuild'] = async (argv, runOptions = {}) => {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    stdout.on('data', (c: Buffer) => out.push(c));
-    stderr.on('data', (c: Buffer) => err.push(c));
-    const ctx: CliContext = {
-      stdout, stderr, env: runOptions.env ?? {}, cwd: dir, stdoutIsTTY: false, stderrIsTTY: false,
-      signal: runOptions.signal ?? new AbortController().signal,
-    };
-    const status = await main(['--root', store, ...argv], ctx);
-    return { status, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
-  };
+  const tsbuild: Session['tsbuild'] = (argv, runOptions = {}) => runCli(['--root', store, ...argv], { cwd: dir, env: runOptions.env });
   const session: Session = {
     dir,
     store,

@@ -1,21 +1,11 @@
 // Planned steps as plan/ would hand them over, for key and assembly tests.
 
+import { scratchConfig } from '../../src/plan/base-config.js';
 import type { CopyStep, RunStep, StageConfig } from '../../src/plan/types.js';
 
+/** The config of a stage on scratch (as plan/ makes it), with `overrides`. */
 export function stageConfig(overrides: Partial<StageConfig> = {}): StageConfig {
-  return {
-    env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
-    user: '',
-    workdir: '/',
-    shell: ['/bin/sh', '-c'],
-    entrypoint: null,
-    cmd: null,
-    labels: {},
-    exposedPorts: [],
-    volumes: [],
-    onBuild: [],
-    ...overrides,
-  };
+  return { ...scratchConfig(), ...overrides };
 }
 
 const location = { file: 'Dockerfile', line: 2, column: 1 };
