@@ -34,6 +34,8 @@ export interface ExtractLayerResult {
   diffId: Digest;
   /** Size of the uncompressed tar. */
   size: number;
+  /** What could not be restored and was skipped (extended attributes the file system refuses). */
+  warnings: string[];
 }
 
 /** Free space left alone so a layer cannot fill the disk to the last byte. */
@@ -58,20 +60,21 @@ export async function extractLayer(input: Readable, dest: string, options: Extra
   stream.pipe(digester);
   const extraction = new Extraction(root, options.whiteouts, limits);
   let current: { path: string; offset: number } | undefined;
+  let warnings: string[];
   try {
     for await (const { entry, body, offset } of readTar(digester)) {
       current = { path: entry.path, offset };
       await extraction.apply(entry, body, offset);
     }
     current = undefined;
-    await extraction.finish();
+    warnings = await extraction.finish();
   } catch (error) {
     input.destroy();
     stream.destroy();
     // Store errors (a corrupt blob) and layer errors pass through with their kind.
     throw isTsbuildError(error) ? error : asLayerError(error, current);
   }
-  return { diffId: digester.digest(), size: digester.size };
+  return { diffId: digester.digest(), size: digester.size, warnings };
 }
 
 async function defaultLimits(dest: string, options: ExtractLayerOptions): Promise<ExtractionLimits> {

@@ -101,18 +101,19 @@ export class Extraction {
     if (xattrs.length > 0) this.xattrs.set(target, new Map([...(this.xattrs.get(target) ?? []), ...xattrs]));
   }
 
-  /** Applies the deferred work: extended attributes, then directory mtimes. */
-  async finish(): Promise<void> {
+  /** Applies the deferred work: extended attributes, then directory mtimes. Returns warnings. */
+  async finish(): Promise<string[]> {
     // Nothing is applied through a symlink that a later entry put on the way.
     const checker = new DirectPathChecker(this.root);
     const targets = [...this.xattrs].filter(([target]) => checker.check(target) !== null);
     // Sorted so that setfattr sees the same input for the same layer.
     targets.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    if (targets.length > 0) await applyXattrs(targets);
+    const warnings = targets.length > 0 ? await applyXattrs(targets) : [];
     const dirs = [...this.dirTimes].sort(([a], [b]) => b.length - a.length);
     for (const [target, mtime] of dirs) {
       if (checker.check(target)?.isDirectory()) lutimesSync(target, mtime, mtime);
     }
+    return warnings;
   }
 
   private noteDeclared(path: string): void {

@@ -37,8 +37,12 @@ export async function readTreeXattrs(dir: string): Promise<Map<string, Xattrs>> 
   return result;
 }
 
-/** Sets attributes on many paths with one `setfattr --restore`; paths are not dereferenced. */
-export async function applyXattrs(targets: Iterable<[string, Xattrs]>): Promise<void> {
+/**
+ * Sets attributes on many paths with one `setfattr --restore`; paths are not dereferenced.
+ * Attributes the file system or the privileges at hand do not allow (ENOTSUP, EPERM) are
+ * skipped, as moby does, and returned as warnings; any other failure is an error.
+ */
+export async function applyXattrs(targets: Iterable<[string, Xattrs]>): Promise<string[]> {
   const child = spawn('setfattr', ['-h', '--restore=-'], { stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
@@ -56,8 +60,15 @@ export async function applyXattrs(targets: Iterable<[string, Xattrs]>): Promise<
   }
   child.stdin.end();
   const code = await exited;
-  if (code !== 0) throw new LayerError('E_LAYER_XATTR', `setting extended attributes failed: ${tail(stderr)}`);
+  if (code === 0) return [];
+  const failures = stderr.trim().split('\n');
+  if (!failures.every((line) => TOLERATED.test(line))) {
+    throw new LayerError('E_LAYER_XATTR', `setting extended attributes failed: ${tail(stderr)}`);
+  }
+  return failures.map((line) => `extended attributes not set: ${line.replace(/^setfattr: /, '')}`);
 }
+
+const TOLERATED = /^setfattr: .*: (Operation not supported|Operation not permitted)$/;
 
 /** The end of a tool's stderr: the reason, without kilobytes of deep paths before it. */
 function tail(stderr: string): string {

@@ -137,6 +137,15 @@ describe('extractLayer edges', () => {
     expect((error as InstanceType<typeof StoreError>).kind).toBe('corrupt');
   });
 
+  it('skips, with a warning, attributes the file system refuses (user.* on a symlink)', async () => {
+    const root = tempDir();
+    const { pax, symlink } = await import('../../fixtures/tars/build.js');
+    const layer = tar(pax({ 'SCHILY.xattr.user.x': '1' }), symlink('l', 'target'), pax({ 'SCHILY.xattr.user.y': '2' }), file('f'));
+    const result = await extractLayer(streamOf(layer), root, { whiteouts: 'overlay' });
+    expect(result.warnings).toEqual([`extended attributes not set: ${join(root, 'l')}: Operation not permitted`]);
+    expect(describeTree(root)['f']).toContain('user.y=0x32');
+  });
+
   it('does not carry extended attributes over to a later entry of the same path', async () => {
     const root = tempDir();
     const { pax } = await import('../../fixtures/tars/build.js');
