@@ -4,8 +4,7 @@
 import { posix } from 'node:path';
 import type { CopyInstruction, Flag, HeredocSource } from '../recipe/index.js';
 import { boolFlag, listFlag, stringFlag } from '../recipe/index.js';
-import { expansionEnv } from './args.js';
-import { expandIn, expandWith, recipeError, type PlanContext, type StageState } from './context.js';
+import { expandIn, recipeError, type PlanContext, type StageState } from './context.js';
 import type { CopyStep, FileSource, Heredoc } from './types.js';
 
 export function planCopyStep(ctx: PlanContext, state: StageState, instruction: CopyInstruction): CopyStep {
@@ -75,9 +74,7 @@ export function resolveDest(workdir: string, dest: string): string {
 
 // BuildKit expands COPY heredocs with quotes as plain characters and `\` as the escape.
 function expandHeredoc(ctx: PlanContext, state: StageState, source: HeredocSource): Heredoc {
-  const content = source.quoted
-    ? source.content
-    : expandWith(ctx, expansionEnv(state.args, state.config.env), source.content, source.location, { escape: '\\', skipQuotes: true });
+  const content = source.quoted ? source.content : expandIn(ctx, state, source.content, source.location, { escape: '\\', skipQuotes: true });
   return { name: source.name, content, quoted: source.quoted, chomp: source.chomp };
 }
 

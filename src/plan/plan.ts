@@ -9,7 +9,7 @@ import { ArgScope, expansionEnv, isProxyArg } from './args.js';
 import { emptyConfig, imageConfig, scratchConfig, stageConfig } from './base-config.js';
 import { applyChecks } from './checks.js';
 import { planConfigStep } from './config-steps.js';
-import { expandWith, recipeError, type PlanContext, type StageState } from './context.js';
+import { expandWith, lexAt, recipeError, warnOnce, type PlanContext, type StageState } from './context.js';
 import { planCopyStep } from './copy-step.js';
 import { hostPlatform, parsePlatform, platformArgs } from './platform.js';
 import { planRunStep } from './run-step.js';
@@ -40,6 +40,8 @@ interface StageResult {
   planned: PlannedStage;
   final: StageConfig;
   args: ArgScope;
+  /** False when the stage, or a stage it is built on, starts from an unresolved image. */
+  configKnown: boolean;
 }
 
 class Planner implements PlanContext {
@@ -131,10 +133,10 @@ class Planner implements PlanContext {
     const done = this.results.get(index);
     if (done) return done;
     const stage = this.recipe.stages[index]!;
-    const { base, config, args, triggers } = this.resolveBase(stage);
+    const { base, config, args, triggers, configKnown } = this.resolveBase(stage);
     const outer = this.current;
     this.current = { stage, deps: new Set(base.kind === 'stage' ? [base.stage] : []), images: new Set() };
-    const state: StageState = { index, config: structuredClone(config), args, cmdSet: false };
+    const state: StageState = { index, config: structuredClone(config), args, cmdSet: false, configKnown };
     const steps: PlannedStep[] = [];
     for (const trigger of triggers) {
       const step = this.planStep(state, trigger);
@@ -157,6 +159,7 @@ class Planner implements PlanContext {
       },
       final: state.config,
       args: state.args,
+      configKnown,
     };
     this.results.set(index, result);
     for (const dep of deps) this.planStage(dep);
@@ -183,28 +186,38 @@ class Planner implements PlanContext {
     }
   }
 
-  private resolveBase(stage: Stage): { base: StageBase; config: StageConfig; args: ArgScope; triggers: Instruction[] } {
+  private resolveBase(stage: Stage): { base: StageBase; config: StageConfig; args: ArgScope; triggers: Instruction[]; configKnown: boolean } {
     const from = stage.from;
-    const image = expandWith(this, this.globalVars(), from.image, from.argsLocation);
+    const image = this.expandFromWord(from.image, from.argsLocation);
     if (image.trim() === '') {
       throw recipeError(this, 'E_RECIPE_SYNTAX', `base name (${from.image}) should not be blank`, from.argsLocation, 'Give the ARG used in FROM a value, e.g. with --build-arg.');
     }
     const baseStage = this.recipe.stages.find((other) => other.index < stage.index && other.name === image.toLowerCase());
     if (baseStage) {
       const result = this.planStage(baseStage.index);
-      return { base: { kind: 'stage', stage: baseStage.index }, config: stageConfig(result.final), args: result.args.clone(), triggers: [] };
+      return { base: { kind: 'stage', stage: baseStage.index }, config: stageConfig(result.final), args: result.args.clone(), triggers: [], configKnown: result.configKnown };
     }
-    if (image.toLowerCase() === 'scratch') return { base: { kind: 'scratch' }, config: scratchConfig(), args: new ArgScope(), triggers: [] };
+    if (image.toLowerCase() === 'scratch') return { base: { kind: 'scratch' }, config: scratchConfig(), args: new ArgScope(), triggers: [], configKnown: true };
     const info = this.options.baseImages?.[image];
     if (!info) {
       if (!this.discovering && !this.unresolved.has(image)) {
         this.unresolved.add(image);
         this.warnings.push({ message: `base image ${image} was not resolved: planned without its config (its ENV, WORKDIR, USER … are missing)`, location: from.argsLocation });
       }
-      return { base: { kind: 'image', ref: image }, config: emptyConfig(), args: new ArgScope(), triggers: [] };
+      return { base: { kind: 'image', ref: image }, config: emptyConfig(), args: new ArgScope(), triggers: [], configKnown: false };
     }
     const triggers = (info.onBuild ?? []).map((text) => this.parseTrigger(text, from.location));
-    return { base: { kind: 'image', ref: image }, config: imageConfig(info), args: new ArgScope(), triggers };
+    return { base: { kind: 'image', ref: image }, config: imageConfig(info), args: new ArgScope(), triggers, configKnown: true };
+  }
+
+  /** Expands a FROM word with the global args; a name no global ARG declares is reported. */
+  private expandFromWord(word: string, location: SourceLocation): string {
+    const { value, undefinedNames } = lexAt(this, this.globalVars(), word, location);
+    for (const name of undefinedNames) {
+      if (this.globals.has(name)) continue;
+      warnOnce(this, { rule: 'UndefinedArgInFrom', message: `FROM argument '${name}' is not declared: add ARG ${name} before the first FROM`, location });
+    }
+    return value;
   }
 
   private parseTrigger(text: string, at: SourceLocation): Instruction {
@@ -220,7 +233,7 @@ class Planner implements PlanContext {
   private stagePlatform(stage: Stage, base: StageBase): TargetPlatform {
     const flag = stage.from.flags.find((f) => f.name === 'platform');
     if (!flag) return base.kind === 'stage' ? this.results.get(base.stage)!.planned.platform : this.platform;
-    const text = expandWith(this, this.globalVars(), flag.value!, flag.location);
+    const text = this.expandFromWord(flag.value!, flag.location);
     try {
       return parsePlatform(text);
     } catch (error) {

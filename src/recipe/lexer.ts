@@ -20,6 +20,8 @@ export interface ExpandResult {
   value: string;
   /** The same text split at unquoted whitespace (quoted and escaped spaces kept). */
   words: string[];
+  /** Names used without a fallback and not set: likely typos, which plan reports. */
+  undefinedNames: Set<string>;
 }
 
 type Env = ReadonlyMap<string, string>;
@@ -39,7 +41,7 @@ export function expandWords(word: string, env: Env, options: LexOptions = DEFAUL
 export function lex(word: string, env: Env, options: LexOptions = DEFAULT_OPTIONS): ExpandResult {
   const lexer = new WordLexer(word, env, options);
   const { value, words } = lexer.processUntil(undefined, options.rawEscapes ?? false);
-  return { value, words };
+  return { value, words, undefinedNames: lexer.undefinedNames };
 }
 
 /** Collects the words of a ProcessWords split: expanded text splits at whitespace, quoted text doesn't. */
@@ -78,6 +80,7 @@ class WordCollector {
 class WordLexer {
   private readonly chars: string[];
   private pos = 0;
+  readonly undefinedNames = new Set<string>();
   private readonly env: Env;
   private readonly options: LexOptions;
 
@@ -178,8 +181,14 @@ class WordLexer {
     }
   }
 
-  private lookup(name: string): string | undefined {
-    return this.env.get(name);
+  /**
+   * The value of `name`. `required`: the word has no fallback for it (`$a`, `${a}`, `${a#p}` …,
+   * not `${a:-x}` and kin), so an unset name is reported in `undefinedNames`.
+   */
+  private lookup(name: string, required: boolean): string | undefined {
+    const value = this.env.get(name);
+    if (value === undefined && required && /^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) this.undefinedNames.add(name);
+    return value;
   }
 
   private processDollar(): string {
@@ -187,7 +196,7 @@ class WordLexer {
     if (this.peek() !== '{') {
       const name = this.processName();
       if (name === '') return '$';
-      return this.lookup(name) ?? '';
+      return this.lookup(name, true) ?? '';
     }
     this.next();
     const first = this.peek();
@@ -197,7 +206,7 @@ class WordLexer {
     let op = this.next();
     // BuildKit reports a modifier named U+FFFD here; saying what is missing helps more.
     if (op === undefined) throw new WordError("syntax error: missing '}'");
-    if (op === '}') return this.lookup(name) ?? '';
+    if (op === '}') return this.lookup(name, true) ?? '';
     if (op === '/') return this.processReplace(name);
     let modifier = op ?? '';
     const nullIsUnset = op === ':';
@@ -210,7 +219,7 @@ class WordLexer {
       throw new WordError(`unsupported modifier (${modifier}) in substitution`);
     }
     const word = this.readOperand(op === '#' || op === '%');
-    const value = this.lookup(name);
+    const value = this.lookup(name, op === '#' || op === '%');
     const unset = value === undefined || (nullIsUnset && value === '');
     switch (op) {
       case '-':
@@ -249,7 +258,7 @@ class WordLexer {
       throw error;
     }
     const replacement = this.readOperand(true);
-    const value = this.lookup(name) ?? '';
+    const value = this.lookup(name, true) ?? '';
     const re = patternToRegExp(pattern, true, false, all);
     if (all) return value.replace(re, () => replacement);
     const match = re.exec(value);

@@ -252,6 +252,28 @@ describe('build checks', () => {
     ]);
   });
 
+  it('UndefinedVar: a variable used without fallback that nothing sets or declares, with a suggestion', () => {
+    const text = 'FROM scratch\nARG VERSION=1\nARG DECLARED\nENV A=$VERISON B=${DECLARED} C=${MISSING:-ok} D=${GONE#x}\nCOPY --chown=$USR a b';
+    expect(plan(text).warnings.map((w) => w.message)).toEqual([
+      "usage of undefined variable '$VERISON' (did you mean $VERSION?)",
+      "usage of undefined variable '$GONE'",
+      "usage of undefined variable '$USR'",
+    ]);
+  });
+
+  it('UndefinedVar is not reported where an unresolved base image may set the variable', () => {
+    expect(plan('FROM somewhere\nENV PATH=/x:$PATH').warnings.map((w) => w.rule ?? 'other')).toEqual(['other']);
+  });
+
+  it('UndefinedArgInFrom: FROM uses a name no global ARG declares', () => {
+    const graph = plan('ARG OK=1\nFROM img:$OK-$TAG', { buildArgs: { TAG: 'x' } });
+    expect(graph.warnings.map((w) => [w.rule, w.message])).toEqual([
+      ['UndefinedArgInFrom', "FROM argument 'TAG' is not declared: add ARG TAG before the first FROM"],
+      [undefined, 'base image img:1- was not resolved: planned without its config (its ENV, WORKDIR, USER … are missing)'],
+      [undefined, 'build args given but not consumed by the target: TAG'],
+    ]);
+  });
+
   it('reports settings it does not understand', () => {
     expect(plan('# check=warn=all\nFROM scratch').warnings.map((w) => w.message)).toEqual(['unknown build-check setting "warn=all" ignored (use skip=Rule1,Rule2 or error=true)']);
   });
