@@ -42,7 +42,7 @@ export class TargetTree {
   private readonly upperLayer: number;
   written = 0;
   bytes = 0;
-  /** Source inode → upper host path of its first copy (once written), to keep hardlinks within one copy. */
+  /** Source inode → upper host path of its first copy (once written): hardlinks kept within one copy. */
   private readonly linked = new Map<string, Promise<string>>();
   /** Upper dirs with the setgid bit: what is made in them takes their group. */
   private readonly setgidDirs = new Set<string>();
@@ -130,7 +130,7 @@ export class TargetTree {
   /**
    * Writes a non-dir entry from a source at a canonical path whose parent is in the upper
    * dir, replacing a file or symlink there. A second name of an already copied inode becomes
-   * a hardlink to the first copy (safe when siblings are written concurrently).
+   * a hardlink to the first copy.
    */
   async writeLeaf(canonicalPath: string, source: LayeredEntry, meta: Meta): Promise<void> {
     const { stats } = source;
