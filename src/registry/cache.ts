@@ -4,6 +4,11 @@
 // manifest is tagged at `ref`; on a shared file system it is an OCI image layout directory
 // (index.json naming it `tsbuild-cache`).
 //
+// Records keep the layer descriptor the exporting store had (uncompressed for layers the
+// build made), so an importing store ends up with the same blobs and builds the same image
+// digest; where the registry got a compressed copy, the record names it as `wire`, and the
+// import decompresses it back, verified against the original digest.
+//
 // Import is lazy. `importCache` reads only the records; records without a layer go into the
 // store's cache index at once, but a record with a layer can only enter the index once its
 // blob is in the store (the store refuses dangling records). The engine therefore consults
@@ -55,7 +60,7 @@ export type CacheSource = { type: 'registry'; ref: string } | { type: 'local'; s
 /** The config blob of a cache manifest. */
 interface CacheConfig {
   version: number;
-  records: Array<{ key: string; record: CacheRecord }>;
+  records: Array<{ key: string; record: CacheRecord; wire?: Descriptor }>;
 }
 
 export interface CacheExportResult {
@@ -92,12 +97,12 @@ async function exportToRegistry(store: ContentStore, entries: CacheExportEntry[]
       entries.map(async ({ key, record }) => {
         if (!record.layer) return { key, record };
         const pushed = await session.pushLayer(record.layer.descriptor);
-        return { key, record: { ...record, layer: { diffId: record.layer.diffId, descriptor: pushed } } };
+        return pushed.digest === record.layer.descriptor.digest ? { key, record } : { key, record, wire: pushed };
       }),
     );
     const config = await store.putJson({ version: CACHE_FORMAT_VERSION, records } satisfies CacheConfig, CACHE_CONFIG_TYPE);
     await session.pushBlob(config);
-    const layers = records.flatMap((r) => (r.record.layer ? [r.record.layer.descriptor] : []));
+    const layers = records.flatMap((r) => (r.wire ? [r.wire] : r.record.layer ? [r.record.layer.descriptor] : []));
     const manifest = cacheManifest(config, layers);
     const bytes = Buffer.from(canonicalJson(manifest));
     const digest = await client.putManifest(remote.path, remote.digest ?? remote.tag!, bytes, MediaType.ociManifest);
@@ -157,7 +162,8 @@ export interface ImportedCache {
 }
 
 interface BlobSource {
-  fetch(store: ContentStore, blob: Descriptor): Promise<void>;
+  /** Puts `blob` into the store, from `wire` (a compressed copy of it) when given. */
+  fetch(store: ContentStore, blob: Descriptor, wire: Descriptor | undefined): Promise<void>;
   close(): void;
 }
 
@@ -168,7 +174,9 @@ export interface ImportOptions extends RegistryOptions {
 
 export async function importCache(store: ContentStore, source: CacheSource, options: ImportOptions = {}): Promise<ImportedCache> {
   const { config, blobs } = source.type === 'registry' ? await openRegistryCache(source.ref, options) : await openDirectoryCache(source.src);
-  const records = new Map(validRecords(config).map((r) => [r.key, r.record]));
+  const valid = validRecords(config);
+  const records = new Map(valid.map((r) => [r.key, r.record]));
+  const wires = new Map(valid.flatMap((r) => (r.wire && r.record.layer ? [[r.record.layer.descriptor.digest, r.wire] as const] : [])));
   for (const [key, record] of records) {
     if (!record.layer || (await store.hasBlob(record.layer.descriptor.digest))) await store.putCacheRecord(key, record);
   }
@@ -183,7 +191,7 @@ export async function importCache(store: ContentStore, source: CacheSource, opti
       let job = pending.get(digest);
       if (!job) {
         job = downloads.add(async () => {
-          await blobs.fetch(store, layer.descriptor);
+          await blobs.fetch(store, layer.descriptor, wires.get(digest));
           for (const [key, record] of records) {
             if (record.layer?.descriptor.digest === digest) await store.putCacheRecord(key, record);
           }
@@ -208,7 +216,9 @@ function validRecords(config: CacheConfig): CacheConfig['records'] {
       hint: 'Export the cache again with this version of tsbuild.',
     });
   }
-  return config.records.filter(({ key, record }) => typeof key === 'string' && (!record.layer || (isDigest(record.layer.diffId) && isDigest(record.layer.descriptor.digest))));
+  const digestsValid = ({ record, wire }: CacheConfig['records'][number]) =>
+    !record.layer || (isDigest(record.layer.diffId) && isDigest(record.layer.descriptor.digest) && (!wire || isDigest(wire.digest)));
+  return config.records.filter((entry) => typeof entry.key === 'string' && digestsValid(entry));
 }
 
 async function openRegistryCache(ref: string, options: RegistryOptions): Promise<{ config: CacheConfig; blobs: BlobSource }> {
@@ -222,7 +232,7 @@ async function openRegistryCache(ref: string, options: RegistryOptions): Promise
     const config = await readVerifiedJson<CacheConfig>(body, manifest.config);
     return {
       config,
-      blobs: { fetch: (store, blob) => fetchBlob(store, client, remote.path, blob, options), close: () => client.close() },
+      blobs: { fetch: (store, blob, wire) => fetchBlob(store, client, remote.path, wire ?? blob, options, blob), close: () => client.close() },
     };
   } catch (error) {
     client.close();

@@ -6,6 +6,7 @@
 
 import { Readable } from 'node:stream';
 import { RegistryError, StoreError } from '../errors.js';
+import { decompressedStream } from '../layer/compress.js';
 import type { Descriptor } from '../layer/oci.js';
 import type { ContentStore } from '../store/types.js';
 import type { RegistryClient } from './client.js';
@@ -13,23 +14,40 @@ import { backOff, isRetriable, type RetryPolicy } from './http.js';
 import { DEFAULTS, type RegistryOptions } from './options.js';
 import { ProgressStream, transferLabel } from './progress.js';
 
-export async function fetchBlob(store: ContentStore, client: RegistryClient, repository: string, blob: Descriptor, options: RegistryOptions): Promise<void> {
-  if (await store.hasBlob(blob.digest)) return;
+/**
+ * Downloads `blob` into the store. `stored`, when it differs, is what the store keeps: the
+ * uncompressed layer that `blob` is a compressed copy of (the remote cache's wire form).
+ */
+export async function fetchBlob(
+  store: ContentStore,
+  client: RegistryClient,
+  repository: string,
+  blob: Descriptor,
+  options: RegistryOptions,
+  stored: Descriptor = blob,
+): Promise<void> {
+  if (await store.hasBlob(stored.digest)) return;
   const policy = { retries: options.retries ?? DEFAULTS.retries, retryDelayMs: options.retryDelayMs ?? DEFAULTS.retryDelayMs, signal: options.signal };
   const bytes = Readable.from(resumingBytes(client, repository, blob, policy), { objectMode: false });
   const counted = bytes.pipe(new ProgressStream(options.onEvent, `pull:${blob.digest}`, transferLabel('pulling', blob.digest), blob.size));
   bytes.on('error', (error) => counted.destroy(error));
   try {
-    await store.ingest(counted, { digest: blob.digest, size: blob.size });
+    const content = stored.digest === blob.digest ? counted : (await decompressedStream(counted)).stream;
+    await store.ingest(content, { digest: stored.digest, size: stored.size });
   } catch (error) {
-    if (error instanceof StoreError && error.kind === 'corrupt') {
-      throw new RegistryError('E_REGISTRY_DIGEST_MISMATCH', `${client.domain}/${repository} served wrong content for blob ${blob.digest}: ${error.message}`, {
+    if ((error instanceof StoreError && error.kind === 'corrupt') || isZlibError(error)) {
+      throw new RegistryError('E_REGISTRY_DIGEST_MISMATCH', `${client.domain}/${repository} served wrong content for blob ${blob.digest}: ${(error as Error).message}`, {
         hint: 'The registry or a proxy in between altered the blob; nothing of it was stored. Try again, or report it to the registry operator.',
         cause: error,
       });
     }
     throw isRetriable(error) && !(error instanceof RegistryError) ? client.unreachable(error) : error;
   }
+}
+
+/** zlib names its data errors Z_DATA_ERROR, Z_BUF_ERROR…: a damaged compressed stream. */
+function isZlibError(error: unknown): boolean {
+  return /^Z_/.test((error as NodeJS.ErrnoException | undefined)?.code ?? '');
 }
 
 /** The blob's bytes; after a failure worth retrying, asks again from where the last answer stopped. */

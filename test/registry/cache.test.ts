@@ -2,18 +2,21 @@
 // registry (and through a directory). The second, empty store sees every record, and
 // downloads a layer only when asked for it.
 
+import { execFile } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeLayer, MediaType } from '../../src/layer/index.js';
+import { writeLayer, MediaType, type Manifest } from '../../src/layer/index.js';
 import { exportCache, importCache, pushImage, withImportedCache, type CacheExportEntry } from '../../src/registry/index.js';
 import { Store, load, imageLayers, type LayerRef } from '../../src/store/index.js';
 import { BUSYBOX_REFERENCE, busyboxImageLayout } from '../helpers/busybox-image.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const FAST = { retryDelayMs: 20 };
+const run = promisify(execFile);
 let registry: TestRegistry;
 let scratch: string;
 let runner1: Store;
@@ -68,16 +71,18 @@ describe('remote cache through a registry', () => {
       // A record without a layer is a hit at once; one with a layer is known but not fetched.
       expect(await runner2.getCacheRecord('key-env')).toEqual({ layer: null, createdAt: '1970-01-01T00:00:00Z' });
       expect(await runner2.getCacheRecord('key-run')).toBeUndefined();
-      const run = cache.get('key-run')!.layer!;
+      const layer = cache.get('key-run')!.layer!;
       const builder = cache.get('key-builder')!.layer!;
-      expect(run.diffId).toBe(runLayer.diffId);
-      expect(run.descriptor.mediaType).toBe(MediaType.ociLayerGzip); // compressed for the wire
-      expect(await runner2.hasBlob(run.descriptor.digest)).toBe(false);
+      // The record is runner 1's own (an uncompressed layer), though the wire carried gzip.
+      expect(cache.get('key-run')).toEqual(entries[2]!.record);
+      const { stdout } = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`]);
+      expect((JSON.parse(stdout) as Manifest).layers.map((l) => l.mediaType)).toEqual([MediaType.ociLayerGzip, MediaType.ociLayerGzip, MediaType.ociLayerGzip]);
+      expect(await runner2.hasBlob(layer.descriptor.digest)).toBe(false);
 
-      await cache.ensureLayer(run);
-      expect(await runner2.hasBlob(run.descriptor.digest)).toBe(true);
-      expect((await runner2.getCacheRecord('key-run'))?.layer?.diffId).toBe(runLayer.diffId);
-      const snapshot = await runner2.ensureSnapshot(run);
+      await cache.ensureLayer(layer);
+      expect(await runner2.hasBlob(layer.descriptor.digest)).toBe(true); // decompressed, verified
+      expect(await runner2.getCacheRecord('key-run')).toEqual(entries[2]!.record);
+      const snapshot = await runner2.ensureSnapshot(layer);
       expect(await readFile(join(snapshot, 'app'), 'utf8')).toBe('built by RUN\n');
 
       // The intermediate stage's layer was never needed, so never downloaded.
@@ -94,12 +99,12 @@ describe('remote cache through a registry', () => {
     const cache = await importCache(local, { type: 'registry', ref }, FAST);
     try {
       const store = withImportedCache(local, cache);
-      const run = (await store.getCacheRecord('key-run'))!.layer!;
+      const layer = (await store.getCacheRecord('key-run'))!.layer!;
       const builder = (await store.getCacheRecord('key-builder'))!.layer!;
-      expect(await local.hasBlob(run.descriptor.digest)).toBe(false);
-      const snapshot = await store.ensureSnapshot(run);
+      expect(await local.hasBlob(layer.descriptor.digest)).toBe(false);
+      const snapshot = await store.ensureSnapshot(layer);
       expect(await readFile(join(snapshot, 'app'), 'utf8')).toBe('built by RUN\n');
-      expect(await local.hasBlob(run.descriptor.digest)).toBe(true);
+      expect(await local.hasBlob(layer.descriptor.digest)).toBe(true);
       expect(await local.hasBlob(builder.descriptor.digest)).toBe(false);
       expect(await store.getCacheRecord('no-such-key')).toBeUndefined();
     } finally {
