@@ -1,6 +1,7 @@
 // Extraction of hand-made hostile layers: every case keeps a host canary untouched, and either
 // refuses the layer with a LayerError or keeps the write inside the extraction root.
 
+import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -22,6 +23,7 @@ function withCanary() {
   utimesSync(join(canary, 'canary'), 1_500_000_000, 1_500_000_000);
   utimesSync(canary, 1_500_000_000, 1_500_000_000);
   const before = describeTree(canary);
+  const hostFiles = hostFingerprint();
   return {
     root,
     canary,
@@ -30,8 +32,17 @@ function withCanary() {
       expect(lstatSync(canary).mode & 0o7777).toBe(0o755);
       expect(lstatSync(join(canary, 'canary')).nlink).toBe(1);
       expect(existsSync('/run/pwned')).toBe(false);
+      expect(hostFingerprint()).toEqual(hostFiles);
     },
   };
+}
+
+/** The host files the literal cases aim at: content, mode and link count. */
+function hostFingerprint(): string[] {
+  return ['/etc/passwd', '/etc/shadow'].map((path) => {
+    const stats = lstatSync(path);
+    return `${path} ${stats.mode} ${stats.nlink} ${createHash('sha256').update(readFileSync(path)).digest('hex')}`;
+  });
 }
 
 async function extractError(promise: Promise<unknown>): Promise<LayerError> {
