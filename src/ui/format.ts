@@ -2,10 +2,14 @@
 
 import type { StepInfo } from '../events.js';
 
-/** `[build 2/4] RUN make`, as BuildKit names a step; an unnamed stage shows as `stage-N`. */
+/**
+ * `[build 2/4] RUN make`, as BuildKit names a step; an unnamed stage shows as `stage-N`. A
+ * title is one line: an instruction of several (a heredoc) shows its first line and `…`.
+ */
 export function stepTitle(info: StepInfo): string {
   const stage = /^\d+$/.test(info.stage) ? `stage-${info.stage}` : info.stage;
-  return `[${stage} ${info.index}/${info.total}] ${info.instruction}`;
+  const [first, ...rest] = info.instruction.split(/\r?\n/);
+  return `[${stage} ${info.index}/${info.total}] ${first}${rest.length > 0 ? ' …' : ''}`;
 }
 
 /** `0.4s`, `3.2s`, `1m02s`, `1h03m`. */

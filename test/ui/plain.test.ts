@@ -73,6 +73,14 @@ describe('step titles', () => {
     ];
     expect(await renderPlain(events)).toBe('#1 [stage-2 1/3] RUN echo done\n');
   });
+
+  it('keeps a heredoc instruction on one line', async () => {
+    const events: BuildEvent[] = [
+      { type: 'build.start', time: T0, steps: [{ id: 1, stage: 'build', index: 1, total: 1, instruction: 'RUN <<EOF\nset -e\nmake\nEOF' }] },
+      { type: 'step.start', time: T0, step: 1 },
+    ];
+    expect(await renderPlain(events)).toBe('#1 [build 1/1] RUN <<EOF …\n');
+  });
 });
 
 describe('steps that never started', () => {
