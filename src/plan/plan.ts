@@ -274,7 +274,10 @@ class Planner implements PlanContext {
     if (used.index === current.index) {
       throw recipeError(this, 'E_RECIPE_CYCLE', `circular dependency: stage ${label(current)} uses itself`, location, 'Copy from an earlier stage.');
     }
-    throw recipeError(this, 'E_RECIPE_CYCLE', `stage ${label(current)} uses stage ${label(used)}, defined later (line ${used.from.location.line}): a stage can only use stages defined before it, so this order would make a cycle`, location, `Move stage ${label(used)} above this one.`);
+    if (usesStage(used, current)) {
+      throw recipeError(this, 'E_RECIPE_CYCLE', `circular dependency between stages ${label(current)} and ${label(used)} (line ${used.from.location.line}): each uses the other`, location, 'Move what both need into a third stage defined before them.');
+    }
+    throw recipeError(this, 'E_RECIPE_CYCLE', `stage ${label(current)} uses stage ${label(used)}, defined later (line ${used.from.location.line}): a stage can only use stages defined before it`, location, `Move stage ${label(used)} above this one.`);
   }
 
   private warnUnusedBuildArgs(): void {
@@ -289,4 +292,14 @@ class Planner implements PlanContext {
 function byLocation(a: PlanWarning, b: PlanWarning): number {
   const key = (w: PlanWarning) => (w.location ? w.location.line * 1e6 + w.location.column : Number.MAX_SAFE_INTEGER);
   return key(a) - key(b);
+}
+
+/** Whether `stage` names `other` as written (FROM, --from=, mount from=), before any expansion. */
+function usesStage(stage: Stage, other: Stage): boolean {
+  const names = new Set([String(other.index), ...(other.name ? [other.name] : [])]);
+  const refers = (word: string | undefined) => word !== undefined && names.has(word.toLowerCase());
+  const fromFlags = stage.instructions.flatMap((instruction) =>
+    instruction.flags.flatMap((flag) => (flag.name === 'from' ? [flag.value ?? ''] : flag.name === 'mount' ? [/(?:^|,)from=([^,]*)/.exec(flag.value ?? '')?.[1] ?? ''] : [])),
+  );
+  return refers(stage.from.image) || fromFlags.some(refers);
 }

@@ -452,9 +452,11 @@ describe('stage graph', () => {
   it('COPY --from a later stage is an error (it would make a cycle), as is a stage using itself', () => {
     const cycle = planError('FROM scratch AS a\nCOPY --from=b /x /x\nFROM scratch AS b\nCOPY --from=a /y /y');
     expect(cycle.code).toBe('E_RECIPE_CYCLE');
-    expect(cycle.message).toContain('stage "a" uses stage "b", defined later (line 3)');
+    expect(cycle.message).toBe('circular dependency between stages "a" and "b" (line 3): each uses the other');
     expect(cycle.location).toMatchObject({ line: 2, column: 6 });
     expect(planError('FROM scratch AS a\nCOPY --from=a /x /y').message).toContain('circular dependency: stage "a" uses itself');
+    expect(planError('FROM scratch AS a\nCOPY --from=b /x /x\nFROM scratch AS b', { target: 'a' }).message).toBe('stage "a" uses stage "b", defined later (line 3): a stage can only use stages defined before it');
+    expect(planError('FROM scratch AS a\nRUN --mount=from=1,target=/x y\nFROM a').message).toContain('circular dependency between stages "a" and "1"');
   });
 
   it('a --from name close to a stage name is read as an image, with a did-you-mean warning', () => {
