@@ -1,40 +1,49 @@
 #!/usr/bin/env node
-// Benchmark: push and pull of a large image over loopback against Debian's docker-registry,
-// as ratios to `curl` downloading the same blobs from the same registry in the same run
-// (issue 8), and, for push, also to `curl` uploading them (POST + monolithic PUT), since
-// the registry hashes and stores what it receives and uploads are slower. The image has --layers layers of random bytes, --size-mb in all, declared gzip
-// (as pulled base images are), so the numbers measure transfer, digesting and the store's
-// fsync'd writes, not compression. curl writes into a file on the same file system as the
-// store, so both sides pay for the disk.
+// Benchmark of the registry client (issue 8), against Debian's docker-registry on loopback,
+// with references measured in the same run:
 //
-//   npx tsc -p . && node bench/registry-throughput.js [--size-mb 500] [--layers 5] [--runs 2] [--json]
+//   push / pull   an image of --layers layers of random bytes, --size-mb in all, declared
+//                 gzip (as pulled base images are), so the numbers measure transfer,
+//                 digesting and the store's fsync'd writes, not compression. Reference:
+//                 `curl` downloading the same blobs from the same registry (into files on
+//                 the same file system), and for push also `curl` uploading them (POST +
+//                 monolithic PUT), since the registry hashes and stores what it receives.
+//   cache hit     a recipe (four CPU-bound RUN steps with small outputs, one RUN leaving 8 MB,
+//                 a COPY, an ENV) built in one store, its cache exported to the registry
+//                 (mode=max); a second store holding only the base image imports it and builds
+//                 the same recipe: its time (import with every layer downloaded + build, every
+//                 step a hit) against the cold build.
+//
+//   npm run build && node bench/registry-throughput.js [--size-mb 500] [--layers 5] [--runs 3] [--json]
+// bench-quick: --size-mb 50 --runs 1
 
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createCipheriv, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { median, timed } from './lib/stats.js';
 
 const REPO = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
   options: {
     'size-mb': { type: 'string', default: '500' },
     layers: { type: 'string', default: '5' },
-    runs: { type: 'string', default: '2' },
+    runs: { type: 'string', default: '3' },
     json: { type: 'boolean', default: false },
   },
 });
-const dist = join(REPO, 'dist/registry/index.js');
-if (!existsSync(dist)) {
-  console.error('bench/registry-throughput: dist/registry/index.js is missing; run `npx tsc -p .` first.');
-  process.exit(2);
+for (const needed of ['dist/index.js', 'native/build/tsbuild-sandbox']) {
+  if (!existsSync(join(REPO, needed))) {
+    console.error(`bench/registry-throughput: ${needed} is missing; run \`npm run build\` first.`);
+    process.exit(2);
+  }
 }
-const { pullImage, pushImage } = await import(dist);
-const { Store } = await import(join(REPO, 'dist/store/index.js'));
+const { Store, build, exportCache, importCache, pullImage, pushImage } = await import(join(REPO, 'dist/index.js'));
 
 const SIZE = Number(values['size-mb']) << 20;
 const LAYERS = Number(values.layers);
@@ -42,6 +51,26 @@ const RUNS = Number(values.runs);
 const work = mkdtempSync(join(tmpdir(), 'tsbuild-bench-registry-'));
 const registry = await startRegistry(join(work, 'registry'));
 try {
+  const transfer = await measureTransfers();
+  const cache = await measureCacheHit();
+  const summary = { ...transfer, ...cache };
+  if (values.json) console.log(JSON.stringify(summary));
+  else {
+    console.log(`registry-throughput: ${(SIZE / 2 ** 20).toFixed(0)} MiB in ${LAYERS} layers over loopback, median of ${RUNS} runs`);
+    console.log(`  curl download (reference): ${summary.curlMs.toFixed(0)} ms  ${summary.curlMBps} MB/s`);
+    console.log(`  curl upload:               ${summary.curlUploadMs.toFixed(0)} ms  ${summary.curlUploadMBps} MB/s`);
+    console.log(`  tsbuild push:              ${summary.pushMs.toFixed(0)} ms  ${summary.pushMBps} MB/s  ratio ${summary.pushRatio} (to curl upload: ${summary.pushToUploadRatio})`);
+    console.log(`  tsbuild pull:              ${summary.pullMs.toFixed(0)} ms  ${summary.pullMBps} MB/s  ratio ${summary.pullRatio}`);
+    console.log('  ratio = curl time / tsbuild time (1.0: as fast as curl)');
+    console.log(`  cache hit on a second store: ${summary.cacheHitMs.toFixed(0)} ms (import + build, ${summary.cacheHitSteps} steps cached, 0 run)`);
+    console.log(`    against the cold build:    ${summary.coldBuildMs.toFixed(0)} ms  speed-up ${summary.cacheHitSpeedup}×`);
+  }
+} finally {
+  registry.child.kill('SIGKILL');
+  rmSync(work, { recursive: true, force: true });
+}
+
+async function measureTransfers() {
   const source = await Store.open(join(work, 'source'));
   const layers = await makeImage(source);
   const results = { push: [], pull: [], curl: [], curlUpload: [] };
@@ -53,14 +82,13 @@ try {
     results.pull.push(await timed(() => pullImage(store, remote, {})));
     await store.close();
     rmSync(target, { recursive: true, force: true });
-    results.curl.push(await timed(() => curlAll(`bench/run${run}`, layers, join(work, 'curl'))));
-    results.curlUpload.push(await timed(() => curlUploadAll(`bench/upload${run}`, layers, source)));
+    results.curl.push(await timed(() => curlDownloads(`bench/run${run}`, layers, join(work, 'curl'))));
+    results.curlUpload.push(await timed(() => curlUploads(`bench/upload${run}`, layers, source)));
   }
   await source.close();
-  const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
   const mbps = (ms) => Math.round(SIZE / 1e6 / (ms / 1000));
   const [push, pull, curl, curlUpload] = [median(results.push), median(results.pull), median(results.curl), median(results.curlUpload)];
-  const summary = {
+  return {
     bytes: SIZE,
     layers: LAYERS,
     runs: RUNS,
@@ -76,24 +104,49 @@ try {
     pullRatio: Number((curl / pull).toFixed(3)),
     pushToUploadRatio: Number((curlUpload / push).toFixed(3)),
   };
-  if (values.json) console.log(JSON.stringify(summary));
-  else {
-    console.log(`registry-throughput: ${(SIZE / 2 ** 20).toFixed(0)} MiB in ${LAYERS} layers over loopback, median of ${RUNS} runs`);
-    console.log(`  curl download (reference): ${curl.toFixed(0)} ms  ${summary.curlMBps} MB/s`);
-    console.log(`  curl upload:               ${curlUpload.toFixed(0)} ms  ${summary.curlUploadMBps} MB/s`);
-    console.log(`  tsbuild push:              ${push.toFixed(0)} ms  ${summary.pushMBps} MB/s  ratio ${summary.pushRatio} (to curl upload: ${summary.pushToUploadRatio})`);
-    console.log(`  tsbuild pull:              ${pull.toFixed(0)} ms  ${summary.pullMBps} MB/s  ratio ${summary.pullRatio}`);
-    console.log('  ratio = curl time / tsbuild time (1.0: as fast as curl)');
-  }
-} finally {
-  registry.child.kill('SIGKILL');
-  rmSync(work, { recursive: true, force: true });
 }
 
-async function timed(fn) {
-  const start = performance.now();
-  await fn();
-  return performance.now() - start;
+/** Two CI runners: the first builds cold and exports its cache, the second imports and builds. */
+async function measureCacheHit() {
+  const base = await baseStore();
+  const context = join(work, 'ctx');
+  mkdirSync(context, { recursive: true });
+  writeFileSync(join(context, 'app.txt'), 'the application\n');
+  // CPU-bound steps with small outputs, as compiling is, and one that leaves 8 MB of data.
+  const spin = (i) => `RUN i=0; while [ $i -lt 150000 ]; do i=$((i+1)); done; echo ${i} $i > /step${i}`;
+  const steps = [...Array.from({ length: 4 }, (_, i) => spin(i)), 'RUN head -c 8000000 /dev/urandom > /data'];
+  writeFileSync(join(context, 'Dockerfile'), `FROM busybox\n${steps.join('\n')}\nCOPY app.txt /app.txt\nENV MODE=ci\n`);
+  const quiet = () => undefined;
+
+  const runner1 = await base('runner1');
+  const coldBuildMs = await timed(() => build({ contextDir: context, storeRoot: runner1 }, quiet));
+  const store1 = await Store.open(runner1);
+  const entries = (await store1.cache.list()).map(({ key, record }) => ({ key, record, inOutput: true }));
+  const ref = `${registry.host}/bench/cache:1`;
+  await exportCache(store1, entries, { type: 'registry', ref, mode: 'max' }, {});
+  await store1.close();
+
+  const runner2 = await base('runner2');
+  let result;
+  const cacheHitMs = await timed(async () => {
+    const store2 = await Store.open(runner2);
+    (await importCache(store2, { type: 'registry', ref }, { eager: true })).close();
+    await store2.close();
+    result = await build({ contextDir: context, storeRoot: runner2 }, quiet);
+  });
+  if (result.stepsRun !== 0) throw new Error(`the second store ran ${result.stepsRun} steps; expected every step cached`);
+  return { coldBuildMs, cacheHitMs, cacheHitSteps: result.stepsCached, cacheHitSpeedup: Number((coldBuildMs / cacheHitMs).toFixed(1)) };
+}
+
+/** A factory of stores holding only `busybox:latest`, built from Debian's busybox-static. */
+async function baseStore() {
+  const rootfs = join(REPO, '.cache/fixtures/busybox-rootfs');
+  if (!existsSync(join(rootfs, 'bin/busybox'))) execFileSync('bash', [join(REPO, 'fixtures/base/make-busybox-rootfs.sh'), rootfs]);
+  writeFileSync(join(work, 'base.Dockerfile'), 'FROM scratch\nCOPY / /\nCMD ["sh"]\n');
+  return (name) => {
+    const root = join(work, name);
+    return build({ contextDir: rootfs, file: join(work, 'base.Dockerfile'), storeRoot: root, tags: ['busybox:latest'] }, () => undefined).then(() => root);
+  };
 }
 
 /** Random-looking bytes fast: AES-CTR over zeros, 1 MiB at a time. */
@@ -128,23 +181,22 @@ async function makeImage(store) {
   return layers;
 }
 
+function curl(args) {
+  return new Promise((done, fail) => {
+    const child = spawn('curl', ['-sSf', ...args], { stdio: 'inherit' });
+    child.on('exit', (status) => (status === 0 ? done() : fail(new Error(`curl exited with ${status}`))));
+  });
+}
+
 /** curl fetches every layer blob, in parallel as a pull does, into files. */
-async function curlAll(repository, layers, dir) {
+async function curlDownloads(repository, layers, dir) {
   rmSync(dir, { recursive: true, force: true });
-  spawnSync('mkdir', ['-p', dir]);
-  await Promise.all(
-    layers.map(
-      (layer, i) =>
-        new Promise((done, fail) => {
-          const child = spawn('curl', ['-sSf', '-o', join(dir, String(i)), `http://${registry.host}/v2/${repository}/blobs/${layer.digest}`], { stdio: 'inherit' });
-          child.on('exit', (status) => (status === 0 ? done() : fail(new Error(`curl exited with ${status}`))));
-        }),
-    ),
-  );
+  mkdirSync(dir, { recursive: true });
+  await Promise.all(layers.map((layer, i) => curl(['-o', join(dir, String(i)), `http://${registry.host}/v2/${repository}/blobs/${layer.digest}`])));
 }
 
 /** curl uploads every layer blob the way a monolithic push does: POST, then PUT the bytes. */
-async function curlUploadAll(repository, layers, store) {
+async function curlUploads(repository, layers, store) {
   await Promise.all(
     layers.map(async (layer) => {
       const location = await new Promise((done, fail) =>
@@ -155,10 +207,7 @@ async function curlUploadAll(repository, layers, store) {
       );
       const url = new URL(location, `http://${registry.host}`);
       url.searchParams.set('digest', layer.digest);
-      await new Promise((done, fail) => {
-        const child = spawn('curl', ['-sSf', '-o', '/dev/null', '-X', 'PUT', '-H', 'content-type: application/octet-stream', '-T', store.blobPath(layer.digest), url.toString()], { stdio: 'inherit' });
-        child.on('exit', (status) => (status === 0 ? done() : fail(new Error(`curl exited with ${status}`))));
-      });
+      await curl(['-o', '/dev/null', '-X', 'PUT', '-H', 'content-type: application/octet-stream', '-T', store.blobPath(layer.digest), url.toString()]);
     }),
   );
 }
@@ -171,7 +220,7 @@ async function startRegistry(dir) {
     });
   });
   const host = `127.0.0.1:${port}`;
-  spawnSync('mkdir', ['-p', dir]);
+  mkdirSync(dir, { recursive: true });
   const config = join(dir, 'config.json');
   const settings = {
     version: 0.1,
