@@ -11,6 +11,7 @@ import type { EventSink } from '../events.js';
 import type { Digest } from '../lib/digest.js';
 import { prepareBuild } from '../solve/prepare.js';
 import { solveBuild } from '../solve/build.js';
+import type { SecretSource } from '../solve/run-mounts.js';
 import type { Store } from '../store/index.js';
 import type { StoredImage } from '../store/types.js';
 import type { ArchivedBuildInfo } from '../export/build-record.js';
@@ -37,6 +38,8 @@ export interface ReplayReport {
 export interface ReplayOptions {
   signal?: AbortSignal;
   sink: EventSink;
+  /** Secrets are never archived: a replay that needs them is given them again. */
+  secrets?: Record<string, SecretSource>;
 }
 
 export async function replayArchive(store: Store, archivePath: string, options: ReplayOptions): Promise<ReplayReport> {
@@ -58,7 +61,7 @@ export async function replayArchive(store: Store, archivePath: string, options: 
     try {
       solved = await solveBuild({
         store, graph: prepared.graph, bases: prepared.bases, contextDir: sources.context, contextFilter: prepared.contextFilter,
-        network: info.network, limits: {}, noCache: true, sourceDateEpoch: info.sourceDateEpoch,
+        network: info.network, limits: {}, noCache: true, sourceDateEpoch: info.sourceDateEpoch, secrets: options.secrets,
         signal: options.signal, sink, recordSteps: true,
       });
     } catch (error) {

@@ -17,6 +17,13 @@ export function isManifestType(mediaType: string): boolean {
   return MANIFEST_TYPES.has(mediaType);
 }
 
+const IMAGE_CONFIG_TYPES = new Set<string>([MediaType.ociConfig, MediaType.dockerConfig]);
+
+/** An OCI artifact (a build record, a cache manifest…): a manifest whose config is not an image config. */
+export function isArtifactManifest(manifest: Manifest): boolean {
+  return !IMAGE_CONFIG_TYPES.has(manifest.config.mediaType);
+}
+
 /** The platform of this host in OCI terms. */
 export function hostPlatform(): Platform {
   const arch: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };

@@ -14,7 +14,7 @@ import { isDigest, type Digest } from '../lib/digest.js';
 import { isCode } from '../lib/lock.js';
 import { decompressedStream, detectCompression } from '../layer/compress.js';
 import { Annotation, MediaType, type Descriptor, type ImageConfig, type Index, type Manifest } from '../layer/oci.js';
-import { imageLayers, isIndexType, resolveImage } from './images.js';
+import { imageLayers, isArtifactManifest, isIndexType, resolveImage } from './images.js';
 import { familiarReference, parseReference, formatReference } from './reference.js';
 import { storeFsError } from './fs-errors.js';
 import type { Store } from './store.js';
@@ -210,7 +210,8 @@ async function checkComplete(store: Store, descriptor: Descriptor, source: strin
     return;
   }
   const image = await resolveImage(store.blobs, descriptor);
-  for (const layer of [image.manifest.config, ...imageLayers(image).map((l) => l.descriptor)]) {
+  const blobs = isArtifactManifest(image.manifest) ? image.manifest.layers : imageLayers(image).map((l) => l.descriptor);
+  for (const layer of [image.manifest.config, ...blobs]) {
     if (await missing(layer)) {
       throw new StoreError('invalid', `${source}: image ${descriptor.digest} needs blob ${layer.digest}, which the archive does not hold (or holds truncated)`);
     }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Digest } from '../lib/digest.js';
 import type { Descriptor, Index, Manifest } from '../layer/oci.js';
 import { readCacheFile } from './cache.js';
-import { isIndexType, isManifestType } from './images.js';
+import { isArtifactManifest, isIndexType, isManifestType } from './images.js';
 import { findLeftovers, type Leftover } from './leftovers.js';
 import type { SnapshotInfo } from './snapshots.js';
 import type { Store } from './store.js';
@@ -89,7 +89,7 @@ async function checkGraph(store: Store, descriptor: Descriptor, depth = 0): Prom
     if (!isManifestType(descriptor.mediaType)) return [];
     const manifest = await store.readJson<Manifest>(descriptor.digest);
     const out = (await Promise.all([manifest.config, ...manifest.layers].map((d) => checkGraph(store, d, depth + 1)))).flat();
-    if (out.length > 0) return out;
+    if (out.length > 0 || isArtifactManifest(manifest)) return out;
     const config = await store.readJson<{ rootfs?: { diff_ids?: unknown[] } }>(manifest.config.digest);
     const diffIds = config.rootfs?.diff_ids?.length ?? 0;
     if (diffIds !== manifest.layers.length) return [`manifest ${descriptor.digest} has ${manifest.layers.length} layers but its config lists ${diffIds} diff_ids`];

@@ -7,11 +7,9 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import type { CliContext } from '../../src/cli/context.js';
 import { busyboxImageLayout } from '../helpers/busybox-image.js';
+import { runCli } from '../helpers/run-cli.js';
 // @ts-expect-error plain JS helper shared with scripts/conformance-reference.mjs
 import { listImage } from '../helpers/image-listing.mjs';
 // @ts-expect-error plain JS helper shared with scripts/conformance-reference.mjs
@@ -40,26 +38,6 @@ function readMeta(dir: string): CaseMeta {
   return { flags, pending };
 }
 
-async function run(argv: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (c: Buffer) => out.push(c));
-  stderr.on('data', (c: Buffer) => err.push(c));
-  const ctx: CliContext = {
-    stdout,
-    stderr,
-    env: {},
-    cwd: process.cwd(),
-    stdoutIsTTY: false,
-    stderrIsTTY: false,
-    signal: new AbortController().signal,
-  };
-  const status = await main(argv, ctx);
-  return { status, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
-}
-
 describe('Dockerfile conformance with BuildKit', () => {
   let work: string;
   let store: string;
@@ -69,7 +47,7 @@ describe('Dockerfile conformance with BuildKit', () => {
     work = mkdtempSync(join(tmpdir(), 'tsbuild-conformance-'));
     store = join(work, 'store');
     const layout = await busyboxImageLayout();
-    const loaded = await run(['load', '--root', store, '-t', 'busybox:latest', layout]);
+    const loaded = await runCli(['load', '--root', store, '-t', 'busybox:latest', layout]);
     expect(loaded.status, loaded.stderr).toBe(0);
     baseListing = (await listImage(layout)).listing;
   });
@@ -86,7 +64,7 @@ describe('Dockerfile conformance with BuildKit', () => {
     test(`${name}${mustFail ? ' (must fail)' : ''}`, async () => {
       const context = existsSync(join(dir, 'context')) ? join(dir, 'context') : dir;
       const archive = join(work, `${name}.oci.tar`);
-      const result = await run([
+      const result = await runCli([
         'build', '--root', store, '--progress', 'plain', '-f', join(dir, 'Dockerfile'),
         '--output', `type=oci,dest=${archive}`, ...meta.flags, context,
       ]);

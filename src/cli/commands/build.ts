@@ -4,10 +4,11 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
-import { build, defaultStoreRoot, parseSize, parseSourceDateEpoch, planContext, type BuildOptions, type BuildResult, type SecretSource } from '../../index.js';
+import { build, defaultStoreRoot, parseSize, parseSourceDateEpoch, planContext, type BuildOptions, type BuildResult } from '../../index.js';
 import { chooseProgressMode, createRenderer, type RequestedProgressMode } from '../../ui/index.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { formatPlanText } from '../plan-output.js';
+import { parsePairs, parseSecrets } from '../flag-values.js';
 import { buildArgValues } from './plan.js';
 import type { CommandSpec } from './types.js';
 
@@ -23,6 +24,7 @@ interface BuildArgs {
   pids?: number;
   progress: RequestedProgressMode;
   output: string[];
+  archive?: string;
   platform?: string;
   label: string[];
   quiet: boolean;
@@ -40,6 +42,7 @@ export const buildCommand: CommandSpec<BuildArgs> = {
     ['tsbuild build -f ci.Dockerfile --target test .', 'build the test stage of ci.Dockerfile'],
     ['tsbuild build -q --build-arg VERSION=1.2 .', 'pass a build arg; print only the image digest'],
     ['tsbuild build -o type=oci,dest=image.tar .', 'also write an OCI image-layout tarball'],
+    ['tsbuild build --archive release.tar -t app:1.4 .', 'keep the whole build environment for replay, shell and diff'],
     ['SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) tsbuild build .', 'stamp the image with the last commit time'],
   ],
   builder: (y) =>
@@ -54,7 +57,8 @@ export const buildCommand: CommandSpec<BuildArgs> = {
       .option('memory', { type: 'string', describe: 'Memory limit of each RUN step, e.g. 512MiB' })
       .option('pids', { type: 'number', describe: 'Process limit of each RUN step' })
       .option('progress', { choices: ['auto', 'tty', 'plain', 'json', 'quiet'] as const, default: 'auto' as const, describe: 'Progress output on stderr' })
-      .option('output', { alias: 'o', type: 'string', array: true, nargs: 1, default: [], describe: 'Also write the image: type=oci|docker,dest=FILE' })
+      .option('output', { alias: 'o', type: 'string', array: true, nargs: 1, default: [], describe: 'Also write the image: type=oci|docker,dest=FILE, or the build: type=archive,dest=FILE' })
+      .option('archive', { type: 'string', describe: 'Write the whole build environment, step by step, to this OCI archive (for replay, shell, diff)' })
       .option('platform', { type: 'string', describe: 'Target platform os/arch[/variant] (default: this host)' })
       .option('secret', { type: 'string', array: true, nargs: 1, default: [], describe: 'Give RUN --mount=type=secret a secret: id=ID,src=FILE or id=ID,env=VAR' })
       .option('label', { type: 'string', array: true, nargs: 1, default: [], describe: 'Add an image label K=V (repeatable)' })
@@ -101,40 +105,11 @@ function buildOptions(args: BuildArgs & GlobalOptions, ctx: CliContext): BuildOp
     labels: parsePairs('--label', args.label),
     secrets: parseSecrets(args.secret, ctx),
     outputs: args.output,
+    ...(args.archive === undefined ? {} : { archive: args.archive }),
     cwd: ctx.cwd,
     sourceDateEpoch: parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH),
     signal: ctx.signal,
   };
-}
-
-function parsePairs(flag: string, values: string[]): Record<string, string> {
-  const pairs: Record<string, string> = {};
-  for (const value of values) {
-    const eq = value.indexOf('=');
-    if (eq <= 0) throw new UsageError(`invalid ${flag} "${value}": expected KEY=VALUE`);
-    pairs[value.slice(0, eq)] = value.slice(eq + 1);
-  }
-  return pairs;
-}
-
-/** `id=ID,src=FILE`, `id=ID,env=VAR`, or `id=ID` alone (the variable named ID), as buildx reads them. */
-function parseSecrets(values: string[], ctx: CliContext): Record<string, SecretSource> {
-  const secrets: Record<string, SecretSource> = {};
-  for (const value of values) {
-    const fields = parsePairs('--secret', value.split(','));
-    const id = fields.id;
-    if (!id) throw new UsageError(`invalid --secret "${value}": id= is missing`, { hint: 'write --secret id=ID,src=FILE' });
-    const file = fields.src ?? fields.source;
-    if (file !== undefined) {
-      secrets[id] = { file: resolve(ctx.cwd, file) };
-      continue;
-    }
-    const variable = fields.env ?? id;
-    const secret = ctx.env[variable];
-    if (secret === undefined) throw new UsageError(`--secret ${id}: the environment variable ${variable} is not set`);
-    secrets[id] = { value: secret };
-  }
-  return secrets;
 }
 
 function positiveInteger(flag: string, value: number): number {

@@ -17,6 +17,10 @@ import { pullCommand } from './pull.js';
 import { pushCommand } from './push.js';
 import { loginCommand } from './login.js';
 import { logoutCommand } from './logout.js';
+import { replayCommand } from './replay.js';
+import { shellCommand } from './shell.js';
+import { diffCommand } from './diff.js';
+import { logsCommand } from './logs.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: Array<CommandSpec<any>> = [
@@ -35,4 +39,8 @@ export const commands: Array<CommandSpec<any>> = [
   pushCommand,
   loginCommand,
   logoutCommand,
+  replayCommand,
+  shellCommand,
+  diffCommand,
+  logsCommand,
 ];

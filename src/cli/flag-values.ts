@@ -1,0 +1,36 @@
+// Parsers for flag values shared by several commands (`K=V` pairs, buildx-style secrets).
+
+import { resolve } from 'node:path';
+import { UsageError } from '../errors.js';
+import type { SecretSource } from '../index.js';
+import type { CliContext } from './context.js';
+
+export function parsePairs(flag: string, values: string[]): Record<string, string> {
+  const pairs: Record<string, string> = {};
+  for (const value of values) {
+    const eq = value.indexOf('=');
+    if (eq <= 0) throw new UsageError(`invalid ${flag} "${value}": expected KEY=VALUE`);
+    pairs[value.slice(0, eq)] = value.slice(eq + 1);
+  }
+  return pairs;
+}
+
+/** `id=ID,src=FILE`, `id=ID,env=VAR`, or `id=ID` alone (the variable named ID), as buildx reads them. */
+export function parseSecrets(values: string[], ctx: CliContext): Record<string, SecretSource> {
+  const secrets: Record<string, SecretSource> = {};
+  for (const value of values) {
+    const fields = parsePairs('--secret', value.split(','));
+    const id = fields.id;
+    if (!id) throw new UsageError(`invalid --secret "${value}": id= is missing`, { hint: 'write --secret id=ID,src=FILE' });
+    const file = fields.src ?? fields.source;
+    if (file !== undefined) {
+      secrets[id] = { file: resolve(ctx.cwd, file) };
+      continue;
+    }
+    const variable = fields.env ?? id;
+    const secret = ctx.env[variable];
+    if (secret === undefined) throw new UsageError(`--secret ${id}: the environment variable ${variable} is not set`);
+    secrets[id] = { value: secret };
+  }
+  return secrets;
+}
