@@ -53,6 +53,7 @@ export interface HealthcheckSpec {
 export interface StageConfig {
   env: string[];
   user: string;
+  /** Absolute; '' until a WORKDIR or the base sets one (no WorkingDir in the config; RUN uses /). */
   workdir: string;
   shell: string[];
   entrypoint: string[] | null;
@@ -108,6 +109,7 @@ export type RunMount =
       mode: number;
     }
   | { type: 'tmpfs'; target: string; size?: number }
+  /** `target` is '' for a secret given only as an environment variable (`env=VAR`). */
   | { type: 'secret'; id: string; target: string; env?: string; required: boolean; uid: number; gid: number; mode: number }
   | { type: 'ssh'; id: string; target: string; required: boolean };
 
@@ -145,6 +147,7 @@ export interface CopyStep extends StepBase {
   sources: string[];
   /** Inline files (`COPY <<EOF /dest`): written as files named after the heredoc. */
   heredocs: Heredoc[];
+  /** Absolute (resolved against WORKDIR); a trailing `/` means "into this directory". */
   dest: string;
   from: FileSource;
   /** Unresolved `user[:group]`; solve resolves it in the image's /etc/passwd and /etc/group. */
