@@ -2,7 +2,6 @@
 // the renderer takes a snapshot a few times a second. Logs are kept only as short tails.
 
 import type { BuildEvent, LayerInfo, StepInfo } from '../events.js';
-import type { SourceLocation } from '../errors.js';
 import { LineBuffer, LineTail } from './lines.js';
 import { sanitizeLine } from './format.js';
 
@@ -13,13 +12,8 @@ export const MAX_LINE_CHARS = 1000;
 
 export type StepState = 'waiting' | 'running' | 'cached' | 'done' | 'error' | 'cancelled';
 
-export interface StepFailureView {
-  code: string;
-  message: string;
-  exitStatus?: number;
-  location?: SourceLocation;
-  source?: string;
-}
+/** What a step.error said: code, message, exit status, where in the recipe. */
+export type StepFailureView = Omit<Extract<BuildEvent, { type: 'step.error' }>, 'type' | 'time' | 'step'>;
 
 export interface StepView {
   info: StepInfo;
@@ -48,15 +42,7 @@ export type BuildResultView =
       stepsRun: number;
       layers: Array<LayerInfo & { step?: StepInfo }>;
     }
-  | {
-      kind: 'error';
-      durationMs: number;
-      code: string;
-      message: string;
-      location?: SourceLocation;
-      source?: string;
-      hint?: string;
-    };
+  | ({ kind: 'error' } & Omit<Extract<BuildEvent, { type: 'build.error' }>, 'type' | 'time'>);
 
 export type PrintedItem = { kind: 'step'; step: StepView } | { kind: 'transfer'; transfer: TransferView };
 
@@ -136,13 +122,8 @@ export class BuildModel {
       case 'step.error':
         this.finish(event.step, 'error', (s) => {
           s.durationMs = s.startedAt === undefined ? undefined : event.time - s.startedAt;
-          s.failure = {
-            code: event.code,
-            message: event.message,
-            exitStatus: event.exitStatus,
-            location: event.location,
-            source: event.source,
-          };
+          const { type: _type, time: _time, step: _step, ...failure } = event;
+          s.failure = failure;
         });
         return;
       case 'step.cancelled':
@@ -173,18 +154,12 @@ export class BuildModel {
           layers: event.layers ? this.attributed(event.layers) : this.stepLayers(),
         };
         return;
-      case 'build.error':
+      case 'build.error': {
         this.cancelRunning();
-        this.result = {
-          kind: 'error',
-          durationMs: event.durationMs,
-          code: event.code,
-          message: event.message,
-          location: event.location,
-          source: event.source,
-          hint: event.hint,
-        };
+        const { type: _type, time: _time, ...error } = event;
+        this.result = { kind: 'error', ...error };
         return;
+      }
     }
   }
 
