@@ -115,11 +115,26 @@ function applyWorkdir(ctx: PlanContext, state: StageState, instruction: ValueIns
 
 function applyStopSignal(ctx: PlanContext, state: StageState, instruction: ValueInstruction): Effect {
   const signal = expandValue(ctx, state, instruction);
-  if (!/^(SIG[A-Z0-9+-]+|[A-Z][A-Z0-9+-]*|\d+)$/i.test(signal)) {
+  if (!isSignal(signal)) {
     throw recipeError(ctx, 'E_RECIPE_SYNTAX', `invalid signal "${signal}"`, instruction.argsLocation, 'Write a signal name (SIGTERM) or number (15).');
   }
   state.config.stopSignal = signal;
   return { createdBy: `STOPSIGNAL ${signal}` };
+}
+
+/** Linux signal names (with or without SIG, any case), RTMIN+n / RTMAX-n, or numbers 1–64, as moby's ParseSignal. */
+const SIGNALS = new Set([
+  'ABRT', 'ALRM', 'BUS', 'CHLD', 'CLD', 'CONT', 'FPE', 'HUP', 'ILL', 'INT', 'IO', 'IOT', 'KILL', 'PIPE', 'POLL', 'PROF', 'PWR',
+  'QUIT', 'SEGV', 'STKFLT', 'STOP', 'SYS', 'TERM', 'TRAP', 'TSTP', 'TTIN', 'TTOU', 'UNUSED', 'URG', 'USR1', 'USR2', 'VTALRM',
+  'WINCH', 'XCPU', 'XFSZ', 'RTMIN', 'RTMAX',
+]);
+
+function isSignal(text: string): boolean {
+  if (/^\d+$/.test(text)) return Number(text) >= 1 && Number(text) <= 64;
+  const name = text.toUpperCase().replace(/^SIG/, '');
+  const realtime = /^RTMIN\+(\d+)$|^RTMAX-(\d+)$/.exec(name);
+  if (realtime) return Number(realtime[1] ?? realtime[2]) <= 30;
+  return SIGNALS.has(name);
 }
 
 function applyExpose(ctx: PlanContext, state: StageState, instruction: ListInstruction): Effect {
