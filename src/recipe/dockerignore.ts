@@ -4,6 +4,7 @@
 
 import ignoreModule from '@balena/dockerignore';
 import { join, posix } from 'node:path';
+import { BuildError } from '../errors.js';
 
 /** The patterns of a .dockerignore file, cleaned as Docker reads them. */
 // The package is CommonJS (`module.exports = factory`) but its types declare a default export.
@@ -31,12 +32,26 @@ export function readIgnorePatterns(text: string): string[] {
  * excluded by `patterns` (as returned by readIgnorePatterns).
  */
 export function createIgnoreMatcher(patterns: readonly string[]): (relPath: string) => boolean {
-  const matcher = ignore().add([...patterns]);
+  for (const pattern of patterns) assertValidPattern(pattern);
+  // Docker matches case-sensitively on Linux; the library's default is the opposite.
+  const matcher = ignore({ ignorecase: false }).add([...patterns]);
   return (relPath: string) => {
     const cleaned = posix.normalize(relPath).replace(/^(\.\/)+/, '').replace(/\/+$/, '');
     if (cleaned === '' || cleaned === '.') return false;
     return matcher.ignores(cleaned);
   };
+}
+
+/** Docker refuses a pattern it cannot compile (an unclosed `[`, say) before reading the context. */
+function assertValidPattern(pattern: string): void {
+  try {
+    ignore({ ignorecase: false }).add(pattern).ignores('probe');
+  } catch (cause) {
+    throw new BuildError('E_DOCKERIGNORE_PATTERN', `invalid .dockerignore pattern "${pattern}": ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+      hint: 'Fix or remove the pattern; close every [ with ].',
+    });
+  }
 }
 
 /**

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { BuildError } from '../../src/errors.js';
 import { createIgnoreMatcher, ignoreFileCandidates, readIgnorePatterns } from '../../src/recipe/index.js';
 
 const TABLE = resolve(import.meta.dirname, '../../fixtures/dockerignore/cases.table');
@@ -34,6 +35,11 @@ describe('readIgnorePatterns', () => {
 
   it('keeps a # that is not in the first column as part of a pattern', () => {
     expect(readIgnorePatterns(' #notacomment')).toEqual(['#notacomment']);
+  });
+
+  it('refuses a pattern that cannot be compiled, with a typed error', () => {
+    expect(() => createIgnoreMatcher(['ok', '**/[a'])).toThrow(BuildError);
+    expect(() => createIgnoreMatcher(['[a'])).toThrow('invalid .dockerignore pattern "[a"');
   });
 
   it('never excludes the context root itself', () => {
