@@ -2,6 +2,7 @@
 // here.
 
 import { resolve } from 'node:path';
+import type { Writable } from 'node:stream';
 import { CancelledError, isTsbuildError, type SourceLocation } from './errors.js';
 import type { EventSink } from './events.js';
 import type { SandboxLimits } from './exec/types.js';
@@ -114,6 +115,14 @@ export { parseOutputSpec, writeOutput, type OutputSpec } from './export/outputs.
 export { writeOciArchive, writeDockerArchive } from './export/image-archive.js';
 export { parseSourceDateEpoch } from './layer/source-date-epoch.js';
 
+// Replay (src/replay): build archives replayed offline, entered with a shell, compared.
+export { replayArchive, type ReplayReport } from './replay/replay.js';
+export { formatReplayReport } from './replay/report.js';
+export { resolveEnvironment, type Environment, type EnvironmentSelector } from './replay/environment.js';
+export { runShell, type ShellOptions } from './replay/shell.js';
+export { diffEnvironments, formatEnvironmentDiff, type EnvironmentDiff } from './replay/image-diff.js';
+export { stepLogs, type StepLog } from './replay/logs.js';
+
 export interface BuildOptions {
   /** The build context directory. */
   contextDir: string;
@@ -136,6 +145,8 @@ export interface BuildOptions {
   secrets?: Record<string, SecretSource>;
   /** `--output` values as buildx spells them (`type=oci,dest=out.tar`); relative dests resolve against `cwd`. */
   outputs?: string[];
+  /** Where `--output …,dest=-` streams. */
+  stdout?: Writable;
   /** `--archive FILE`: the whole build environment, step by step, as one OCI layout tarball. */
   archive?: string;
   cwd?: string;
@@ -192,7 +203,9 @@ export async function build(options: BuildOptions, sink: EventSink): Promise<Bui
     const { image } = solved;
     const names = options.tags ?? [];
     await writeImageStepLogs(store.root, image.manifestDescriptor.digest, solved.stepLogs);
-    for (const output of outputs) await writeOutput(output, store, image, { names });
+    for (const output of outputs) {
+      await writeOutput(output, store, image, { names, sourceDateEpoch: options.sourceDateEpoch ?? 0, stdout: options.stdout });
+    }
     if (archiveDest !== undefined) {
       await writeBuildArchiveFile(store, {
         graph, bases, solved, contextDir: resolve(options.contextDir), recipePath, contextFilter, target: options.target,

@@ -16,6 +16,8 @@ import type { ContentStore, StoredImage } from '../store/types.js';
 export interface ArchiveOptions {
   /** Image names (`-t`), for the index annotations and Docker's RepoTags. */
   names: string[];
+  /** Clamp for file times in outputs that write files (`type=tar`); 0 when absent. */
+  sourceDateEpoch?: number;
 }
 
 export type ArchiveEntry = { name: string; data: string } | { name: string; blob: Descriptor };

@@ -5,11 +5,12 @@
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { UsageError } from '../errors.js';
 import { tempPathBeside } from '../lib/atomic.js';
 import type { ContentStore, StoredImage } from '../store/types.js';
 import { writeDockerArchive, writeOciArchive, type ArchiveOptions } from './image-archive.js';
+import { writeRootfsDirectory, writeRootfsTar } from './rootfs.js';
 
 export type ArchiveWriter = (store: ContentStore, image: StoredImage, out: Writable, options: ArchiveOptions) => Promise<void>;
 
@@ -17,11 +18,18 @@ export type ArchiveWriter = (store: ContentStore, image: StoredImage, out: Writa
 export const ARCHIVE_EXPORTERS: Record<string, ArchiveWriter> = {
   oci: writeOciArchive,
   docker: writeDockerArchive,
+  tar: (store, image, out, options) => writeRootfsTar(store, image, out, options.sourceDateEpoch ?? 0),
 };
+
+/** `type=local`: the root filesystem as files in a directory (no stream, so not `dest=-`). */
+export const LOCAL_OUTPUT_TYPE = 'local';
+
+/** `dest=-`: the output streams to standard output. */
+export const STDOUT_DEST = '-';
 
 /** `type=archive` is the whole build (export/build-archive.ts), written by the build itself, not from an image. */
 export const BUILD_ARCHIVE_TYPE = 'archive';
-const OUTPUT_TYPES = [...Object.keys(ARCHIVE_EXPORTERS), BUILD_ARCHIVE_TYPE];
+const OUTPUT_TYPES = [...Object.keys(ARCHIVE_EXPORTERS), LOCAL_OUTPUT_TYPE, BUILD_ARCHIVE_TYPE];
 
 export interface OutputSpec {
   type: string;
@@ -46,14 +54,25 @@ export function parseOutputSpec(text: string, cwd: string): OutputSpec {
     throw new UsageError(`unsupported --output type "${type}"`, { hint: `Supported types: ${OUTPUT_TYPES.join(', ')}.` });
   }
   if (!dest) throw new UsageError(`invalid --output "${text}": dest= is missing`, { hint: `e.g. --output type=${type},dest=image.tar` });
-  return { type, dest: resolve(cwd, dest), attrs: rest };
+  if (dest === STDOUT_DEST && type === LOCAL_OUTPUT_TYPE) throw new UsageError('--output type=local writes a directory: dest=- is not possible', { hint: 'use type=tar,dest=- for a tarball on stdout' });
+  return { type, dest: dest === STDOUT_DEST ? dest : resolve(cwd, dest), attrs: rest };
 }
 
 /** Writes `image` as `spec` says; the destination appears only once complete. */
-export async function writeOutput(spec: OutputSpec, store: ContentStore, image: StoredImage, options: ArchiveOptions): Promise<void> {
+export async function writeOutput(spec: OutputSpec, store: ContentStore, image: StoredImage, options: ArchiveOptions & { stdout?: Writable }): Promise<void> {
+  if (spec.type === LOCAL_OUTPUT_TYPE) return writeRootfsDirectory(store, image, spec.dest);
   const writer = ARCHIVE_EXPORTERS[spec.type];
   if (!writer) throw new UsageError(`unsupported --output type "${spec.type}"`);
-  await writeFileAtomically(spec.dest, (out) => writer(store, image, out, options));
+  if (spec.dest !== STDOUT_DEST) return writeFileAtomically(spec.dest, (out) => writer(store, image, out, options));
+  if (!options.stdout) throw new UsageError('dest=- needs standard output, which this caller does not give');
+  await writer(store, image, keepOpen(options.stdout), options);
+}
+
+/** A writer that passes data to `out` but leaves it open when it ends (stdout outlives one output). */
+function keepOpen(out: Writable): Writable {
+  return new Writable({
+    write: (chunk, encoding, callback) => void out.write(chunk, encoding, callback),
+  });
 }
 
 /** Streams into a temp file beside `dest` and renames it into place only when `write` succeeded. */

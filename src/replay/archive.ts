@@ -63,7 +63,7 @@ export async function restoreSources(store: Store, archive: OpenedArchive, dir: 
   const context = join(dir, 'context');
   await mkdir(context, { recursive: true });
   const contextBlob = archive.artifact.layers.find((layer) => layer.mediaType === ArchiveMediaType.context);
-  if (contextBlob) await extractLayer(store.openBlob(contextBlob.digest), context, { whiteouts: 'apply' });
+  if (contextBlob) await extractLayer(store.openBlob(contextBlob.digest), context, { whiteouts: 'none' });
   const recipePath = join(dir, 'recipe', 'Dockerfile');
   await mkdir(join(dir, 'recipe'), { recursive: true });
   await writeFile(recipePath, await readText(store, blobTitled(archive, archive.info.recipe)));
