@@ -36,7 +36,7 @@ export function parseCacheTo(text: string, cwd: string): CacheTarget {
   if (mode !== 'min' && mode !== 'max') throw new UsageError(`invalid ${flag} "${text}": mode must be min or max`);
   if (attrs.type === 'registry') {
     const ref = required(attrs, 'ref', text, flag);
-    parseReference(ref);
+    if (parseReference(ref).digest !== undefined) throw new UsageError(`invalid ${flag} "${text}": name a tag, not a digest`);
     return { type: 'registry', ref, mode };
   }
   if (attrs.type === 'local') return { type: 'local', dest: resolve(cwd, required(attrs, 'dest', text, flag)), mode };

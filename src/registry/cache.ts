@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import PQueue from 'p-queue';
-import { RegistryError, StoreError } from '../errors.js';
+import { RegistryError, StoreError, UsageError } from '../errors.js';
 import { tempPathBeside, writeFileAtomic } from '../lib/atomic.js';
 import { canonicalJson } from '../lib/canonical-json.js';
 import { digestHex, isDigest, sha256, type Digest } from '../lib/digest.js';
@@ -90,6 +90,7 @@ function cacheManifest(config: Descriptor, layers: Descriptor[]): Manifest {
 
 async function exportToRegistry(store: ContentStore, entries: CacheExportEntry[], ref: string, options: RegistryOptions): Promise<CacheExportResult> {
   const remote = parseReference(ref);
+  if (remote.digest !== undefined) throw new UsageError(`cannot export a cache to ${ref}: name a tag, not a digest`, { hint: 'e.g. type=registry,ref=registry.example/app:buildcache' });
   const client = await RegistryClient.connect(remote.domain, options);
   try {
     const session = new PushSession(store, client, remote.path, [], options);
@@ -105,7 +106,7 @@ async function exportToRegistry(store: ContentStore, entries: CacheExportEntry[]
     const layers = records.flatMap((r) => (r.wire ? [r.wire] : r.record.layer ? [r.record.layer.descriptor] : []));
     const manifest = cacheManifest(config, layers);
     const bytes = Buffer.from(canonicalJson(manifest));
-    const digest = await client.putManifest(remote.path, remote.digest ?? remote.tag!, bytes, MediaType.ociManifest);
+    const digest = await client.putManifest(remote.path, remote.tag!, bytes, MediaType.ociManifest);
     return { records: records.length, layers: manifest.layers.length, digest };
   } finally {
     client.close();

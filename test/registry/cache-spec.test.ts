@@ -16,5 +16,6 @@ describe('--cache-to / --cache-from values', () => {
     expect(() => parseCacheFrom('type=local,dst=d', '/w')).toThrow('invalid --cache-from "type=local,dst=d": src= is missing');
     expect(() => parseCacheFrom('type=registry,ref=Bad/Ref', '/w')).toThrow('invalid image reference');
     expect(() => parseCacheFrom('type=registry,oops', '/w')).toThrow('"oops" is not key=value');
+    expect(() => parseCacheTo(`type=registry,ref=localhost:5000/app@sha256:${'a'.repeat(64)}`, '/w')).toThrow('name a tag, not a digest');
   });
 });
