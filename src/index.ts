@@ -149,6 +149,8 @@ export interface BuildOptions {
   stdout?: Writable;
   /** `--archive FILE`: the whole build environment, step by step, as one OCI layout tarball. */
   archive?: string;
+  /** With an archive: also keep the contents of the build's `RUN --mount=type=cache` dirs. */
+  archiveCacheMounts?: boolean;
   cwd?: string;
   /** SOURCE_DATE_EPOCH: image and layer times (default 0). */
   sourceDateEpoch?: number;
@@ -210,7 +212,8 @@ export async function build(options: BuildOptions, sink: EventSink): Promise<Bui
       await writeBuildArchiveFile(store, {
         graph, bases, solved, contextDir: resolve(options.contextDir), recipePath, contextFilter, target: options.target,
         network: options.network ?? 'none', sourceDateEpoch: options.sourceDateEpoch ?? 0, names,
-        tsbuildVersion: readPackageVersion(), startedOn: new Date(started),
+        storeRoot: store.root, tsbuildVersion: readPackageVersion(), startedOn: new Date(started),
+        cacheMounts: options.archiveCacheMounts ?? false,
       }, archiveDest);
     }
     for (const name of names) await store.setTag(name, image.manifestDescriptor);

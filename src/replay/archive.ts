@@ -1,7 +1,8 @@
 // Opening a build archive: its blobs go into a store (every layer once), and build.json tells
 // which manifest is which step, which blobs hold the recipe, the context and the logs.
 
-import { mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildError } from '../errors.js';
 import type { Digest } from '../lib/digest.js';
@@ -9,6 +10,7 @@ import { extractLayer, type Descriptor, type Manifest } from '../layer/index.js'
 import { ArchiveMediaType } from '../export/build-archive.js';
 import type { ArchivedBuildInfo } from '../export/build-record.js';
 import { load, type Store } from '../store/index.js';
+import { cacheMountDir } from '../solve/run-mounts.js';
 import type { StoredImage } from '../store/types.js';
 
 const TITLE = 'org.opencontainers.image.title';
@@ -64,6 +66,7 @@ export async function restoreSources(store: Store, archive: OpenedArchive, dir: 
   await mkdir(context, { recursive: true });
   const contextBlob = archive.artifact.layers.find((layer) => layer.mediaType === ArchiveMediaType.context);
   if (contextBlob) await extractLayer(store.openBlob(contextBlob.digest), context, { whiteouts: 'none' });
+  await restoreCacheMounts(store, archive);
   const recipePath = join(dir, 'recipe', 'Dockerfile');
   await mkdir(join(dir, 'recipe'), { recursive: true });
   await writeFile(recipePath, await readText(store, blobTitled(archive, archive.info.recipe)));
@@ -78,4 +81,20 @@ async function readText(store: Store, blob: Descriptor | undefined): Promise<str
   const chunks: Buffer[] = [];
   for await (const chunk of store.openBlob(blob.digest)) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Archived cache mounts seed the store's cache dirs, so a replay starts from the same caches. */
+async function restoreCacheMounts(store: Store, archive: OpenedArchive): Promise<void> {
+  for (const blob of archive.artifact.layers) {
+    const id = blob.mediaType === ArchiveMediaType.cacheMount ? blob.annotations?.[TITLE]?.replace(/^cache\//, '') : undefined;
+    if (id === undefined || existsSync(cacheMountDir(store.root, id))) continue;
+    const scratch = await store.createTempDir('cache-mount');
+    try {
+      await extractLayer(store.openBlob(blob.digest), scratch.path, { whiteouts: 'none' });
+      await mkdir(join(store.root, 'cache-mounts'), { recursive: true, mode: 0o700 });
+      await rename(scratch.path, cacheMountDir(store.root, id));
+    } finally {
+      await scratch.release();
+    }
+  }
 }

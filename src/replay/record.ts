@@ -2,6 +2,7 @@
 // .dockerignore as read, the context files the build could read, resolved args, base images,
 // versions, and every step's environment and log.
 
+import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative } from 'node:path';
 import { release } from 'node:os';
@@ -11,6 +12,7 @@ import { formatPlatform } from '../plan/index.js';
 import type { BuildGraph } from '../plan/types.js';
 import { ignoreFileCandidates } from '../recipe/dockerignore.js';
 import type { SolvedImage } from '../solve/build.js';
+import { cacheMountDir } from '../solve/run-mounts.js';
 import type { ContentStore, StoredImage } from '../store/types.js';
 import { writeBuildArchive } from '../export/build-archive.js';
 import type { BuildRecord } from '../export/build-record.js';
@@ -28,8 +30,11 @@ export interface RecordInputs {
   network: 'none' | 'host';
   sourceDateEpoch: number;
   names: string[];
+  storeRoot: string;
   tsbuildVersion: string;
   startedOn: Date;
+  /** `--archive-cache-mounts`: also keep the contents of the cache mounts the build used. */
+  cacheMounts?: boolean;
 }
 
 export async function collectBuildRecord(inputs: RecordInputs): Promise<BuildRecord> {
@@ -63,7 +68,19 @@ export async function collectBuildRecord(inputs: RecordInputs): Promise<BuildRec
     })),
     final: solved.image,
     names: inputs.names,
+    ...(inputs.cacheMounts ? { cacheMounts: await usedCacheMounts(inputs.graph, inputs.storeRoot) } : {}),
   };
+}
+
+/** The cache mounts the build's RUN steps name that exist in the store. */
+async function usedCacheMounts(graph: BuildGraph, storeRoot: string): Promise<Array<{ id: string; dir: string }>> {
+  const ids = new Set<string>();
+  for (const stage of graph.stages) {
+    for (const step of stage.steps) {
+      if (step.kind === 'run') for (const mount of step.mounts) if (mount.type === 'cache') ids.add(mount.id);
+    }
+  }
+  return [...ids].sort().map((id) => ({ id, dir: cacheMountDir(storeRoot, id) })).filter((mount) => existsSync(mount.dir));
 }
 
 function recipeName(recipePath: string, contextDir: string): string {

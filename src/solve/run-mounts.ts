@@ -120,10 +120,14 @@ async function materialize(runtime: BuildRuntime, mount: Extract<RunMount, { typ
   return { path, isDir: (await stat(path)).isDirectory() };
 }
 
+/** Where the cache mount `id` lives in the store. The id is hashed into the name, so no id can point outside. */
+export function cacheMountDir(storeRoot: string, id: string): string {
+  return join(storeRoot, 'cache-mounts', digestHex(sha256(id)));
+}
+
 /** One dir per cache id in the store, made with the mount's owner and mode the first time. */
 async function cacheDir(runtime: BuildRuntime, mount: Extract<RunMount, { type: 'cache' }>): Promise<string> {
-  // The id is hashed into the name, so no id can point outside the cache-mount dir.
-  const dir = join(runtime.store.root, 'cache-mounts', digestHex(sha256(mount.id)));
+  const dir = cacheMountDir(runtime.store.root, mount.id);
   try {
     await mkdir(dir, { recursive: false, mode: mount.mode });
     await chown(dir, mount.uid, mount.gid);

@@ -3,6 +3,7 @@
 // compare two steps, and read the logs.
 
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,6 +126,23 @@ describe('build archives: replay, shell, diff, logs', () => {
     expect(diff.stdout).not.toContain('/stable');
     const same = await runCli(['diff', '--root', store, `${archive}@2`, `${archive}@2`]);
     expect(same.status).toBe(0);
+  });
+
+  it('--archive-cache-mounts keeps the cache mounts, and replay starts from them', async () => {
+    const context = recipe(join(work, 'cached'), [
+      'FROM busybox',
+      'RUN --mount=type=cache,id=pkgs,target=/var/cache/pkgs echo cached-content-marker > /var/cache/pkgs/index && echo done > /done',
+      '',
+    ].join('\n'));
+    const archive = join(work, 'cached.tar');
+    const built = await build(context, archive, ['--archive-cache-mounts']);
+    expect(built.status, built.stderr).toBe(0);
+    expect(readFileSync(archive).includes('cached-content-marker')).toBe(true);
+    const replayStore = join(work, 'empty-cache');
+    const replayed = await runCli(['replay', '--root', replayStore, '--progress', 'quiet', archive]);
+    expect(replayed.stdout).toBe('reproduced 1/1 steps\n');
+    const cacheDir = join(replayStore, 'cache-mounts', createHash('sha256').update('pkgs').digest('hex'));
+    expect(readFileSync(join(cacheDir, 'index'), 'utf8')).toBe('cached-content-marker\n');
   });
 
   it('logs prints every step\'s whole output, for an archive and for an image built here', async () => {

@@ -25,6 +25,7 @@ interface BuildArgs {
   progress: RequestedProgressMode;
   output: string[];
   archive?: string;
+  archiveCacheMounts: boolean;
   platform?: string;
   label: string[];
   quiet: boolean;
@@ -59,6 +60,7 @@ export const buildCommand: CommandSpec<BuildArgs> = {
       .option('progress', { choices: ['auto', 'tty', 'plain', 'json', 'quiet'] as const, default: 'auto' as const, describe: 'Progress output on stderr' })
       .option('output', { alias: 'o', type: 'string', array: true, nargs: 1, default: [], describe: 'Also write the image: type=oci|docker|tar,dest=FILE (- for stdout), type=local,dest=DIR, or the build: type=archive,dest=FILE' })
       .option('archive', { type: 'string', describe: 'Write the whole build environment, step by step, to this OCI archive (for replay, shell, diff)' })
+      .option('archive-cache-mounts', { type: 'boolean', default: false, describe: 'With --archive: also archive the contents of RUN --mount=type=cache dirs' })
       .option('platform', { type: 'string', describe: 'Target platform os/arch[/variant] (default: this host)' })
       .option('secret', { type: 'string', array: true, nargs: 1, default: [], describe: 'Give RUN --mount=type=secret a secret: id=ID,src=FILE or id=ID,env=VAR' })
       .option('label', { type: 'string', array: true, nargs: 1, default: [], describe: 'Add an image label K=V (repeatable)' })
@@ -106,7 +108,7 @@ function buildOptions(args: BuildArgs & GlobalOptions, ctx: CliContext): BuildOp
     secrets: parseSecrets(args.secret, ctx),
     outputs: args.output,
     stdout: ctx.stdout,
-    ...(args.archive === undefined ? {} : { archive: args.archive }),
+    ...(args.archive === undefined ? {} : { archive: args.archive, archiveCacheMounts: args.archiveCacheMounts }),
     cwd: ctx.cwd,
     sourceDateEpoch: parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH),
     signal: ctx.signal,
