@@ -5,14 +5,12 @@
 // image always pushes the same digests); the config is pushed unchanged, so its diff_ids
 // still name the uncompressed layers, as the image spec wants.
 
-import { createReadStream, createWriteStream } from 'node:fs';
-import { join } from 'node:path';
+import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { StoreError, UsageError } from '../errors.js';
 import { canonicalJson } from '../lib/canonical-json.js';
-import { DigestingStream, sha256, type Digest } from '../lib/digest.js';
-import { compressLayer } from '../layer/compress.js';
+import { sha256, type Digest } from '../lib/digest.js';
+import { compressLayer, DEFAULT_GZIP_LEVEL } from '../layer/compress.js';
 import { MediaType, type Descriptor, type Index, type Manifest } from '../layer/oci.js';
 import { formatReference, parseReference } from '../store/reference.js';
 import { isIndexType } from '../store/images.js';
@@ -124,18 +122,26 @@ export class PushSession {
     const compressedType = COMPRESSED_TYPE[layer.mediaType];
     if (!compressedType) return this.pushBlob(layer);
     return this.once(layer.digest, async () => {
-      const temp = await this.store.createTempDir('push-compress');
-      try {
-        const path = join(temp.path, 'layer.tar.gz');
-        const digesting = new DigestingStream();
-        await pipeline(compressLayer(this.store.openBlob(layer.digest), 'gzip'), digesting, createWriteStream(path));
-        const compressed: Descriptor = { ...layer, mediaType: compressedType, digest: digesting.digest(), size: digesting.size };
-        await this.upload(compressed, (start, end) => createReadStream(path, { start, end }));
-        return compressed;
-      } finally {
-        await temp.release();
-      }
+      const compressed = await this.compressed(layer, compressedType);
+      await this.upload(compressed, (start, end) => createReadStream(this.store.blobPath(compressed.digest), { start, end }));
+      return compressed;
     });
+  }
+
+  /**
+   * The gzip form of an uncompressed layer, kept in the store and remembered in its cache
+   * index (key: the layer digest and the compressor settings), so pushing an unchanged layer
+   * again costs a lookup, not a compression. Prune evicts these like any cache record.
+   */
+  private async compressed(layer: Descriptor, mediaType: string): Promise<Descriptor> {
+    const key = `tsbuild.registry.compressed:gzip-${DEFAULT_GZIP_LEVEL}:${layer.digest}`;
+    const known = (await this.store.getCacheRecord(key))?.layer?.descriptor;
+    if (known) return known;
+    const read = this.store.openBlob(layer.digest).pipe(new ProgressStream(this.options.onEvent, `compress:${layer.digest}`, transferLabel('compressing', layer.digest), layer.size));
+    const { digest, size } = await this.store.ingest(compressLayer(read, 'gzip'));
+    const compressed: Descriptor = { ...layer, mediaType, digest, size };
+    await this.store.putCacheRecord(key, { layer: { descriptor: compressed, diffId: layer.digest }, createdAt: new Date().toISOString() });
+    return compressed;
   }
 
   /** Pushes a blob as the store holds it. */

@@ -45,8 +45,10 @@ describe('push and pull', () => {
     const local = (await source.getImage(BUSYBOX_REFERENCE))!;
     const remote = `${registry.host}/team/busybox:1`;
 
-    const pushed = await pushImage(source, BUSYBOX_REFERENCE, remote, FAST);
+    const firstCompressions: string[] = [];
+    const pushed = await pushImage(source, BUSYBOX_REFERENCE, remote, { ...FAST, onEvent: (e) => e.type === 'transfer' && e.id.startsWith('compress:') && firstCompressions.push(e.id) });
     expect(pushed.reference).toBe(remote);
+    expect(new Set(firstCompressions)).toEqual(new Set([`compress:${local.manifest.layers[0]!.digest}`]));
 
     const raw = (await skopeoInspect(remote, true)) as unknown as Manifest;
     expect(raw.config.digest).toBe(local.manifest.config.digest); // config unchanged: diff_ids stay
@@ -71,8 +73,15 @@ describe('push and pull', () => {
     expect(again.descriptor.digest).toBe(pushed.descriptor.digest);
     expect(uploads).toEqual([]);
     expect((await skopeoInspect(`${registry.host}/other/busybox:copy`)).Layers).toEqual([raw.layers[0]!.digest]);
-    const repeat = await pushImage(source, BUSYBOX_REFERENCE, `${registry.host}/team/busybox:2`, FAST);
+    // The second push of the uncompressed original finds its gzip form in the store's cache.
+    const compressions: string[] = [];
+    const repeat = await pushImage(source, BUSYBOX_REFERENCE, `${registry.host}/fresh/busybox:2`, {
+      ...FAST,
+      onEvent: (e) => e.type === 'transfer' && e.id.startsWith('compress:') && compressions.push(e.id),
+    });
     expect(repeat.descriptor.digest).toBe(pushed.descriptor.digest);
+    expect(compressions).toEqual([]);
+    expect((await skopeoInspect(`${registry.host}/fresh/busybox:2`)).Layers).toEqual([raw.layers[0]!.digest]);
   });
 });
 
