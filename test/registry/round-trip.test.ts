@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaType, type ImageConfig, type Index, type Manifest } from '../../src/layer/oci.js';
 import { pullImage, pushImage } from '../../src/registry/index.js';
-import { Store, hostPlatform, load } from '../../src/store/index.js';
+import { Store, hostPlatform, load, verify } from '../../src/store/index.js';
 import { BUSYBOX_REFERENCE, busyboxImageLayout } from '../helpers/busybox-image.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 
@@ -81,6 +81,7 @@ describe('push and pull', () => {
     });
     expect(repeat.descriptor.digest).toBe(pushed.descriptor.digest);
     expect(compressions).toEqual([]);
+    expect((await verify(source)).problems).toEqual([]); // the remembered gzip form is a sound cache record
     expect((await skopeoInspect(`${registry.host}/fresh/busybox:2`)).Layers).toEqual([raw.layers[0]!.digest]);
   });
 });
