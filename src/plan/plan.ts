@@ -195,7 +195,9 @@ class Planner implements PlanContext {
     const baseStage = this.recipe.stages.find((other) => other.index < stage.index && other.name === image.toLowerCase());
     if (baseStage) {
       const result = this.planStage(baseStage.index);
-      return { base: { kind: 'stage', stage: baseStage.index }, config: stageConfig(result.final), args: result.args.clone(), triggers: [], configKnown: result.configKnown };
+      // As in BuildKit, the ONBUILD triggers of a stage run in the stages built FROM it too.
+      const triggers = result.final.onBuild.map((text) => this.parseTrigger(text, from.location));
+      return { base: { kind: 'stage', stage: baseStage.index }, config: stageConfig(result.final), args: result.args.clone(), triggers, configKnown: result.configKnown };
     }
     if (image.toLowerCase() === 'scratch') return { base: { kind: 'scratch' }, config: scratchConfig(), args: new ArgScope(), triggers: [], configKnown: true };
     const info = this.options.baseImages?.[image];
@@ -225,7 +227,7 @@ class Planner implements PlanContext {
       return parseInstructionText(text, at, this.recipe.directives.escape, this.recipe.source);
     } catch (error) {
       if (!(error instanceof RecipeError)) throw error;
-      throw recipeError(this, error.code, `ONBUILD trigger of the base image: ${error.message}`, at, error.hint);
+      throw recipeError(this, error.code, `ONBUILD trigger of the base: ${error.message}`, at, error.hint);
     }
   }
 

@@ -489,7 +489,7 @@ describe('stage graph', () => {
   });
 });
 
-describe('ONBUILD triggers of the base image', () => {
+describe("ONBUILD triggers of the base", () => {
   it('run first in the stage, and are not inherited', () => {
     const base = { 'app-base': { env: [], onBuild: ['COPY . /src', 'RUN make -C /src'] } };
     const graph = plan('FROM app-base\nRUN test', { baseImages: base });
@@ -504,9 +504,19 @@ describe('ONBUILD triggers of the base image', () => {
     expect(graph.stages[0]!.baseConfig.onBuild).toEqual([]);
   });
 
+  it('the triggers of a stage run in a stage built FROM it, once', () => {
+    const graph = plan('FROM scratch AS base\nONBUILD RUN echo triggered\nFROM base AS mid\nRUN after\nFROM mid');
+    expect(graph.stages.map((stage) => stage.steps.map((step) => step.instruction))).toEqual([
+      ['ONBUILD RUN echo triggered'],
+      ['ONBUILD RUN echo triggered', 'RUN after'],
+      [],
+    ]);
+    expect(graph.stages[1]!.steps[0]!.location.line).toBe(3);
+  });
+
   it('a broken trigger is reported at the FROM that brought it in', () => {
     const error = planError('FROM bad\nRUN x', { baseImages: { bad: { env: [], onBuild: ['BOGUS x'] } } });
-    expect(error.message).toBe('ONBUILD trigger of the base image: unknown instruction: BOGUS');
+    expect(error.message).toBe('ONBUILD trigger of the base: unknown instruction: BOGUS');
     expect(error.location.line).toBe(1);
   });
 });
