@@ -6,7 +6,7 @@
 import { LayerError } from '../errors.js';
 import { BLOCK, decodeHeader, isZeroBlock, padding, parsePaxRecords, type EntryType, type UstarFields, type TarEntry } from './tar-header.js';
 
-export const MAX_EXTENDED_HEADER = 1 << 20;
+const MAX_EXTENDED_HEADER = 1 << 20;
 
 const ENTRY_TYPES: Record<string, EntryType> = {
   '0': 'file',

@@ -81,7 +81,7 @@ function attrToolMissing(tool: string, cause: unknown): LayerError {
 }
 
 /** Octal-escapes every byte outside a safe set, which setfattr's restore turns back. */
-export function escapeName(text: string): string {
+function escapeName(text: string): string {
   let out = '';
   for (const byte of Buffer.from(text, 'utf8')) {
     const safe = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a) || '/._-+,:@'.includes(String.fromCharCode(byte));
@@ -91,7 +91,7 @@ export function escapeName(text: string): string {
 }
 
 /** Reverses getfattr's quoting: `\ooo` octal bytes and `\\`. */
-export function unescapeName(text: string): string {
+function unescapeName(text: string): string {
   const bytes: number[] = [];
   const raw = Buffer.from(text, 'utf8');
   for (let i = 0; i < raw.length; i++) {

@@ -155,25 +155,30 @@ describe('resource exhaustion', () => {
   it('streams a huge number of empty entries in bounded memory', async () => {
     const { root } = withCanary();
     // Ten million in the issue; scaled down, the property is the same: the input is generated
-    // as it is consumed, and the heap does not grow with the count.
+    // only as fast as it is consumed, and the heap does not grow with the count.
     const total = 24_000;
     const samples: number[] = [];
     let produced = 0;
+    let mostBuffered = 0;
     const entries = new Readable({
       read() {
+        mostBuffered = Math.max(mostBuffered, this.readableLength);
         for (let i = 0; i < 64 && produced < total; i++, produced++) {
           if (produced % 4_000 === 0) samples.push(process.memoryUsage().heapUsed);
           this.push(entry({ name: `d${produced % 7}/.wh..wh.plnk${produced}`, data: '' }));
           if (produced % 3 === 0) this.push(entry({ name: `d${produced % 7}/f`, data: '' }));
         }
-        if (produced === total) this.push(Buffer.concat([Buffer.alloc(1024), Buffer.alloc(0)]));
-        if (produced === total) this.push(null);
+        if (produced === total) {
+          this.push(Buffer.alloc(1024));
+          this.push(null);
+        }
       },
     });
     const result = await extractLayer(entries, root, { whiteouts: 'overlay' });
     expect(result.size).toBeGreaterThan(total * 512);
-    const growth = samples[samples.length - 1]! - samples[1]!;
-    expect(growth).toBeLessThan(40 << 20);
+    expect(mostBuffered).toBeLessThan(1 << 20);
+    // Generous: the heap breathes between collections; a per-entry leak at ten million entries would not.
+    expect(samples[samples.length - 1]! - samples[1]!).toBeLessThan(64 << 20);
     expect(readFileSync(join(root, 'd0/f'), 'utf8')).toBe('');
   });
 
