@@ -1,4 +1,4 @@
-// The config a stage starts from: scratch's (BuildKit gives it a default PATH), a base
+// The config a stage starts from: scratch's (BuildKit gives it a default PATH and /), a base
 // image's as solve resolved it, or another stage's final config.
 
 import type { BaseImageInfo, StageConfig } from './types.js';
@@ -21,8 +21,9 @@ export function emptyConfig(env: string[] = []): StageConfig {
   };
 }
 
+/** BuildKit's empty image: the default PATH and `/` as the working directory. */
 export function scratchConfig(): StageConfig {
-  return emptyConfig([`PATH=${DEFAULT_PATH}`]);
+  return { ...emptyConfig([`PATH=${DEFAULT_PATH}`]), workdir: '/' };
 }
 
 /** A base image's config; its ONBUILD triggers run in the new stage and are not inherited. */

@@ -53,7 +53,7 @@ export interface HealthcheckSpec {
 export interface StageConfig {
   env: string[];
   user: string;
-  /** Absolute; '' until a WORKDIR or the base sets one (no WorkingDir in the config; RUN uses /). */
+  /** Absolute; '' when the base image sets none (no WorkingDir in the config; RUN uses /). Scratch has `/`. */
   workdir: string;
   shell: string[];
   entrypoint: string[] | null;

@@ -54,6 +54,7 @@ describe('tsbuild plan', () => {
         '  env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
         '  env V=none',
         '  entrypoint ["/app"]',
+        '  workdir /',
         '',
       ].join('\n'),
     );

@@ -124,8 +124,9 @@ describe('config evolution', () => {
     expect(last('FROM scratch\nENV a=1\nENV a=2 b=$a').config.env).toEqual(expect.arrayContaining(['a=2', 'b=1']));
   });
 
-  it('scratch starts with the default PATH, as BuildKit gives it', () => {
-    expect(plan('FROM scratch\nUSER x').stages[0]!.baseConfig.env).toEqual(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
+  it('scratch starts with the default PATH and / as working directory, as BuildKit gives it', () => {
+    const base = plan('FROM scratch\nUSER x').stages[0]!.baseConfig;
+    expect([base.env, base.workdir]).toEqual([['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], '/']);
   });
 
   it('WORKDIR resolves against the previous one and creates its directory', () => {
