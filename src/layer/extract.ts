@@ -7,7 +7,7 @@
 import { statfs } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { isTsbuildError, LayerError } from '../errors.js';
+import { CancelledError, isTsbuildError, LayerError } from '../errors.js';
 import { DigestingStream, type Digest } from '../lib/digest.js';
 import { decompressedStream } from './compress.js';
 import { Extraction, type ExtractionLimits, type WhiteoutMode } from './extraction.js';
@@ -27,6 +27,8 @@ export interface ExtractLayerOptions {
   maxBytes?: number;
   /** Refuse the layer once it would create more than this many inodes (default: free inodes of dest's filesystem). */
   maxEntries?: number;
+  /** Stops between entries; the promise rejects with a CancelledError and `dest` is left for the caller to remove. */
+  signal?: AbortSignal;
 }
 
 export interface ExtractLayerResult {
@@ -63,6 +65,7 @@ export async function extractLayer(input: Readable, dest: string, options: Extra
   let warnings: string[];
   try {
     for await (const { entry, body, offset } of readTar(digester)) {
+      if (options.signal?.aborted) throw new CancelledError('extracting the layer was cancelled');
       current = { path: entry.path, offset };
       await extraction.apply(entry, body, offset);
     }

@@ -9,7 +9,7 @@ import { closeSync, constants, lstatSync, openSync, readdirSync, readlinkSync, r
 import { basename, join, resolve } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { LayerError } from '../errors.js';
+import { CancelledError, LayerError } from '../errors.js';
 import { DigestingStream, type Digest } from '../lib/digest.js';
 import { compressor, type Compression } from './compress.js';
 import { MediaType } from './oci.js';
@@ -30,6 +30,8 @@ export interface WriteLayerOptions {
   rootOwner?: { uid: number; gid: number };
   compression?: Compression;
   compressionLevel?: number;
+  /** Stops the walk and destroys `out`; the promise rejects with a CancelledError. */
+  signal?: AbortSignal;
 }
 
 export interface WriteLayerResult {
@@ -64,8 +66,13 @@ export async function writeLayer(sourceDir: string, out: Writable, options: Writ
   const diff = new DigestingStream();
   const blob = new DigestingStream();
   const tar = Readable.from(tarChunks(root, options, xattrs), { objectMode: false, highWaterMark: CHUNK });
-  if (compress) await pipeline(tar, diff, compress, blob, out);
-  else await pipeline(tar, diff, out);
+  const stages = compress ? [tar, diff, compress, blob, out] : [tar, diff, out];
+  try {
+    await pipeline(stages, { signal: options.signal });
+  } catch (error) {
+    if (options.signal?.aborted) throw new CancelledError('writing the layer was cancelled');
+    throw error;
+  }
   const result: WriteLayerResult = { diffId: diff.digest(), size: diff.size };
   if (compress) {
     const mediaType = compression === 'gzip' ? MediaType.ociLayerGzip : MediaType.ociLayerZstd;

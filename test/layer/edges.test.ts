@@ -76,6 +76,41 @@ describe('writeLayer edges', () => {
   });
 });
 
+describe('cancellation', () => {
+  it('writeLayer and extractLayer stop with a CancelledError when their signal aborts', async () => {
+    const { CancelledError } = await import('../../src/errors.js');
+    const { writeLayer } = await import('../../src/layer/index.js');
+    const { Writable, Readable } = await import('node:stream');
+    const source = tempDir();
+    sh('for i in $(seq 50); do head -c 100000 /dev/zero > f$i; done', source);
+    const controller = new AbortController();
+    let written = 0;
+    const slow = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        written += chunk.length;
+        if (written > 1_000_000) controller.abort();
+        setImmediate(callback);
+      },
+    });
+    await expect(writeLayer(source, slow, { sourceDateEpoch: 0, kind: 'directory', signal: controller.signal })).rejects.toBeInstanceOf(CancelledError);
+    expect(slow.destroyed).toBe(true);
+
+    const layer = (await layerBytes(source)).bytes;
+    const stop = new AbortController();
+    let served = 0;
+    const input = new Readable({
+      read() {
+        const chunk = layer.subarray(served, served + 65_536);
+        served += chunk.length;
+        if (served > 1_000_000) stop.abort();
+        this.push(chunk.length > 0 ? chunk : null);
+      },
+    });
+    await expect(extractLayer(input, tempDir(), { whiteouts: 'overlay', signal: stop.signal })).rejects.toBeInstanceOf(CancelledError);
+    expect(served).toBeLessThan(layer.length);
+  });
+});
+
 describe('extractLayer edges', () => {
   it('replaces a very deep directory by a file without recursion', async () => {
     const root = tempDir();
