@@ -165,6 +165,16 @@ describe('tsbuild build: a multi-stage app on busybox', () => {
     expect(JSON.parse(readFileSync(meta, 'utf8'))).toMatchObject({ 'containerimage.digest': built.stdout.trim(), 'image.name': 'app:docker' });
   });
 
+  it('independent stages run side by side: both start before either finishes', async () => {
+    const ctx = testdir({
+      Dockerfile: 'FROM busybox AS left\nRUN sleep 1 && echo l > /l\nFROM busybox AS right\nRUN sleep 1 && echo r > /r\nFROM busybox\nCOPY --from=left /l /l\nCOPY --from=right /r /r\n',
+    });
+    const built = await session.buildJson([ctx]);
+    expect(built.status, built.stderr).toBe(0);
+    const order = built.events.flatMap((e) => (e.type === 'step.start' || e.type === 'step.done') && e.step <= 2 ? [`${e.type}:${e.step}`] : []);
+    expect(order.slice(0, 2).sort()).toEqual(['step.start:1', 'step.start:2']);
+  });
+
   it('RUN sees exactly the recipe environment: no host variables, fixed hostname, umask 022, HOME from passwd', async () => {
     const ctx = testdir({
       Dockerfile: 'FROM busybox\nARG FLAVOUR=plain\nRUN env | sort > /env && hostname > /hostname && umask > /umask && touch /made\n',
