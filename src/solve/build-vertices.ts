@@ -55,6 +55,8 @@ export function buildVertices(runtime: BuildRuntime, bases: ReadonlyMap<string, 
   const plannedSteps: PlannedStep[] = [];
   for (const stage of graph.stages) {
     let current = baseVertex(stage.base, imageVertex, stageEnds);
+    // A stage's steps run and are keyed for its own platform (FROM --platform=…).
+    const stageRuntime: BuildRuntime = { ...runtime, keyContext: { ...runtime.keyContext, platform: stage.platform } };
     stage.steps.forEach((step, i) => {
       const info: StepInfo = {
         id: steps.length + 1,
@@ -65,7 +67,7 @@ export function buildVertices(runtime: BuildRuntime, bases: ReadonlyMap<string, 
         location: step.location,
       };
       steps.push(info);
-      current = stepVertex(runtime, step, info.id, current, sourceOf);
+      current = stepVertex(stageRuntime, step, info.id, current, sourceOf);
       stepVertices.push(current);
       plannedSteps.push(step);
     });

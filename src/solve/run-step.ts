@@ -5,11 +5,12 @@
 
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StepFailedError, type StepFailure } from '../errors.js';
+import { BuildError, StepFailedError, type StepFailure } from '../errors.js';
 import { runSandboxed } from '../exec/sandbox.js';
 import type { SandboxMount } from '../exec/types.js';
 import { LayeredRoot } from '../exec/layered-root.js';
 import { resolveUser, type ResolvedUser } from '../exec/users.js';
+import { formatPlatform, hostPlatform } from '../plan/platform.js';
 import type { RunStep } from '../plan/types.js';
 import type { LayerRef } from '../store/types.js';
 import { commitUpperDir } from './commit-layer.js';
@@ -30,6 +31,7 @@ export async function runStep(
   sources: ReadonlyMap<number, ImageState>,
   ctx: ExecContext,
 ): Promise<LayerRef | null> {
+  requireHostPlatform(runtime, step);
   const lowerDirs = await snapshotDirs(runtime, parent);
   const root = new LayeredRoot(lowerDirs);
   const user = await runUser(root, step.config.user);
@@ -81,6 +83,17 @@ export async function runStep(
   } finally {
     await scratch.release();
   }
+}
+
+/** RUN executes the image's binaries on this machine: another architecture would need emulation. */
+function requireHostPlatform(runtime: BuildRuntime, step: RunStep): void {
+  const target = runtime.keyContext.platform;
+  const host = hostPlatform();
+  if (target.os === host.os && target.architecture === host.architecture) return;
+  throw new BuildError('E_PLATFORM_UNSUPPORTED', `RUN for ${formatPlatform(target)} cannot run on this ${formatPlatform(host)} machine`, {
+    location: step.location,
+    hint: 'emulation of other architectures is not supported; build for this platform, or use FROM --platform=$BUILDPLATFORM for stages that RUN',
+  });
 }
 
 /** An empty USER is root without a passwd lookup, as in Docker (scratch images have no passwd). */

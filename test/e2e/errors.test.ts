@@ -84,6 +84,12 @@ describe('tsbuild build: failures', () => {
     expect(result.stderr).toMatch(/warn/i);
   });
 
+  it('RUN for another architecture says it needs emulation', async () => {
+    const other = process.arch === 'arm64' ? 'linux/amd64' : 'linux/arm64';
+    const stderr = await failingBuild({ Dockerfile: 'FROM busybox\nRUN true\n' }, '--platform', other);
+    expect(stderr).toContain(`RUN for ${other} cannot run on this`);
+  });
+
   it('ADD of a URL with --network none says why and what to do', async () => {
     const stderr = await failingBuild({ Dockerfile: 'FROM busybox\nADD https://example.com/file.txt /\n' });
     expect(stderr).toContain('needs the network, and this build runs with --network none');
