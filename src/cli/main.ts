@@ -25,8 +25,10 @@ export async function main(argv: string[], ctx?: CliContext): Promise<number> {
   const context = ctx ?? processContext(controller.signal);
   const onSignal = () => controller.abort(new Error('interrupted'));
   if (!ctx) {
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    // `on`, not `once`: ink's signal-exit handler re-raises SIGINT when it finds itself the
+    // only listener left, which would kill the process before the build has cancelled.
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   }
   let status: number = ExitStatus.ok;
   try {

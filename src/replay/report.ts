@@ -11,7 +11,9 @@ export function formatReplayReport(report: ReplayReport): string {
   if (first) {
     const { step } = first;
     const where = step.location ? ` (${formatLocation(step.location)})` : '';
-    lines.push(`step #${step.id} [${step.stage} ${step.index}/${step.total}] ${step.instruction}${where} did not reproduce`);
+    // Named as progress output names steps: an unnamed stage is `stage-N`.
+    const stage = /^\d+$/.test(step.stage) ? `stage-${step.stage}` : step.stage;
+    lines.push(`step #${step.id} [${stage} ${step.index}/${step.total}] ${step.instruction}${where} did not reproduce`);
     if (!step.hermetic) lines.push('note: this step used the network, so it was not expected to replay bit for bit');
     if (first.error) lines.push(`the rebuild failed here: ${first.error}`);
     else {
