@@ -165,6 +165,16 @@ describe('tsbuild build: a multi-stage app on busybox', () => {
     expect(JSON.parse(readFileSync(meta, 'utf8'))).toMatchObject({ 'containerimage.digest': built.stdout.trim(), 'image.name': 'app:docker' });
   });
 
+  it('a step that changes no file makes no layer and is marked empty_layer', async () => {
+    const ctx = testdir({ Dockerfile: 'FROM busybox\nRUN true\nWORKDIR /tmp\nRUN echo x > /x\n' });
+    const built = await session.tsbuild(['build', '-q', '-t', 'empty-steps', ctx]);
+    expect(built.status, built.stderr).toBe(0);
+    const { manifest, config } = JSON.parse((await session.tsbuild(['inspect', 'empty-steps'])).stdout);
+    const own = config.history.slice(-3);
+    expect(own.map((h: { empty_layer?: boolean }) => h.empty_layer ?? false)).toEqual([true, true, false]);
+    expect(manifest.layers).toHaveLength(config.history.filter((h: { empty_layer?: boolean }) => !h.empty_layer).length);
+  });
+
   it('independent stages run side by side: both start before either finishes', async () => {
     const ctx = testdir({
       Dockerfile: 'FROM busybox AS left\nRUN sleep 1 && echo l > /l\nFROM busybox AS right\nRUN sleep 1 && echo r > /r\nFROM busybox\nCOPY --from=left /l /l\nCOPY --from=right /r /r\n',
