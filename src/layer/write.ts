@@ -1,6 +1,10 @@
 // Writing a layer: a deterministic tar of a directory, streamed. Entries come in a depth-first
-// walk with the children of each directory sorted bytewise (UTF-8), so the same tree always
-// gives the same bytes and memory holds only the names of the directories on the current path.
+// walk with the children of each directory sorted bytewise (UTF-8) — the order of Go's
+// filepath.Walk, which BuildKit and containerd write — so the same tree always gives the same
+// bytes, parents precede children, and memory holds only the names of the directories on the
+// current path (a global sort by full path would hold every path). A hardlinked inode's data
+// goes with its first path in that order, later paths become link entries. mtimes are clamped
+// to SOURCE_DATE_EPOCH (and to 0 from below); no atime, ctime, uname or gname is written.
 // The diffID (and, when compressing, the blob digest) is computed in the same pass.
 // File-system calls are synchronous: a thread-pool round trip per call halved throughput
 // (measured with bench/layer-write.js).
@@ -13,7 +17,7 @@ import { CancelledError, LayerError } from '../errors.js';
 import { DigestingStream, type Digest } from '../lib/digest.js';
 import { compressor, type Compression } from './compress.js';
 import { MediaType } from './oci.js';
-import { compareBytes, encodeHeader, endOfArchive, padding, type TarEntry } from './tar-header.js';
+import { encodeHeader, endOfArchive, padding, type TarEntry } from './tar-header.js';
 import { readTreeXattrs, type Xattrs } from './xattr.js';
 
 export interface WriteLayerOptions {
@@ -50,9 +54,21 @@ const UNSUPPORTED_OVERLAY_XATTRS = ['trusted.overlay.redirect', 'trusted.overlay
 const CHUNK = 1 << 20;
 const SMALL_FILE = 64 << 10;
 
-/** Streams a deterministic tar of `sourceDir` into `out` (which is ended) and returns its digests. */
+/**
+ * Streams a deterministic tar of `sourceDir` (its contents, not the directory itself) into
+ * `out`, which is ended on success and destroyed on failure, and returns its digests.
+ */
 export async function writeLayer(sourceDir: string, out: Writable, options: WriteLayerOptions): Promise<WriteLayerResult> {
-  const root = resolve(sourceDir);
+  try {
+    return await streamLayer(resolve(sourceDir), out, options);
+  } catch (error) {
+    out.destroy();
+    if (options.signal?.aborted) throw new CancelledError('writing the layer was cancelled');
+    throw error;
+  }
+}
+
+async function streamLayer(root: string, out: Writable, options: WriteLayerOptions): Promise<WriteLayerResult> {
   let rootStats: Stats;
   try {
     rootStats = lstatSync(root);
@@ -66,13 +82,7 @@ export async function writeLayer(sourceDir: string, out: Writable, options: Writ
   const diff = new DigestingStream();
   const blob = new DigestingStream();
   const tar = Readable.from(tarChunks(root, options, xattrs), { objectMode: false, highWaterMark: CHUNK });
-  const stages = compress ? [tar, diff, compress, blob, out] : [tar, diff, out];
-  try {
-    await pipeline(stages, { signal: options.signal });
-  } catch (error) {
-    if (options.signal?.aborted) throw new CancelledError('writing the layer was cancelled');
-    throw error;
-  }
+  await pipeline(compress ? [tar, diff, compress, blob, out] : [tar, diff, out], { signal: options.signal });
   const result: WriteLayerResult = { diffId: diff.digest(), size: diff.size };
   if (compress) {
     const mediaType = compression === 'gzip' ? MediaType.ociLayerGzip : MediaType.ociLayerZstd;
@@ -178,7 +188,10 @@ function sortedNames(dir: string): string[] {
       });
     }
   }
-  return names.sort((a, b) => compareBytes(b, a));
+  // UTF-16 order equals UTF-8 byte order unless surrogates or U+E000–U+FFFF are involved.
+  if (!names.some((name) => /[\uD800-\uFFFF]/.test(name))) return names.sort().reverse();
+  const keyed = names.map((name) => ({ name, bytes: Buffer.from(name, 'utf8') }));
+  return keyed.sort((a, b) => Buffer.compare(b.bytes, a.bytes)).map((entry) => entry.name);
 }
 
 function baseEntry(path: string, stats: Stats, options: WriteLayerOptions, xattrs: Xattrs | undefined): Omit<TarEntry, 'type'> {

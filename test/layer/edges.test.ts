@@ -29,6 +29,14 @@ describe('writeLayer edges', () => {
     expect(listing.map((l) => l.replace(/^.* \d\d:\d\d /, ''))).toEqual(['a', 'b link to a', 'z link to a']);
   });
 
+  it('orders siblings by UTF-8 bytes, not UTF-16 code units', async () => {
+    const source = tempDir();
+    for (const name of ['\u{1F600}', '\uFF01', 'b', 'B', 'a-b', 'a']) writeFileSync(join(source, name), '');
+    mkdirSync(join(source, 'a.d'));
+    const listing = gnuTarList((await layerBytes(source)).bytes).map((l) => l.replace(/^.* \d\d:\d\d /, ''));
+    expect(listing).toEqual(['B', 'a', 'a-b', 'a.d/', 'b', '\uFF01', '\u{1F600}']);
+  });
+
   it('maps the rootOwner to 0:0 and keeps other owners', async () => {
     const source = tempDir();
     sh('touch mine theirs && chown 1000:1000 mine && chown 2000:2000 theirs', source);
