@@ -37,7 +37,7 @@ if (!existsSync(dist)) {
   console.error('bench/layer-write: dist/layer/index.js is missing; run `npx tsc -p .` first.');
   process.exit(2);
 }
-const SIZE = Number(values['size-mb']) << 20;
+const SIZE = Number(values['size-mb']) * 2 ** 20;
 const RUNS = Number(values.runs);
 const dir = generateTree(SIZE);
 
@@ -87,7 +87,7 @@ if (values.json) {
 
 /** Deterministic tree: sizes and bytes from fixed seeds, so every run measures the same input. */
 function generateTree(total) {
-  const target = join(REPO, `.cache/bench/layer-write-${total >> 20}m`);
+  const target = join(REPO, `.cache/bench/layer-write-${Math.round(total / 2 ** 20)}m`);
   if (existsSync(join(target, '.complete'))) return target;
   const temp = `${target}.tmp`;
   rmSync(temp, { recursive: true, force: true });
