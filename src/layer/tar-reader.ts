@@ -37,20 +37,21 @@ class ByteReader {
     this.iterator = source[Symbol.asyncIterator]();
   }
 
-  private async fill(): Promise<boolean> {
-    const next = await this.iterator.next();
-    if (next.done) return false;
-    this.pending = this.pending.length === 0 ? next.value : Buffer.concat([this.pending, next.value]);
-    return true;
-  }
-
-  /** Exactly `n` bytes, or null at a clean end of stream. */
+  /** Exactly `n` bytes, or null at a clean end of stream. Chunks are joined once, not per arrival. */
   async read(n: number): Promise<Buffer | null> {
-    while (this.pending.length < n) {
-      if (!(await this.fill())) {
-        if (this.pending.length === 0) return null;
-        throw truncated(this.offset);
+    if (this.pending.length < n) {
+      const parts = [this.pending];
+      let length = this.pending.length;
+      while (length < n) {
+        const next = await this.iterator.next();
+        if (next.done) {
+          if (length === 0) return null;
+          throw truncated(this.offset + length);
+        }
+        parts.push(next.value);
+        length += next.value.length;
       }
+      this.pending = Buffer.concat(parts, length);
     }
     const out = this.pending.subarray(0, n);
     this.pending = this.pending.subarray(n);
@@ -77,7 +78,11 @@ class ByteReader {
   }
 
   private async take(max: number, account: (taken: number) => void): Promise<Buffer> {
-    if (this.pending.length === 0 && !(await this.fill())) throw truncated(this.offset);
+    if (this.pending.length === 0) {
+      const next = await this.iterator.next();
+      if (next.done) throw truncated(this.offset);
+      this.pending = next.value;
+    }
     const size = Math.min(max, this.pending.length);
     const out = this.pending.subarray(0, size);
     this.pending = this.pending.subarray(size);
@@ -89,7 +94,9 @@ class ByteReader {
   /** Reads to the end so that a digest over the whole stream is complete. */
   async drain(): Promise<void> {
     this.pending = Buffer.alloc(0);
-    while (await this.fill()) this.pending = Buffer.alloc(0);
+    while (!(await this.iterator.next()).done) {
+      // discarded: only the digest over the whole stream needs these bytes
+    }
   }
 }
 

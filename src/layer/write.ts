@@ -36,6 +36,11 @@ export interface WriteLayerOptions {
   compressionLevel?: number;
   /** Stops the walk and destroys `out`; the promise rejects with a CancelledError. */
   signal?: AbortSignal;
+  /**
+   * Only these paths (relative, `a/b`) are written, and only the directories on the way to
+   * them are walked: a build context after .dockerignore, without copying it first.
+   */
+  only?: ReadonlySet<string>;
 }
 
 export interface WriteLayerResult {
@@ -106,9 +111,19 @@ interface WalkState {
   hardlinks: Map<string, string>;
 }
 
+/** Every directory that holds one of `paths`, at any depth. */
+function ancestorsOf(paths: ReadonlySet<string>): Set<string> {
+  const dirs = new Set<string>();
+  for (const path of paths) {
+    for (let slash = path.lastIndexOf('/'); slash > 0; slash = path.lastIndexOf('/', slash - 1)) dirs.add(path.slice(0, slash));
+  }
+  return dirs;
+}
+
 async function* tarChunks(root: string, options: WriteLayerOptions, xattrs: Map<string, Xattrs>): AsyncGenerator<Buffer> {
   const state: WalkState = { root, options, overlay: options.kind === 'overlay-upper', xattrs, hardlinks: new Map() };
   const stack: Frame[] = [{ dir: '', names: sortedNames(root) }];
+  const onTheWay = options.only && ancestorsOf(options.only);
   while (stack.length > 0) {
     const frame = stack[stack.length - 1]!;
     const name = frame.names.pop();
@@ -118,9 +133,11 @@ async function* tarChunks(root: string, options: WriteLayerOptions, xattrs: Map<
     }
     const path = frame.dir === '' ? name : `${frame.dir}/${name}`;
     const abs = join(root, path);
+    const selected = !options.only || options.only.has(path);
+    if (!selected && !onTheWay?.has(path)) continue;
     try {
       const stats = lstatSync(abs);
-      yield* entryChunks(state, path, abs, stats);
+      if (selected) yield* entryChunks(state, path, abs, stats);
       if (stats.isDirectory()) stack.push({ dir: path, names: sortedNames(abs) });
     } catch (error) {
       throw sourceError(abs, error);
