@@ -5,9 +5,7 @@
 // every blob is stored once, so steps share their layers with the final image.
 
 import { createReadStream } from 'node:fs';
-import { link, lstat, mkdir, readlink, symlink, copyFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { PassThrough, Readable, type Writable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { canonicalJson } from '../lib/canonical-json.js';
 import { digestHex } from '../lib/digest.js';
 import { Annotation, MediaType, type Descriptor, type Index, type Manifest } from '../layer/oci.js';
@@ -34,7 +32,7 @@ const TITLE = 'org.opencontainers.image.title';
 export async function writeBuildArchive(store: ContentStore, record: BuildRecord, out: Writable): Promise<void> {
   const recipe = await putText(store, record.recipe.content, ArchiveMediaType.recipe, record.recipe.name);
   const ignore = record.ignoreFile && (await putText(store, record.ignoreFile.content, ArchiveMediaType.recipe, record.ignoreFile.name));
-  const context = await putContext(store, record);
+  const context = await contextBlob(record);
   const logs = new Map<number, Descriptor>();
   for (const step of record.steps) {
     if (step.logFile) logs.set(step.id, await putFile(store, step.logFile, ArchiveMediaType.log, `logs/step-${step.id}.log`));
@@ -43,7 +41,7 @@ export async function writeBuildArchive(store: ContentStore, record: BuildRecord
   for (const mount of record.cacheMounts ?? []) caches.push(await putTree(store, mount.dir, ArchiveMediaType.cacheMount, `cache/${mount.id}`, record.sourceDateEpoch));
   const info = buildInfo(record, logs);
   const infoBlob = await store.putJson(info, ArchiveMediaType.build);
-  const provenance = await store.putJson(provenanceStatement(info, recipe.digest, context.digest), MediaType.inTotoStatement);
+  const provenance = await store.putJson(provenanceStatement(info, recipe.digest, context.descriptor.digest), MediaType.inTotoStatement);
   const emptyConfig = await store.putJson({}, ArchiveMediaType.empty);
   const artifact: Manifest = {
     schemaVersion: 2,
@@ -53,7 +51,7 @@ export async function writeBuildArchive(store: ContentStore, record: BuildRecord
     layers: [
       { ...infoBlob, annotations: { [TITLE]: 'build.json' } },
       { ...provenance, annotations: { [TITLE]: 'provenance.intoto.json' } },
-      recipe, ...(ignore ? [ignore] : []), context, ...logs.values(), ...caches,
+      recipe, ...(ignore ? [ignore] : []), context.descriptor, ...logs.values(), ...caches,
     ],
   };
   const artifactDescriptor = await store.putJson(artifact, MediaType.ociManifest);
@@ -93,7 +91,9 @@ export async function writeBuildArchive(store: ContentStore, record: BuildRecord
     { name: 'blobs/sha256/', data: '' },
     ...blobs
       .filter((blob) => !seen.has(blob.digest) && seen.add(blob.digest))
-      .map((blob) => ({ name: `blobs/sha256/${digestHex(blob.digest)}`, blob })),
+      .map((blob): ArchiveEntry => blob === context.descriptor
+        ? { name: `blobs/sha256/${digestHex(blob.digest)}`, size: blob.size, produce: context.produce }
+        : { name: `blobs/sha256/${digestHex(blob.digest)}`, blob }),
   ];
   await writeArchive(store, entries, out);
 }
@@ -144,24 +144,15 @@ async function putTree(store: ContentStore, dir: string, mediaType: string, titl
   return { mediaType, digest: stored.digest, size: stored.size, annotations: { [TITLE]: title } };
 }
 
-/** The context files after .dockerignore, linked (or copied) into a scratch tree, as one tar. */
-async function putContext(store: ContentStore, record: BuildRecord): Promise<Descriptor> {
-  const scratch = await store.createTempDir('archive-context');
-  try {
-    const root = join(scratch.path, 'context');
-    await mkdir(root, { recursive: true });
-    for (const file of record.contextFiles) await linkInto(join(record.contextDir, file), join(root, file));
-    return await putTree(store, root, ArchiveMediaType.context, 'context.tar', record.sourceDateEpoch);
-  } finally {
-    await scratch.release();
-  }
-}
-
-async function linkInto(source: string, target: string): Promise<void> {
-  await mkdir(dirname(target), { recursive: true });
-  const info = await lstat(source);
-  if (info.isSymbolicLink()) return symlink(await readlink(source), target);
-  if (info.isDirectory()) return void (await mkdir(target, { recursive: true, mode: info.mode & 0o7777 }));
-  await link(source, target).catch(() => copyFile(source, target));
+/**
+ * The context files after .dockerignore as one deterministic tar, written straight into the
+ * archive: a first pass only hashes it (for its descriptor), the second streams it, so the
+ * context is read twice but never written anywhere but the archive.
+ */
+async function contextBlob(record: BuildRecord): Promise<{ descriptor: Descriptor; produce: (out: Writable) => Promise<unknown> }> {
+  const options = { kind: 'directory' as const, sourceDateEpoch: record.sourceDateEpoch, only: new Set(record.contextFiles) };
+  const produce = (out: Writable) => writeLayer(record.contextDir, out, options);
+  const { diffId, size } = await produce(new Writable({ write: (_chunk, _encoding, done) => done() }));
+  return { descriptor: { mediaType: ArchiveMediaType.context, digest: diffId, size, annotations: { [TITLE]: 'context.tar' } }, produce };
 }
 

@@ -5,7 +5,7 @@
 // deterministic (fixed order, owners, modes and mtimes), so equal images give equal archives.
 
 import type { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { canonicalJson } from '../lib/canonical-json.js';
 import { digestHex, type Digest } from '../lib/digest.js';
@@ -20,7 +20,14 @@ export interface ArchiveOptions {
   sourceDateEpoch?: number;
 }
 
-export type ArchiveEntry = { name: string; data: string } | { name: string; blob: Descriptor };
+/**
+ * A file of the archive: small text, a blob of the store, or a blob produced while the
+ * archive is written (its size known beforehand), so it is never stored twice.
+ */
+export type ArchiveEntry =
+  | { name: string; data: string }
+  | { name: string; blob: Descriptor }
+  | { name: string; size: number; produce: (out: Writable) => Promise<unknown> };
 
 /** Writes an OCI image-layout tarball of `image` to `out` (ended when done). */
 export function writeOciArchive(store: ContentStore, image: StoredImage, out: Writable, options: ArchiveOptions): Promise<void> {
@@ -104,6 +111,11 @@ async function packEntry(store: ContentStore, pack: tar.Pack, entry: ArchiveEntr
   }
   if ('data' in entry) {
     pack.entry({ ...header, type: 'file', mode: 0o644 }, entry.data);
+    return;
+  }
+  if ('produce' in entry) {
+    const sink = pack.entry({ ...header, type: 'file', mode: 0o644, size: entry.size });
+    await Promise.all([entry.produce(sink as unknown as Writable), finished(sink as unknown as Writable)]);
     return;
   }
   const sink = pack.entry({ ...header, type: 'file', mode: 0o644, size: entry.blob.size });
