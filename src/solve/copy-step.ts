@@ -105,7 +105,18 @@ async function decompressedArchive(hostPath: string): Promise<Readable> {
   for await (const chunk of stream) offset += (chunk as Buffer).copy(head, offset);
   const compression = detectCompression(head);
   if (compression !== 'bzip2' && compression !== 'xz') return createReadStream(hostPath);
-  const child = spawn(compression === 'xz' ? 'xz' : 'bzip2', ['-dc', hostPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const tool = compression === 'xz' ? 'xz' : 'bzip2';
+  const child = spawn(tool, ['-dc', hostPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const fail = (why: string) =>
+    child.stdout.destroy(new BuildError('E_ADD_ARCHIVE', `cannot decompress ${hostPath} with ${tool}: ${why}`, {
+      hint: `install ${tool === 'xz' ? 'xz-utils' : 'bzip2'} (scripts/setup.sh does), or add an uncompressed or gzip tar`,
+    }));
+  child.on('error', (error) => fail(error.message));
+  child.on('exit', (code) => {
+    if (code !== 0) fail(stderr.trim() || `exit status ${code}`);
+  });
   return child.stdout;
 }
 
