@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm run bench`: runs every benchmark in bench/ (each a standalone script), one after the
-// other so they do not disturb each other's timings, and fails if any fails.
+// `npm run bench`: runs every benchmark in bench/ — each top-level script, and each suite dir
+// with a main.js — one after the other so they do not disturb each other's timings, and fails
+// if any fails. bench/lib/ holds shared helpers, not benchmarks.
 //
 // `--quick` runs the seconds-long variant of each, as CI does: a benchmark declares it in a
 // header line `// bench-quick: ARGS` (the arguments that make it quick). One without that
@@ -9,21 +10,23 @@
 //   npx tsc -p . && make -C native && node bench/run.js [--quick] [--only NAME]
 
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
 const dir = import.meta.dirname;
+const isBench = (name) =>
+  name.endsWith('.js') ? name !== 'run.js' : statSync(join(dir, name)).isDirectory() && existsSync(join(dir, name, 'main.js'));
 const benches = readdirSync(dir)
-  .filter((name) => name.endsWith('.js') && name !== 'run.js')
+  .filter(isBench)
   .filter((name) => values.only === undefined || name.includes(values.only))
   .sort();
 
 const QUICK_HEADER = /^\/\/ bench-quick:(.*)$/m;
 const outcomes = [];
 for (const name of benches) {
-  const file = join(dir, name);
+  const file = name.endsWith('.js') ? join(dir, name) : join(dir, name, 'main.js');
   let args = [];
   if (values.quick) {
     const header = QUICK_HEADER.exec(readFileSync(file, 'utf8'));
