@@ -24,6 +24,10 @@ export async function listImage(archive) {
     const { config, layerPaths } = readImage(dir);
     const files = new Map();
     for (const layer of layerPaths) await applyLayer(files, layer);
+    // The root directory is not compared: whether a layer carries a `./` entry for it depends
+    // on how the base was packed (docker import of `tar -C rootfs .` does, BuildKit's differ
+    // and tsbuild do not), and every runtime creates / itself.
+    files.delete('/');
     const listing = [...files.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([path, e]) => formatEntry(path, e));
@@ -126,7 +130,15 @@ function pickConfig(image) {
   const out = {};
   for (const field of CONFIG_FIELDS) {
     const value = image.config?.[field];
-    if (value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0)) out[field] = value;
+    if (value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0)) out[field] = sortKeys(value);
   }
   return out;
+}
+
+/** Objects with their keys sorted, at any depth: Docker writes Go struct order (Healthcheck's
+ * Test, Interval, …), tsbuild writes canonical JSON; the order carries no meaning. */
+function sortKeys(value) {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys(value[k])]));
 }
