@@ -5,6 +5,7 @@
 
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { BuildError, StepFailedError, type StepFailure } from '../errors.js';
 import { runSandboxed } from '../exec/sandbox.js';
 import type { SandboxMount } from '../exec/types.js';
@@ -43,6 +44,15 @@ export async function runStep(
     const prepared = await prepareMounts(runtime, step, { sources, lowerDirs, upperDir: scratch.upperDir, scratch: scratch.path });
     const mounts = [...prepared.mounts, ...(await heredocMounts(step, scratch.path))];
     const tail = new LogTail(LOG_TAIL_LINES);
+    // A chunk may end inside a UTF-8 character: each stream decodes across chunk boundaries.
+    const logTo = (stream: 'stdout' | 'stderr') => {
+      const decoder = new StringDecoder('utf8');
+      return (chunk: Buffer) => {
+        const text = decoder.write(chunk);
+        tail.push(text);
+        if (text !== '') ctx.log(stream, text);
+      };
+    };
     const result = await prepared.holdLocks(() => runSandboxed(
       {
         lowerDirs,
@@ -60,14 +70,8 @@ export async function runStep(
       },
       {
         signal: ctx.signal,
-        onStdout: (chunk) => {
-          tail.push(chunk);
-          ctx.log('stdout', chunk.toString('utf8'));
-        },
-        onStderr: (chunk) => {
-          tail.push(chunk);
-          ctx.log('stderr', chunk.toString('utf8'));
-        },
+        onStdout: logTo('stdout'),
+        onStderr: logTo('stderr'),
       },
     ));
     if (result.failure || result.exitCode !== 0) {
@@ -154,9 +158,9 @@ class LogTail {
     this.max = max;
   }
 
-  push(chunk: Buffer): void {
+  push(text: string): void {
     // Bounded in characters too: one endless line must not grow without limit.
-    this.text = (this.text + chunk.toString('utf8')).slice(-16_384).split('\n').slice(-(this.max + 1)).join('\n');
+    this.text = (this.text + text).slice(-16_384).split('\n').slice(-(this.max + 1)).join('\n');
   }
 
   lines(): string[] {

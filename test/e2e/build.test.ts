@@ -165,6 +165,15 @@ describe('tsbuild build: a multi-stage app on busybox', () => {
     expect(JSON.parse(readFileSync(meta, 'utf8'))).toMatchObject({ 'containerimage.digest': built.stdout.trim(), 'image.name': 'app:docker' });
   });
 
+  it('step output split inside a UTF-8 character arrives whole in the log events', async () => {
+    const ctx = testdir({ Dockerfile: "FROM busybox\nRUN printf 'caf\\303'; sleep 0.2; printf '\\251\\n'\n" });
+    const built = await session.buildJson(['--no-cache', ctx]);
+    expect(built.status, built.stderr).toBe(0);
+    const logged = built.events.flatMap((e) => (e.type === 'step.log' ? [e.data] : []));
+    expect(logged.join('')).toBe('café\n');
+    expect(logged.some((text) => text.includes('\uFFFD'))).toBe(false);
+  });
+
   it('a step that changes no file makes no layer and is marked empty_layer', async () => {
     const ctx = testdir({ Dockerfile: 'FROM busybox\nRUN true\nWORKDIR /tmp\nRUN echo x > /x\n' });
     const built = await session.tsbuild(['build', '-q', '-t', 'empty-steps', ctx]);
