@@ -15,7 +15,7 @@ import type {
   ValueInstruction,
 } from '../recipe/index.js';
 import { stringFlag } from '../recipe/index.js';
-import { expandIn, recipeError, setEnv, type PlanContext, type StageState } from './context.js';
+import { expandIn, expandWordsIn, recipeError, setEnv, type PlanContext, type StageState } from './context.js';
 import { goSlice } from './go-format.js';
 import { formatGoDuration, parseGoDuration } from './duration.js';
 import type { ConfigStep, HealthcheckSpec } from './types.js';
@@ -138,29 +138,30 @@ function isSignal(text: string): boolean {
 }
 
 function applyExpose(ctx: PlanContext, state: StageState, instruction: ListInstruction): Effect {
-  const ports = new Set(state.config.exposedPorts);
-  const added: string[] = [];
-  for (const word of instruction.items) {
-    for (const port of parsePortSpec(ctx, expandIn(ctx, state, word, instruction.argsLocation), instruction)) {
-      added.push(port);
-      ports.add(port);
-    }
-  }
-  state.config.exposedPorts = [...ports].sort();
-  // BuildKit prints the Go map of the ports it added.
-  const map = [...new Set(added)].sort().map((port) => `${port}:{}`).join(' ');
-  return { createdBy: `EXPOSE map[${map}]`, instruction: `EXPOSE ${added.join(' ')}` };
+  // EXPOSE splits expanded values into words: `EXPOSE $PORTS` may name several.
+  const specs = instruction.items.flatMap((item) => expandWordsIn(ctx, state, item, instruction.argsLocation));
+  const added = specs.flatMap((spec) => parsePortSpec(ctx, spec, instruction));
+  state.config.exposedPorts = [...new Set([...state.config.exposedPorts, ...added])].sort();
+  return { createdBy: `EXPOSE ${goSlice(added)}`, instruction: `EXPOSE ${specs.join(' ')}` };
 }
 
+/**
+ * `[ip:][hostPort:]containerPort[-end][/proto]` → `port/proto` for each container port, as
+ * BuildKit reads it (host parts are accepted and ignored); the protocol is tcp, udp or sctp.
+ */
 function parsePortSpec(ctx: PlanContext, spec: string, instruction: ListInstruction): string[] {
-  const match = /^(?:[^:]*:)?(\d+)(?:-(\d+))?(?:\/(\w+))?$/.exec(spec);
-  const protocol = (match?.[3] ?? 'tcp').toLowerCase();
-  const first = Number(match?.[1]);
-  const last = match?.[2] === undefined ? first : Number(match[2]);
-  if (!match || !['tcp', 'udp', 'sctp'].includes(protocol) || first < 1 || last > 65535 || last < first) {
-    throw recipeError(ctx, 'E_RECIPE_SYNTAX', `invalid port "${spec}"`, instruction.argsLocation, 'Write PORT[/tcp|udp|sctp] or FIRST-LAST[/protocol], e.g. EXPOSE 80 53/udp.');
-  }
-  return Array.from({ length: last - first + 1 }, (_, i) => `${first + i}/${protocol}`);
+  const fail = (why: string): never => {
+    throw recipeError(ctx, 'E_RECIPE_SYNTAX', `invalid port "${spec}": ${why}`, instruction.argsLocation, 'Write PORT[/tcp|udp|sctp] or FIRST-LAST[/protocol], e.g. EXPOSE 80 53/udp.');
+  };
+  const [containerPart, rawProto = ''] = (spec.split(':').pop() ?? '').split('/', 2) as [string, string?];
+  const proto = rawProto.toLowerCase() || 'tcp';
+  if (containerPart === '') fail('no port specified');
+  if (!['tcp', 'udp', 'sctp'].includes(proto)) fail(`invalid proto: ${rawProto}`);
+  const range = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(containerPart);
+  const first = Number(range?.[1]);
+  const last = range?.[2] === undefined ? first : Number(range[2]);
+  if (!range || first > 65535 || last > 65535 || last < first) fail(`invalid containerPort: ${containerPart}`);
+  return Array.from({ length: last - first + 1 }, (_, i) => `${first + i}/${proto}`);
 }
 
 function applyVolume(ctx: PlanContext, state: StageState, instruction: ListInstruction): Effect {

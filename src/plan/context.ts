@@ -32,16 +32,25 @@ export function recipeError(ctx: PlanContext, code: string, message: string, loc
  * that neither is set nor was declared by ARG is reported (BuildKit's UndefinedVar check).
  */
 export function expandIn(ctx: PlanContext, state: StageState, word: string, location: SourceLocation, options?: LexOptions): string {
+  return lexIn(ctx, state, word, location, options).value;
+}
+
+/** As expandIn, then split into words at unexpanded-quote-free whitespace (EXPOSE does this). */
+export function expandWordsIn(ctx: PlanContext, state: StageState, word: string, location: SourceLocation): string[] {
+  return lexIn(ctx, state, word, location).words;
+}
+
+function lexIn(ctx: PlanContext, state: StageState, word: string, location: SourceLocation, options?: LexOptions): ExpandResult {
   const vars = expansionEnv(state.args, state.config.env);
-  const { value, undefinedNames } = lexAt(ctx, vars, word, location, options);
+  const result = lexAt(ctx, vars, word, location, options);
   if (state.configKnown) {
-    for (const name of undefinedNames) {
+    for (const name of result.undefinedNames) {
       if (state.args.has(name)) continue;
       const near = closest(name, [...vars.keys()]);
       warnOnce(ctx, { rule: 'UndefinedVar', message: `usage of undefined variable '$${name}'${near ? ` (did you mean $${near}?)` : ''}`, location });
     }
   }
-  return value;
+  return result;
 }
 
 /** Expands with explicit variables and reports nothing. */

@@ -189,8 +189,9 @@ describe('config evolution', () => {
   });
 
   it.each([
-    ['EXPOSE 99999', 'invalid port "99999"'],
-    ['EXPOSE 80/xyz', 'invalid port "80/xyz"'],
+    ['EXPOSE 99999', 'invalid port "99999": invalid containerPort: 99999'],
+    ['EXPOSE 80/xyz', 'invalid port "80/xyz": invalid proto: xyz'],
+    ['EXPOSE 90-80', 'invalid containerPort: 90-80'],
     ['VOLUME ${EMPTY}', 'VOLUME specified can not be an empty string'],
     ['STOPSIGNAL not a signal!', 'invalid signal'],
     ['STOPSIGNAL SIGFOO', 'invalid signal "SIGFOO"'],
@@ -298,7 +299,8 @@ describe('history text (created_by) as BuildKit writes it', () => {
     ['LABEL a=b', 'LABEL a=b'],
     ['WORKDIR /app', 'WORKDIR /app'],
     ['USER 1000:1000', 'USER 1000:1000'],
-    ['EXPOSE 80 53/udp', 'EXPOSE map[53/udp:{} 80/tcp:{}]'],
+    ['EXPOSE 80 53/udp', 'EXPOSE [80/tcp 53/udp]'],
+    ['ARG PORTS="8080 9000-9001/udp"\nEXPOSE $PORTS 127.0.0.1:80:8443', 'EXPOSE [8080/tcp 9000/udp 9001/udp 8443/tcp]'],
     ['VOLUME /a /b', 'VOLUME [/a /b]'],
     ['CMD echo "hi"', 'CMD ["/bin/sh" "-c" "echo \\"hi\\""]'],
     ['ENTRYPOINT ["app", "--flag"]', 'ENTRYPOINT ["app" "--flag"]'],
