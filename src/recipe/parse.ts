@@ -44,17 +44,18 @@ type Ast = ReturnType<typeof DockerfileParser.parse>;
 
 function readDirectives(found: ReturnType<Ast['getDirectives']>, file: string, source: string): Directives {
   const directives: Directives = { escape: '\\' };
+  const seen = new Set<string>();
   for (const directive of found) {
     const name = directive.getName().toLowerCase();
     const value = directive.getValue();
+    const start = directive.getRange().start;
+    const fail = (message: string, hint: string): never => {
+      throw new RecipeError('E_RECIPE_DIRECTIVE', message, { file, line: start.line + 1, column: start.character + 1 }, { source, hint });
+    };
+    if (seen.has(name)) fail(`only one ${name} parser directive can be used`, 'Remove the repeated directive.');
+    seen.add(name);
     if (name === 'escape') {
-      if (value !== '\\' && value !== '`') {
-        const start = directive.getRange().start;
-        throw new RecipeError('E_RECIPE_DIRECTIVE', `invalid escape token '${value}' does not match ` + '` or \\', { file, line: start.line + 1, column: start.character + 1 }, {
-          source,
-          hint: 'Write # escape=\\ or # escape=`.',
-        });
-      }
+      if (value !== '\\' && value !== '`') return fail(`invalid escape token '${value}' does not match ` + '` or \\', 'Write # escape=\\ or # escape=`.');
       directives.escape = value;
     } else if (name === 'syntax' || name === 'check') {
       directives[name] = value;

@@ -213,6 +213,11 @@ describe('directives', () => {
     expect(parse('FROM scratch\n# escape=`\n').directives.escape).toBe('\\');
   });
 
+  it('rejects a repeated directive', () => {
+    const error = parseError('# escape=`\n# escape=`\nFROM scratch');
+    expect([error.message, error.location.line]).toEqual(['only one escape parser directive can be used', 2]);
+  });
+
   it('rejects an escape that is neither \\ nor `', () => {
     expect(parseError('# escape=x\nFROM scratch').message).toContain("invalid escape token 'x'");
   });
