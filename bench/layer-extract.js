@@ -7,12 +7,12 @@
 //   npx tsc -p . && node bench/layer-write.js --size-mb 256 --runs 1 && \
 //   node bench/layer-extract.js [--size-mb 256] [--runs 3] [--json]
 
-import { execFileSync, spawnSync } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { createReadStream, createWriteStream, existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { alternate, measureChild, median, REPO } from './layer-harness.js';
 
-const REPO = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
   options: {
     'size-mb': { type: 'string', default: '256' },
@@ -41,18 +41,7 @@ if (!existsSync(tarPath)) {
 }
 
 const RUNS = Number(values.runs);
-const results = { reference: [], extract: [] };
-for (let run = 0; run < RUNS; run++) {
-  for (const kind of ['reference', 'extract']) {
-    const child = spawnSync(process.execPath, [import.meta.filename, '--child', kind, '--tar', tarPath], { encoding: 'utf8' });
-    if (child.status !== 0) {
-      console.error(child.stderr);
-      process.exit(1);
-    }
-    results[kind].push(JSON.parse(child.stdout));
-  }
-}
-const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
+const results = alternate(import.meta.filename, ['reference', 'extract'], ['--tar', tarPath], RUNS);
 const ref = median(results.reference.map((r) => r.ms));
 const ours = median(results.extract.map((r) => r.ms));
 const bytes = statSync(tarPath).size;
@@ -74,19 +63,13 @@ if (values.json) {
 }
 
 async function runChild(kind, tar) {
+  const { extractLayer } = await import(join(REPO, 'dist/layer/index.js'));
   const dest = mkdtempSync(join(REPO, '.cache/bench/extract-'));
-  const started = performance.now();
-  if (kind === 'reference') {
-    execFileSync('tar', ['-xf', tar, '-C', dest, '--numeric-owner']);
-  } else {
-    const { extractLayer } = await import(join(REPO, 'dist/layer/index.js'));
-    await extractLayer(createReadStream(tar), dest, { whiteouts: 'overlay' });
-  }
-  // Both write through the page cache; syncing makes the disk cost part of each measurement.
-  execFileSync('sync', ['-f', dest]);
-  const ms = performance.now() - started;
-  // VmHWM, not getrusage's maxRSS: Linux carries ru_maxrss across exec from the parent.
-  const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))[1]);
+  await measureChild(async () => {
+    if (kind === 'reference') execFileSync('tar', ['-xf', tar, '-C', dest, '--numeric-owner']);
+    else await extractLayer(createReadStream(tar), dest, { whiteouts: 'overlay' });
+    // Both write through the page cache; syncing makes the disk cost part of each measurement.
+    execFileSync('sync', ['-f', dest]);
+  });
   rmSync(dest, { recursive: true, force: true });
-  console.log(JSON.stringify({ ms, maxRssMB: Math.round(hwm / 1024) }));
 }

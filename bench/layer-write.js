@@ -8,15 +8,15 @@
 //
 //   npx tsc -p . && node bench/layer-write.js [--size-mb 1024] [--runs 3] [--json]
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, lstatSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { alternate, measureChild, median, REPO } from './layer-harness.js';
 
-const REPO = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
   options: {
     'size-mb': { type: 'string', default: '1024' },
@@ -41,26 +41,15 @@ const SIZE = Number(values['size-mb']) * 2 ** 20;
 const RUNS = Number(values.runs);
 const dir = generateTree(SIZE);
 
-const results = { reference: [], layer: [] };
-for (let run = 0; run < RUNS; run++) {
-  for (const kind of ['reference', 'layer']) {
-    const child = spawnSync(process.execPath, [import.meta.filename, '--child', kind, '--dir', dir], { encoding: 'utf8' });
-    if (child.status !== 0) {
-      console.error(child.stderr);
-      process.exit(1);
-    }
-    results[kind].push(JSON.parse(child.stdout));
-  }
-}
-const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
+const results = alternate(import.meta.filename, ['reference', 'layer'], ['--dir', dir], RUNS);
 const ref = median(results.reference.map((r) => r.ms));
 const layer = median(results.layer.map((r) => r.ms));
 const refCpu = median(results.reference.map((r) => r.cpuMs));
 const layerCpu = median(results.layer.map((r) => r.cpuMs));
-const bytes = results.layer[0].bytes;
+const { bytes, files } = countTree(dir);
 const summary = {
   dataBytes: bytes,
-  files: results.layer[0].files,
+  files,
   tarBytes: results.layer[0].tarBytes,
   referenceMs: ref,
   layerMs: layer,
@@ -118,12 +107,8 @@ function generateTree(total) {
 
 async function runChild(kind, root) {
   const { writeLayer } = await import(join(REPO, 'dist/layer/index.js'));
-  const cpuStart = process.cpuUsage();
-  const started = performance.now();
-  let output;
-  if (kind === 'reference') {
-    output = readAndHash(root);
-  } else {
+  await measureChild(async () => {
+    if (kind === 'reference') return readAndHash(root);
     let tarBytes = 0;
     const sink = new Writable({
       write(chunk, _encoding, callback) {
@@ -132,15 +117,8 @@ async function runChild(kind, root) {
       },
     });
     await writeLayer(root, sink, { sourceDateEpoch: 0, kind: 'directory' });
-    output = { tarBytes };
-  }
-  const ms = performance.now() - started;
-  const cpu = process.cpuUsage(cpuStart);
-  const cpuMs = (cpu.user + cpu.system) / 1000;
-  if (kind === 'layer') Object.assign(output, countTree(root));
-  // VmHWM, not getrusage's maxRSS: Linux carries ru_maxrss across exec from the parent.
-  const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))[1]);
-  console.log(JSON.stringify({ ...output, ms, cpuMs, maxRssMB: Math.round(hwm / 1024) }));
+    return { tarBytes };
+  });
 }
 
 /** The reference: every file's bytes, in a depth-first walk, through one sha256. */
