@@ -1,17 +1,17 @@
 #!/usr/bin/env node
-// Benchmark: extracting a layer. Writes (once, cached) the layer of bench/layer-write.js's
-// generated tree to a tar file, then alternates, each in a fresh child process: GNU tar
-// extracting it (the reference) and extractLayer (safe resolution, diffID, deferred metadata).
+// Benchmark: extracting a layer. Writes (once, cached) the layer of the generated tree that
+// bench/layer-write.js also uses to a tar file, then alternates, each in a fresh child
+// process: GNU tar extracting it (the reference) and extractLayer (safe resolution, diffID,
+// deferred metadata).
 // Reports median wall times, the ratio reference/extractLayer and each child's peak RSS.
 //
-//   npx tsc -p . && node bench/layer-write.js --size-mb 256 --runs 1 && \
-//   node bench/layer-extract.js [--size-mb 256] [--runs 3] [--json]
+//   npx tsc -p . && node bench/layer-extract.js [--size-mb 256] [--runs 3] [--json]
 
 import { execFileSync } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { alternate, measureChild, median, REPO } from './layer-harness.js';
+import { alternate, generateTree, measureChild, median, REPO } from './layer-harness.js';
 
 const { values } = parseArgs({
   options: {
@@ -28,11 +28,7 @@ if (values.child) {
   process.exit(0);
 }
 
-const tree = join(REPO, `.cache/bench/layer-write-${values['size-mb']}m`);
-if (!existsSync(join(tree, '.complete'))) {
-  console.error(`bench/layer-extract: ${tree} is missing; run bench/layer-write.js --size-mb ${values['size-mb']} first.`);
-  process.exit(2);
-}
+const tree = generateTree(Number(values['size-mb']) * 2 ** 20);
 const { writeLayer } = await import(join(REPO, 'dist/layer/index.js'));
 const tarPath = `${tree}.tar`;
 if (!existsSync(tarPath)) {

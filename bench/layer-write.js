@@ -8,14 +8,13 @@
 //
 //   npx tsc -p . && node bench/layer-write.js [--size-mb 1024] [--runs 3] [--json]
 
-import { execFileSync } from 'node:child_process';
-import { createCipheriv, createHash } from 'node:crypto';
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { alternate, measureChild, median, REPO } from './layer-harness.js';
+import { alternate, generateTree, measureChild, median, REPO } from './layer-harness.js';
 
 const { values } = parseArgs({
   options: {
@@ -72,37 +71,6 @@ if (values.json) {
   console.log(`  writeLayer (tar + diffID): ${layer.toFixed(0)} ms  ${summary.layerMBps} MB/s  peak RSS ${summary.layerPeakRssMB} MB`);
   console.log(`  ratio reference/layer: ${summary.ratio} wall, ${summary.cpuRatio} CPU (target ≥ 0.7); layer peak RSS target < 150 MB`);
   console.log(`  CPU time: reference ${summary.referenceCpuMs} ms, layer ${summary.layerCpuMs} ms; load average ${summary.loadAverage} (wall times are only comparable on an idle machine)`);
-}
-
-/** Deterministic tree: sizes and bytes from fixed seeds, so every run measures the same input. */
-function generateTree(total) {
-  const target = join(REPO, `.cache/bench/layer-write-${Math.round(total / 2 ** 20)}m`);
-  if (existsSync(join(target, '.complete'))) return target;
-  const temp = `${target}.tmp`;
-  rmSync(temp, { recursive: true, force: true });
-  mkdirSync(temp, { recursive: true });
-  const cipher = createCipheriv('aes-256-ctr', Buffer.alloc(32, 7), Buffer.alloc(16, 0));
-  let seed = 42;
-  const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
-  let written = 0;
-  let index = 0;
-  while (written < total) {
-    const kind = random();
-    // By bytes: ~10% small (0.5–16 KB), ~30% medium (64 KB–2 MB), ~60% large (16–64 MB).
-    const size = Math.min(
-      total - written,
-      kind < 0.9 ? 512 + Math.floor(random() * 16_000) : kind < 0.995 ? 65_536 + Math.floor(random() * 2_000_000) : (16 << 20) + Math.floor(random() * (48 << 20)),
-    );
-    const sub = join(temp, `d${index % 37}`, `s${index % 5}`);
-    mkdirSync(sub, { recursive: true });
-    writeFileSync(join(sub, `f${index}.bin`), cipher.update(Buffer.alloc(size)));
-    written += size;
-    index++;
-  }
-  writeFileSync(join(temp, '.complete'), '');
-  renameSync(temp, target);
-  execFileSync('sync');
-  return target;
 }
 
 async function runChild(kind, root) {
