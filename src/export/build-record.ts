@@ -1,21 +1,14 @@
 // What a build archive records besides images: the plain data the engine hands to the archive
 // writer, and what replay reads back (as `build.json` in the archive).
 
-import type { SourceLocation } from '../errors.js';
+import type { StepInfo } from '../events.js';
 import type { Digest } from '../lib/digest.js';
 import type { StoredImage } from '../store/types.js';
 
 export const BUILD_RECORD_VERSION = 1;
 
-export interface ArchivedStep {
-  /** Build-wide step number (`#n` in progress output). */
-  id: number;
-  stage: string;
-  /** 1-based position in its stage, and the stage's step count. */
-  index: number;
-  total: number;
-  instruction: string;
-  location?: SourceLocation;
+/** A step as the progress events name it, and what the archive keeps of it. */
+export interface ArchivedStep extends StepInfo {
   /** False for steps that used the network: not expected to replay bit for bit. */
   hermetic: boolean;
   cached: boolean;

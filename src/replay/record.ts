@@ -55,12 +55,7 @@ export async function collectBuildRecord(inputs: RecordInputs): Promise<BuildRec
     startedOn: inputs.startedOn.toISOString(),
     finishedOn: new Date().toISOString(),
     steps: (solved.steps ?? []).map((step) => ({
-      id: step.info.id,
-      stage: step.info.stage,
-      index: step.info.index,
-      total: step.info.total,
-      instruction: step.info.instruction,
-      ...(step.info.location ? { location: step.info.location } : {}),
+      ...step.info,
       hermetic: step.hermetic,
       cached: step.cached,
       image: step.image,
