@@ -37,6 +37,19 @@ describe('writeLayer edges', () => {
     expect(listing).toEqual(['B', 'a', 'a-b', 'a.d/', 'b', '\uFF01', '\u{1F600}']);
   });
 
+  it('carries extended attributes of files with awkward names (newline, backslash, spaces, UTF-8) both ways', async () => {
+    const source = tempDir();
+    const name = 'ä b\nc\\d=e';
+    writeFileSync(join(source, name), 'x');
+    const { applyXattrs } = await import('../../src/layer/xattr.js');
+    await applyXattrs([[join(source, name), new Map([['user.odd name\\x', Buffer.from([0, 1, 255])]])]]);
+    const layer = await layerBytes(source);
+    const dest = tempDir();
+    await extractLayer(streamOf(layer.bytes), dest, { whiteouts: 'overlay' });
+    expect(describeTree(dest, { mtimes: false })).toEqual(describeTree(source, { mtimes: false }));
+    expect(describeTree(dest)[name]).toContain('xattrs=user.odd');
+  });
+
   it('maps the rootOwner to 0:0 and keeps other owners', async () => {
     const source = tempDir();
     sh('touch mine theirs && chown 1000:1000 mine && chown 2000:2000 theirs', source);

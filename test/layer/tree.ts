@@ -58,14 +58,21 @@ export function describeTree(root: string, options: { mtimes?: boolean } = {}): 
 }
 
 function xattrDump(root: string): Map<string, string> {
-  const text = execFileSync('getfattr', ['-R', '-P', '-h', '-d', '-m', '-', '-e', 'hex', '--absolute-names', root], { encoding: 'utf8' });
+  // Read as latin1, one character a byte: getfattr prints UTF-8 raw and escapes only some bytes.
+  const text = execFileSync('getfattr', ['-R', '-P', '-h', '-d', '-m', '-', '-e', 'hex', '--absolute-names', root], { encoding: 'latin1' });
   const map = new Map<string, string>();
   for (const block of text.split('\n\n')) {
     const lines = block.trim().split('\n');
     if (!lines[0]?.startsWith('# file: ')) continue;
-    map.set(lines[0].slice(8), lines.slice(1).sort().join(','));
+    map.set(unquote(lines[0].slice(8)), lines.slice(1).sort().join(','));
   }
   return map;
+}
+
+/** getfattr's quoting of names (`\ooo` octal bytes, `\\`), from latin1 text to the UTF-8 name. */
+function unquote(text: string): string {
+  const bytes = Buffer.from(text.replace(/\\([0-7]{3})|\\\\/g, (match, octal?: string) => (octal ? String.fromCharCode(parseInt(octal, 8)) : '\\')), 'latin1');
+  return bytes.toString('utf8');
 }
 
 /** writeLayer into memory. */
