@@ -157,6 +157,9 @@ function configVertex(runtime: BuildRuntime, step: ConfigStep, id: number, paren
     step: id,
     pure: true,
     exec: async ([state]) => appendStep(state!, null, step, runtime.created),
+    // A record without a layer: only that this instruction ran after this parent before.
+    load: async (key, [state]) => ((await runtime.store.getCacheRecord(key)) ? appendStep(state!, null, step, runtime.created) : undefined),
+    save: (key) => runtime.store.putCacheRecord(key, { layer: null, createdAt: new Date().toISOString() }),
   };
 }
 

@@ -30,8 +30,8 @@ export interface Vertex<R> {
   readonly step?: number;
   /**
    * A pure vertex derives its result from its single input without touching files (a config
-   * instruction): never cached, never queued, and it passes its input's key on, so it
-   * invalidates nothing after it.
+   * instruction): never queued, and it passes its input's key on, so it invalidates nothing
+   * after it. Its load/save, if any, only remember that it ran (for progress).
    */
   readonly pure?: boolean;
   /** Digests of the content the vertex reads (COPY sources), known once the inputs are. */
@@ -160,14 +160,7 @@ class Job<R> {
     const results = inputs.map((input) => input.result);
     const inputsCached = inputs.every((input) => input.outcome === 'cached');
 
-    if (vertex.pure) {
-      const [input] = inputs;
-      if (!input || inputs.length !== 1) throw new TypeError(`pure vertex ${vertex.name} needs exactly one input`);
-      const result = await this.own(vertex.exec(results, { signal, key: input.key, log: () => {} }));
-      if (!inputsCached && vertex.step !== undefined) this.emit({ type: 'step.start', time: Date.now(), step: vertex.step });
-      this.reportSuccess(vertex, result, inputsCached ? 'cached' : 'executed', 0);
-      return { key: input.key, result, outcome: inputsCached ? 'cached' : 'executed' };
-    }
+    if (vertex.pure) return this.evaluatePure(vertex, inputs, signal);
 
     const contents = vertex.contentDigests ? await this.own(vertex.contentDigests(results, signal)) : [];
     const key = cacheKey(vertex.digest, inputs.map((input) => input.key), contents);
@@ -190,6 +183,25 @@ class Job<R> {
     const value = await result;
     this.reportSuccess(vertex, value, 'executed', Date.now() - startedAt, key);
     return { key, result: value, outcome: 'executed' };
+  }
+
+  /**
+   * A pure vertex runs at once, outside the queue, and passes its input's key on. Its own key
+   * (definition + input key) only remembers that it ran before, so that progress can say
+   * CACHED for it exactly when nothing about it is new.
+   */
+  private async evaluatePure(vertex: Vertex<R>, inputs: Solved<R>[], signal: AbortSignal): Promise<Solved<R>> {
+    const [input] = inputs;
+    if (!input || inputs.length !== 1) throw new TypeError(`pure vertex ${vertex.name} needs exactly one input`);
+    const results = [input.result];
+    const ownKey = cacheKey(vertex.digest, [input.key], []);
+    const seen = !this.options.noCache && vertex.load !== undefined && (await this.own(vertex.load(ownKey, results))) !== undefined;
+    const result = await this.own(vertex.exec(results, { signal, key: ownKey, log: () => {} }));
+    if (!seen) await this.own(vertex.save?.(ownKey, result) ?? Promise.resolve());
+    const outcome = seen && input.outcome === 'cached' ? 'cached' : 'executed';
+    if (outcome === 'executed' && vertex.step !== undefined) this.emit({ type: 'step.start', time: Date.now(), step: vertex.step });
+    this.reportSuccess(vertex, result, outcome, 0);
+    return { key: input.key, result, outcome };
   }
 
   private runShared(vertex: Vertex<R>, key: string, inputs: readonly R[], onStart: () => void): Promise<R> {

@@ -60,8 +60,8 @@ describe('RUN --mount', () => {
     const second = await session.tsbuild(['build', '-q', '-o', `type=oci,dest=${archive}`, testdir({ Dockerfile: dockerfile(2) })]);
     expect(second.status, second.stderr).toBe(0);
     const { listing } = await session.list(archive);
-    expect(listing).toContain('/var/cache/app dir 0755 0:0');
-    expect(listing.some((l: string) => l.startsWith('/var/cache/app/log'))).toBe(false);
+    // Neither the cache's files nor its mount point reach the layer (as current BuildKit).
+    expect(listing.some((l: string) => l.startsWith('/var/cache/app'))).toBe(false);
     expect(listing.find((l: string) => l.startsWith('/seen '))).toMatch(/ 10 sha256:/);
   });
 
@@ -83,8 +83,7 @@ describe('RUN --mount', () => {
     expect(size('/ro')).toBe(String('read-only\n'.length));
     expect(size('/rw')).toBe(String('changed\n'.length));
     expect(size('/after')).toBe(String('original\n'.length));
-    expect(listing).toContain('/src dir 0755 0:0');
-    expect(listing.some((l: string) => l.startsWith('/src/'))).toBe(false);
+    expect(listing.some((l: string) => l.startsWith('/src'))).toBe(false);
     expect(readFileSync(join(context, 'src/a.txt'), 'utf8')).toBe('original\n');
   });
 });
