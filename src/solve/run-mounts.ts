@@ -8,14 +8,15 @@
 // - tmpfs: an empty tmpfs.
 // - secret: the secret's bytes in a scratch file mounted read-only (or in the step's env
 //   with `env=`); never in a key, a layer, the history or the log.
-// Mount points that BuildKit leaves in the layer (a dir target, the parents of a file
-// target) are created in the upper dir first, so the image looks as Docker's does.
+// Mount points never reach the layer: the sandbox makes them in a skeleton lower layer, never
+// in the upper dir, which matches current BuildKit (its MountStubsCleaner removes the empty
+// stubs and the parents it made, recursively for Dockerfile RUN) without a cleanup pass that
+// could follow a symlink the step planted (CVE-2024-23652).
 
-import { chmod, chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildError } from '../errors.js';
 import { copyIntoLayer } from '../exec/copy/copy.js';
-import { TargetTree } from '../exec/copy/target.js';
 import type { CopySource } from '../exec/copy/types.js';
 import type { SandboxMount } from '../exec/types.js';
 import { digestHex, sha256 } from '../lib/digest.js';
@@ -43,8 +44,6 @@ export interface PreparedMounts {
 export interface MountInputs {
   /** States of the stages and images the mounts read from, by mount index. */
   sources: ReadonlyMap<number, ImageState>;
-  lowerDirs: string[];
-  upperDir: string;
   scratch: string;
 }
 
@@ -52,24 +51,20 @@ export async function prepareMounts(runtime: BuildRuntime, step: RunStep, inputs
   const mounts: SandboxMount[] = [];
   const env: string[] = [];
   const locks: string[] = [];
-  const target = new TargetTree(inputs.lowerDirs, inputs.upperDir);
   for (const [index, mount] of step.mounts.entries()) {
     switch (mount.type) {
       case 'tmpfs':
-        await leaveMountPoint(target, mount.target, true);
         mounts.push({ type: 'tmpfs', target: mount.target });
         break;
       case 'bind': {
         const source = await materialize(runtime, mount, inputs.sources.get(index), join(inputs.scratch, `mount-${index}`));
-        await leaveMountPoint(target, mount.target, source.isDir);
-        mounts.push({ type: 'bind', source: source.path, target: mount.target, readonly: !mount.readwrite });
+        mounts.push({ type: 'bind', source, target: mount.target, readonly: !mount.readwrite });
         break;
       }
       case 'cache': {
         if (mount.from) throw unsupported(step, 'cache mounts seeded with from=');
         const dir = await cacheDir(runtime, mount);
         if (mount.sharing === 'locked') locks.push(runtime.store.root + `/locks/cache-mount-${digestHex(sha256(mount.id))}.lock`);
-        await leaveMountPoint(target, mount.target, true);
         mounts.push({ type: 'bind', source: dir, target: mount.target, readonly: mount.readonly });
         break;
       }
@@ -99,14 +94,6 @@ export async function prepareMounts(runtime: BuildRuntime, step: RunStep, inputs
   };
 }
 
-/** BuildKit keeps a mount point dir (and a file target's parents) in the step's layer. */
-async function leaveMountPoint(target: TargetTree, path: string, isDir: boolean): Promise<void> {
-  const canonical = await target.resolve(isDir ? path : join(path, '..'));
-  const existing = await target.entry(canonical);
-  if (existing) return;
-  await target.mkdirAll(canonical, { mode: 0o755, uid: 0, gid: 0 });
-}
-
 async function materialize(runtime: BuildRuntime, mount: Extract<RunMount, { type: 'bind' }>, from: ImageState | undefined, dir: string) {
   const source: CopySource = mount.from.kind === 'context'
     ? { kind: 'dir', path: runtime.contextDir, filter: runtime.contextFilter }
@@ -117,7 +104,7 @@ async function materialize(runtime: BuildRuntime, mount: Extract<RunMount, { typ
     dest: '/m', workdir: '/', lowerDirs: [], upperDir: dir, link: false,
   });
   const path = join(dir, 'm');
-  return { path, isDir: (await stat(path)).isDirectory() };
+  return path;
 }
 
 /** Where the cache mount `id` lives in the store. The id is hashed into the name, so no id can point outside. */

@@ -41,7 +41,7 @@ export async function runStep(
   if (!env.some((entry) => entry.startsWith('HOME='))) env.push(`HOME=${await homeDir(root, user.uid)}`);
   const scratch = await scratchUpper(runtime, 'run');
   try {
-    const prepared = await prepareMounts(runtime, step, { sources, lowerDirs, upperDir: scratch.upperDir, scratch: scratch.path });
+    const prepared = await prepareMounts(runtime, step, { sources, scratch: scratch.path });
     const mounts = [...prepared.mounts, ...(await heredocMounts(step, scratch.path))];
     const tail = new LogTail(LOG_TAIL_LINES);
     // A chunk may end inside a UTF-8 character: each stream decodes across chunk boundaries.
