@@ -11,25 +11,35 @@
 //   parallel-4  four CPU-bound stages, against the same four steps run one after another:
 //               target ≥ 1.8× on 2 cores
 //
-//   npx tsc -p . && make -C native && node bench/build-engine.js [--quick] [--json]
+//   npx tsc -p . && make -C native && node bench/build-engine.js [--quick] [--json] [--cli PATH/bin/tsbuild.js]
+// Contenders are measured alternately (A B A B) and reported as medians.
 // bench-quick: --quick
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { measure } from './lib/process.js';
+import { alternate, median } from './lib/stats.js';
 
 const REPO = resolve(import.meta.dirname, '..');
-const CLI = join(REPO, 'bin/tsbuild.js');
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    // Another checkout's bin/tsbuild.js: a long run is then immune to rebuilds of dist/ here.
+    cli: { type: 'string', default: join(REPO, 'bin/tsbuild.js') },
+  },
+});
+const CLI = values.cli;
 const QUICK = values.quick;
 const SIZES = QUICK
   ? { steps: 4, files: 200, loop: 5_000, runs: 1 }
   : { steps: 40, files: 20_000, loop: 600_000, runs: 3 };
 
-for (const needed of ['dist/index.js', 'native/build/tsbuild-sandbox']) {
-  if (!existsSync(join(REPO, needed))) {
+for (const needed of [join(CLI, '../../dist/index.js'), join(CLI, '../../native/build/tsbuild-sandbox')]) {
+  if (!existsSync(needed)) {
     console.error(`bench/build-engine: ${needed} is missing; run \`npm run build\` first.`);
     process.exit(2);
   }
@@ -40,16 +50,13 @@ process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 
 /** Runs the CLI; returns wall milliseconds; throws with its stderr when it fails. */
 function tsbuild(root, args) {
-  const started = performance.now();
-  const result = spawnSync(process.execPath, [CLI, '--root', root, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH } });
-  const ms = performance.now() - started;
-  if (result.status !== 0) throw new Error(`tsbuild ${args.join(' ')} exited ${result.status}:\n${result.stderr}`);
-  return ms;
+  return measure(process.execPath, [CLI, '--root', root, ...args], { env: { PATH: process.env.PATH } }).ms;
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-function timeRuns(fn) {
-  return median(Array.from({ length: SIZES.runs }, fn));
+/** Medians of two contenders measured alternately (A B A B), so both see the same machine load. */
+async function versus(a, b) {
+  const runs = await alternate({ a, b }, SIZES.runs);
+  return [median(runs.a), median(runs.b)];
 }
 
 /** A store holding only `busybox:latest`, built from Debian's busybox-static; copied per use. */
@@ -116,15 +123,13 @@ const freshStore = baseStore();
 // cold-40 and cached-40
 {
   const ctx = stepsRecipe(SIZES.steps);
-  const cold = timeRuns(() => tsbuild(freshStore(), ['build', '-q', ctx]));
   const sandbox = join(work, 'sandbox-ref.Dockerfile');
   writeFileSync(sandbox, `FROM busybox\n${Array.from({ length: SIZES.steps }, (_, i) => `RUN true ${i}`).join('\n')}\n`);
-  const bare = timeRuns(() => tsbuild(freshStore(), ['build', '-q', '-f', sandbox, ctx]));
+  const [cold, bare] = await versus(() => tsbuild(freshStore(), ['build', '-q', ctx]), () => tsbuild(freshStore(), ['build', '-q', '-f', sandbox, ctx]));
   report(`cold-${SIZES.steps}`, cold, { ms: bare, what: `${SIZES.steps} RUN true steps, cold` }, `${(cold / SIZES.steps).toFixed(0)} ms/step`);
   const warm = freshStore();
   tsbuild(warm, ['build', '-q', ctx]);
-  const cached = timeRuns(() => tsbuild(warm, ['build', '-q', ctx]));
-  const startup = timeRuns(() => tsbuild(warm, ['version']));
+  const [cached, startup] = await versus(() => tsbuild(warm, ['build', '-q', ctx]), () => tsbuild(warm, ['version']));
   report(`cached-${SIZES.steps}`, cached, { ms: startup, what: 'tsbuild version' }, `target < 300 ms wall: ${cached < 300 ? 'met' : 'NOT met'}`);
 }
 
@@ -133,12 +138,14 @@ const freshStore = baseStore();
   const ctx = bigContext(SIZES.files);
   const store = freshStore();
   tsbuild(store, ['build', '-q', ctx]);
-  const unchanged = timeRuns(() => tsbuild(store, ['build', '-q', ctx]));
   let n = 0;
-  const changed = timeRuns(() => {
-    writeFileSync(join(ctx, 'd0/f0.txt'), `changed ${n++}\n`);
-    return tsbuild(store, ['build', '-q', ctx]);
-  });
+  const [changed, unchanged] = await versus(
+    () => {
+      writeFileSync(join(ctx, 'd0/f0.txt'), `changed ${n++}\n`);
+      return tsbuild(store, ['build', '-q', ctx]);
+    },
+    () => tsbuild(store, ['build', '-q', ctx]),
+  );
   report(`change-1-of-${SIZES.files}`, changed, { ms: unchanged, what: 'same build, nothing changed' }, 'COPY . and the RUN after it re-run');
 }
 
@@ -146,8 +153,10 @@ const freshStore = baseStore();
 {
   const { parallel, serial } = cpuRecipes(SIZES.loop);
   const store = freshStore();
-  const serialMs = timeRuns(() => tsbuild(store, ['build', '-q', '--no-cache', serial]));
-  const parallelMs = timeRuns(() => tsbuild(store, ['build', '-q', '--no-cache', parallel]));
+  const [parallelMs, serialMs] = await versus(
+    () => tsbuild(store, ['build', '-q', '--no-cache', parallel]),
+    () => tsbuild(store, ['build', '-q', '--no-cache', serial]),
+  );
   const speedup = serialMs / parallelMs;
   results.push({
     name: 'parallel-4', ms: Math.round(parallelMs), referenceMs: Math.round(serialMs), reference: 'the same 4 steps serially',
