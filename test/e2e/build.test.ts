@@ -174,6 +174,18 @@ describe('tsbuild build: a multi-stage app on busybox', () => {
     expect(logged.some((text) => text.includes('\uFFFD'))).toBe(false);
   });
 
+  it('RUN has only loopback by default; --network host opts out', async () => {
+    const ctx = testdir({ Dockerfile: "FROM busybox\nRUN tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort > /interfaces\n" });
+    const interfaces = async (...flags: string[]) => {
+      const archive = join(session.dir, `net${flags.length}.tar`);
+      const built = await session.tsbuild(['build', '-q', '--no-cache', ...flags, '-o', `type=oci,dest=${archive}`, ctx]);
+      expect(built.status, built.stderr).toBe(0);
+      return (await session.list(archive)).listing.find((l: string) => l.startsWith('/interfaces '));
+    };
+    expect(await interfaces()).toMatch(/^\/interfaces file 0644 0:0 3 /);
+    expect(await interfaces('--network', 'host')).not.toMatch(/^\/interfaces file 0644 0:0 3 /);
+  });
+
   it('a step that changes no file makes no layer and is marked empty_layer', async () => {
     const ctx = testdir({ Dockerfile: 'FROM busybox\nRUN true\nWORKDIR /tmp\nRUN echo x > /x\n' });
     const built = await session.tsbuild(['build', '-q', '-t', 'empty-steps', ctx]);
