@@ -11,10 +11,18 @@ import { readPackageVersion } from './lib/package-version.js';
 import { writeBuildArchiveFile } from './replay/record.js';
 import type { Digest } from './lib/digest.js';
 import type { BuildGraph } from './plan/types.js';
+import { parsePlatform } from './plan/platform.js';
+import { pullBaseImages } from './registry/base-pull.js';
+import { openBuildCache, type BuildCache } from './registry/build-cache.js';
+import { imageNames, parseImageOutput } from './registry/build-outputs.js';
+import { parseCacheFrom, parseCacheTo } from './registry/cache-spec.js';
+import type { RegistryOptions } from './registry/options.js';
+import { pushImage } from './registry/push.js';
 import { solveBuild } from './solve/build.js';
-import { prepareBuild } from './solve/prepare.js';
+import { prepareBuild, type PrepareOptions } from './solve/prepare.js';
 import { writeImageStepLogs } from './solve/step-logs.js';
 import type { SecretSource } from './solve/run-mounts.js';
+import { imageLayers } from './store/images.js';
 import { Store } from './store/store.js';
 import type { StoredImage } from './store/types.js';
 
@@ -155,6 +163,19 @@ export interface BuildOptions {
   /** SOURCE_DATE_EPOCH: image and layer times (default 0). */
   sourceDateEpoch?: number;
   signal?: AbortSignal;
+  /**
+   * Base images and registries: `missing` (default) pulls bases the store lacks, `always`
+   * pulls every base again (`--pull`), `never` builds offline from the store (`--pull=false`).
+   */
+  pull?: 'missing' | 'always' | 'never';
+  /** `--cache-from` values: `type=registry,ref=REF`, `type=local,src=DIR`, or a bare REF. */
+  cacheFrom?: string[];
+  /** `--cache-to` values: `type=registry,ref=REF[,mode=min|max]`, `type=local,dest=DIR[,mode=…]`. */
+  cacheTo?: string[];
+  /** `--push`: push the image to every `-t` name (as `--output type=registry` does to its names). */
+  push?: boolean;
+  /** How to reach registries (`--insecure-registry`, `--ca-cert`, credentials) for pulls, pushes and caches. */
+  registry?: RegistryOptions;
 }
 
 export interface BuildResult {
@@ -189,21 +210,31 @@ export async function planContext(options: Omit<BuildOptions, 'tags' | 'outputs'
 export async function build(options: BuildOptions, sink: EventSink): Promise<BuildResult> {
   const started = Date.now();
   const cwd = options.cwd ?? options.contextDir;
-  const specs = (options.outputs ?? []).map((text) => parseOutputSpec(text, cwd));
+  const imageOutputs = (options.outputs ?? []).map((text) => parseImageOutput(text));
+  const specs = (options.outputs ?? []).filter((_, i) => !imageOutputs[i]).map((text) => parseOutputSpec(text, cwd));
   const outputs = specs.filter((spec) => spec.type !== BUILD_ARCHIVE_TYPE);
   const archiveDest = options.archive !== undefined ? resolve(cwd, options.archive) : specs.find((spec) => spec.type === BUILD_ARCHIVE_TYPE)?.dest;
+  const { names, push } = imageNames(options.tags ?? [], imageOutputs.filter((o) => o !== undefined), options.push ?? false);
+  const cacheFrom = (options.cacheFrom ?? []).map((text) => parseCacheFrom(text, cwd));
+  const cacheTo = (options.cacheTo ?? []).map((text) => parseCacheTo(text, cwd));
+  const registry: RegistryOptions = { ...options.registry, signal: options.signal, onEvent: sink };
   const store = await Store.open(options.storeRoot);
+  let cache: BuildCache | undefined;
+  let recipeText: string | undefined;
   try {
-    const { graph, bases, contextFilter, recipePath } = await prepareBuild(store, { ...options, displayDir: options.cwd });
+    const { graph, bases, contextFilter, recipePath } = await prepareBuild(store, { ...options, displayDir: options.cwd, ...baseFetching(store, options, registry) });
+    recipeText = graph.source;
     for (const warning of graph.warnings) sink({ type: 'warning', time: Date.now(), ...warning });
+    cache = await openBuildCache(store, cacheFrom, registry);
     const solved = await solveBuild({
-      store, graph, bases, contextDir: options.contextDir, contextFilter,
+      store: cache.store, graph, bases, contextDir: options.contextDir, contextFilter,
       network: options.network ?? 'none', limits: options.limits ?? {}, noCache: options.noCache ?? false,
       sourceDateEpoch: options.sourceDateEpoch ?? 0, labels: options.labels, secrets: options.secrets, signal: options.signal, sink,
       recordSteps: archiveDest !== undefined,
     });
     const { image } = solved;
-    const names = options.tags ?? [];
+    // Layers only an imported cache had are downloaded now: those of the image (and of each step, for an archive).
+    await cache.fetchLayers([image, ...(solved.steps ?? []).map((step) => step.image)].flatMap(imageLayers));
     await writeImageStepLogs(store.root, image.manifestDescriptor.digest, solved.stepLogs);
     for (const output of outputs) {
       await writeOutput(output, store, image, { names, sourceDateEpoch: options.sourceDateEpoch ?? 0, stdout: options.stdout });
@@ -217,6 +248,8 @@ export async function build(options: BuildOptions, sink: EventSink): Promise<Bui
       }, archiveDest);
     }
     for (const name of names) await store.setTag(name, image.manifestDescriptor);
+    for (const name of push) await pushImage(store, name, name, registry);
+    if (cacheTo.length > 0) await cache.exportTo(cacheTo, image);
     sink({
       type: 'build.done', time: Date.now(), durationMs: Date.now() - started,
       image: { digest: image.manifestDescriptor.digest, names },
@@ -234,10 +267,24 @@ export async function build(options: BuildOptions, sink: EventSink): Promise<Bui
       type: 'build.error', time: Date.now(), durationMs: Date.now() - started,
       code: isTsbuildError(failure) ? failure.code : 'E_INTERNAL',
       message: failure instanceof Error ? failure.message : String(failure),
-      ...(located.location ? { location: located.location, source: located.source } : {}),
+      // A step's error may name its line without the recipe text; the excerpt needs both.
+      ...(located.location ? { location: located.location, source: located.source ?? recipeText } : {}),
+      ...(isTsbuildError(failure) && failure.hint ? { hint: failure.hint } : {}),
     });
     throw failure;
   } finally {
+    cache?.close();
     await store.close();
   }
+}
+
+/** How the build gets base images the store lacks (or all of them, with `pull: 'always'`). */
+function baseFetching(store: Store, options: BuildOptions, registry: RegistryOptions): Pick<PrepareOptions, 'fetchBases' | 'refreshBases'> {
+  const pull = options.pull ?? 'missing';
+  if (pull === 'never') return {};
+  const platform = options.platform === undefined ? {} : { platform: parsePlatform(options.platform) };
+  return {
+    fetchBases: (refs) => pullBaseImages(store, refs, { ...registry, ...platform, strict: pull === 'always' }),
+    refreshBases: pull === 'always',
+  };
 }

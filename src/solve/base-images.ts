@@ -1,8 +1,8 @@
-// Base images come from the store (`tsbuild load` puts them there; pulling comes with the
-// registry module). Each ref a recipe names is resolved once, before planning, because the
+// Base images come from the store (`tsbuild load` or a pull puts them there; the build pulls
+// missing ones through PrepareOptions.fetchBases). Each ref a recipe names is resolved once, before planning, because the
 // plan needs the base's config (env, user, workdir, ONBUILD…).
 
-import { BuildError } from '../errors.js';
+import { BuildError, isTsbuildError } from '../errors.js';
 import type { ImageConfig } from '../layer/oci.js';
 import type { BaseImageInfo, BuildGraph } from '../plan/types.js';
 import type { ContentStore, StoredImage } from '../store/types.js';
@@ -18,13 +18,15 @@ export async function findBaseImages(store: ContentStore, refs: readonly string[
   return { found, missing };
 }
 
-/** The error for a base image that is not in the store, at the line that names it. */
-export function missingBaseError(ref: string, graph: BuildGraph): BuildError {
+/** The error for a base image that is not in the store, at the line that names it; `pullFailure`: why fetching it failed. */
+export function missingBaseError(ref: string, graph: BuildGraph, pullFailure?: Error): BuildError {
   const stage = graph.stages.find((s) => (s.base.kind === 'image' && s.base.ref === ref) || s.imageInputs.includes(ref));
-  return new BuildError('E_BASE_IMAGE_MISSING', `base image "${ref}" is not in the store`, {
+  const pullHint = pullFailure ? `, or fix the pull: ${(isTsbuildError(pullFailure) ? pullFailure.hint : undefined) ?? 'check the name and that its registry is reachable'}` : '';
+  return new BuildError('E_BASE_IMAGE_MISSING', `base image "${ref}" is not in the store${pullFailure ? `, and pulling it failed: ${pullFailure.message}` : ''}`, {
     location: stage?.location,
     source: graph.source,
-    hint: `load it first: tsbuild load ${ref.includes('/') ? 'IMAGE.tar' : `${ref}.tar`} (an OCI layout or docker-save archive)`,
+    cause: pullFailure,
+    hint: `load it first: tsbuild load ${ref.includes('/') ? 'IMAGE.tar' : `${ref}.tar`} (an OCI layout or docker-save archive)${pullHint}`,
   });
 }
 

@@ -184,7 +184,11 @@ function layerVertex(
     async load(key, [parent]) {
       const record = await store.getCacheRecord(key);
       if (!record) return undefined;
-      if (record.layer && !(await snapshotVerifies(runtime, record.layer))) return undefined;
+      // A store answers only with records whose blob it has, except a record of an imported
+      // remote cache: that is a hit as it is, its layer fetched only if a step that runs or
+      // the exported image reads it (so cached intermediate stages download nothing).
+      const local = record.layer ? await store.hasBlob(record.layer.descriptor.digest) : false;
+      if (record.layer && local && !(await snapshotVerifies(runtime, record.layer))) return undefined;
       return after(parent!, record.layer);
     },
     async exec(states, ctx) {

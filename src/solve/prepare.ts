@@ -23,6 +23,12 @@ export interface PrepareOptions {
   displayDir?: string;
   /** Plan even when base images are missing (a dry run): the plan warns instead of failing. */
   allowMissingBases?: boolean;
+  /**
+   * Fetches base images into the store (the registry's pull; solve/ cannot import it): given
+   * the missing refs, or every ref with `refreshBases`; returns why refs could not be fetched.
+   */
+  fetchBases?: (refs: readonly string[]) => Promise<ReadonlyMap<string, Error>>;
+  refreshBases?: boolean;
 }
 
 export interface PreparedBuild {
@@ -40,11 +46,18 @@ export async function prepareBuild(store: ContentStore, options: PrepareOptions)
   const source = await readRecipe(file, options.file === undefined);
   const recipe = parseRecipe(source, displayName(file, [options.displayDir, contextDir]));
   const planOptions: PlanOptions = { target: options.target, buildArgs: options.buildArgs, platform: options.platform };
-  const { found, missing } = await findBaseImages(store, baseImageRefs(recipe, planOptions));
+  const refs = baseImageRefs(recipe, planOptions);
+  let { found, missing } = await findBaseImages(store, refs);
+  const wanted = options.refreshBases ? refs : missing;
+  let fetchFailures: ReadonlyMap<string, Error> = new Map();
+  if (options.fetchBases && !options.allowMissingBases && wanted.length > 0) {
+    fetchFailures = await options.fetchBases(wanted);
+    ({ found, missing } = await findBaseImages(store, refs));
+  }
   const baseImages: Record<string, BaseImageInfo> = {};
   for (const [ref, image] of found) baseImages[ref] = baseImageInfo(image);
   const graph = planBuild(recipe, { ...planOptions, baseImages });
-  if (missing.length > 0 && !options.allowMissingBases) throw missingBaseError(missing[0]!, graph);
+  if (missing.length > 0 && !options.allowMissingBases) throw missingBaseError(missing[0]!, graph, fetchFailures.get(missing[0]!));
   return { graph, recipePath: file, bases: found, contextFilter: await contextFilter(file, contextDir) };
 }
 

@@ -48,7 +48,7 @@ describe('RUN --mount', () => {
     const context = testdir({ Dockerfile: 'FROM busybox\nRUN --mount=type=secret,id=api,required=true cat /run/secrets/api\n' });
     const result = await session.tsbuild(['build', context]);
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/^error: \S*Dockerfile:2:1: secret "api" is required by this step but was not given/m);
+    expect(result.stderr).toMatch(/^\S*Dockerfile:2:1\n[^]*^ERROR: secret "api" is required by this step but was not given/m);
     expect(result.stderr).toContain('hint: pass it with --secret id=api,src=FILE');
   });
 

@@ -3,16 +3,18 @@
 
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { UsageError } from '../../errors.js';
+import { InternalError, isTsbuildError, UsageError } from '../../errors.js';
+import type { EventSink } from '../../events.js';
 import { build, defaultStoreRoot, parseSize, parseSourceDateEpoch, planContext, type BuildOptions, type BuildResult } from '../../index.js';
 import { chooseProgressMode, createRenderer, type RequestedProgressMode } from '../../ui/index.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { formatPlanText } from '../plan-output.js';
 import { parsePairs, parseSecrets } from '../flag-values.js';
 import { buildArgValues } from './plan.js';
+import { registryFlags, registryOptions, type RegistryFlags } from './registry-flags.js';
 import type { CommandSpec } from './types.js';
 
-interface BuildArgs {
+interface BuildArgs extends RegistryFlags {
   context: string;
   file?: string;
   tag: string[];
@@ -33,6 +35,10 @@ interface BuildArgs {
   metadataFile?: string;
   dryRun: boolean;
   secret: string[];
+  pull?: boolean;
+  cacheFrom: string[];
+  cacheTo: string[];
+  push: boolean;
 }
 
 export const buildCommand: CommandSpec<BuildArgs> = {
@@ -45,9 +51,11 @@ export const buildCommand: CommandSpec<BuildArgs> = {
     ['tsbuild build -o type=oci,dest=image.tar .', 'also write an OCI image-layout tarball'],
     ['tsbuild build --archive release.tar -t app:1.4 .', 'keep the whole build environment for replay, shell and diff'],
     ['SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) tsbuild build .', 'stamp the image with the last commit time'],
+    ['tsbuild build --cache-from type=registry,ref=reg.example/app:cache --cache-to type=registry,ref=reg.example/app:cache,mode=max .', 'share the build cache between CI runners through a registry'],
+    ['tsbuild build -t reg.example/app:1 --push .', 'build and push (FROM images missing from the store are pulled)'],
   ],
   builder: (y) =>
-    y
+    registryFlags(y)
       .positional('context', { type: 'string', describe: 'The build context directory' })
       .option('file', { alias: 'f', type: 'string', describe: 'The Dockerfile (default: CONTEXT/Dockerfile)' })
       .option('tag', { alias: 't', type: 'string', array: true, nargs: 1, default: [], describe: 'Name the image NAME[:TAG] (repeatable)' })
@@ -58,7 +66,7 @@ export const buildCommand: CommandSpec<BuildArgs> = {
       .option('memory', { type: 'string', describe: 'Memory limit of each RUN step, e.g. 512MiB' })
       .option('pids', { type: 'number', describe: 'Process limit of each RUN step' })
       .option('progress', { choices: ['auto', 'tty', 'plain', 'json', 'quiet'] as const, default: 'auto' as const, describe: 'Progress output on stderr' })
-      .option('output', { alias: 'o', type: 'string', array: true, nargs: 1, default: [], describe: 'Also write the image: type=oci|docker|tar,dest=FILE (- for stdout), type=local,dest=DIR, or the build: type=archive,dest=FILE' })
+      .option('output', { alias: 'o', type: 'string', array: true, nargs: 1, default: [], describe: 'Also write the image: type=oci|docker|tar,dest=FILE (- for stdout), type=local,dest=DIR, type=registry,name=REF (push), or the build: type=archive,dest=FILE' })
       .option('archive', { type: 'string', describe: 'Write the whole build environment, step by step, to this OCI archive (for replay, shell, diff)' })
       .option('archive-cache-mounts', { type: 'boolean', default: false, describe: 'With --archive: also archive the contents of RUN --mount=type=cache dirs' })
       .option('platform', { type: 'string', describe: 'Target platform os/arch[/variant] (default: this host)' })
@@ -67,7 +75,11 @@ export const buildCommand: CommandSpec<BuildArgs> = {
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print only the image digest; no progress' })
       .option('iidfile', { type: 'string', describe: 'Write the image digest to this file' })
       .option('metadata-file', { type: 'string', describe: 'Write build results (digests, names) as JSON to this file' })
-      .option('dry-run', { type: 'boolean', default: false, describe: 'Print the plan (stages, steps, final config) and build nothing' }),
+      .option('dry-run', { type: 'boolean', default: false, describe: 'Print the plan (stages, steps, final config) and build nothing' })
+      .option('pull', { type: 'boolean', describe: 'Pull every base image again; --pull=false never pulls (offline). Default: pull only base images missing from the store' })
+      .option('cache-from', { type: 'string', array: true, nargs: 1, default: [], describe: 'Import a build cache: type=registry,ref=REF or type=local,src=DIR (repeatable)' })
+      .option('cache-to', { type: 'string', array: true, nargs: 1, default: [], describe: 'Export the build cache: type=registry,ref=REF[,mode=max] or type=local,dest=DIR[,mode=max] (repeatable)' })
+      .option('push', { type: 'boolean', default: false, describe: 'Push the image to its -t names (same as --output type=registry)' }),
   async handler(args, ctx) {
     const options = buildOptions(args, ctx);
     if (args.dryRun) {
@@ -79,8 +91,18 @@ export const buildCommand: CommandSpec<BuildArgs> = {
     const rows = (ctx.stderr as { rows?: number }).rows;
     const renderer = createRenderer(mode, { out: ctx.stderr, color: ctx.stderrIsTTY && !ctx.env.NO_COLOR, columns, rows });
     let result: BuildResult;
+    let reported = false;
+    const sink: EventSink = (event) => {
+      if (event.type === 'build.error') reported = true;
+      renderer.sink(event);
+    };
     try {
-      result = await build(options, renderer.sink);
+      result = await build(options, sink);
+    } catch (error) {
+      // The renderer has shown this failure (build.error); main() printing it again would say
+      // it twice, and in json mode put a non-event line on stderr. Bugs still get their stack.
+      if (reported && mode !== 'quiet' && isTsbuildError(error) && !(error instanceof InternalError)) return error.exitCode;
+      throw error;
     } finally {
       await renderer.finish();
     }
@@ -107,6 +129,11 @@ function buildOptions(args: BuildArgs & GlobalOptions, ctx: CliContext): BuildOp
     labels: parsePairs('--label', args.label),
     secrets: parseSecrets(args.secret, ctx),
     outputs: args.output,
+    pull: args.pull === undefined ? 'missing' : args.pull ? 'always' : 'never',
+    cacheFrom: args.cacheFrom,
+    cacheTo: args.cacheTo,
+    push: args.push,
+    registry: registryOptions(args, ctx),
     stdout: ctx.stdout,
     ...(args.archive === undefined ? {} : { archive: args.archive, archiveCacheMounts: args.archiveCacheMounts }),
     cwd: ctx.cwd,
