@@ -79,7 +79,7 @@ export class Extraction {
     this.countEntry(entry, offset);
     if (components.length === 0) return this.applyRoot(entry, offset);
     const name = components[components.length - 1]!;
-    const parent = this.parent(components.slice(0, -1));
+    const parent = this.parent(components.slice(0, -1), offset);
     if (this.whiteouts !== 'none' && name.startsWith(WHITEOUT_PREFIX)) return this.applyWhiteout(parent, name, offset);
     const target = join(parent, name);
     if (Buffer.byteLength(target) >= PATH_MAX) {
@@ -136,11 +136,15 @@ export class Extraction {
     }
   }
 
-  private parent(components: string[]): string {
+  private parent(components: string[], offset: number): string {
     const key = components.join('/');
     const cached = this.parents.get(key);
     if (cached !== undefined) return cached;
-    const resolved = resolveDirInRoot(this.root, components, { create: true, onDirectory: (path) => this.noteDeclared(path) })!;
+    const resolved = resolveDirInRoot(this.root, components, {
+      create: true,
+      onDirectory: (path) => this.noteDeclared(path),
+      what: `parent of the tar entry at byte ${offset}`,
+    })!;
     this.parents.set(key, resolved);
     return resolved;
   }

@@ -39,6 +39,8 @@ export interface ResolveOptions {
   create: boolean;
   /** Called with the host path of each directory walked through, existing or created. */
   onDirectory?: (path: string) => void;
+  /** What is being resolved, for messages (e.g. "tar entry at byte 1024"). */
+  what?: string;
 }
 
 /**
@@ -61,7 +63,7 @@ export function resolveDirInRoot(root: string, components: readonly string[], op
     const path = `${walked[walked.length - 1]}/${part}`;
     const stats = lstatOrNull(path);
     if (stats?.isSymbolicLink()) {
-      if (++hops > MAX_SYMLINK_HOPS) throw unsafe(`too many levels of symbolic links resolving ${components.join('/')}`);
+      if (++hops > MAX_SYMLINK_HOPS) throw unsafe(`${describe(components, options)}: too many levels of symbolic links`);
       const target = readlinkSync(path);
       if (target.startsWith('/')) walked.length = 1;
       todo.push(...target.split('/').reverse());
@@ -71,7 +73,7 @@ export function resolveDirInRoot(root: string, components: readonly string[], op
       if (!options.create) return undefined;
       mkdirSync(path, { mode: 0o755 });
     } else if (!stats.isDirectory()) {
-      throw new LayerError('E_LAYER_CONFLICT', `${components.join('/')}: ${path.slice(root.length + 1)} is not a directory`, {
+      throw new LayerError('E_LAYER_CONFLICT', `${describe(components, options)}: ${path.slice(root.length + 1)} is not a directory`, {
         hint: 'the layer puts an entry under a path that is a file',
       });
     }
@@ -107,6 +109,11 @@ export class DirectPathChecker {
     }
     return lstatOrNull(path);
   }
+}
+
+function describe(components: readonly string[], options: ResolveOptions): string {
+  const path = JSON.stringify(components.join('/'));
+  return options.what ? `${options.what} (${path})` : path;
 }
 
 export function lstatOrNull(path: string): Stats | null {
