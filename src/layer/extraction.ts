@@ -231,9 +231,10 @@ export class Extraction {
 
   /** The host path a hardlink's target names inside the root, if it exists and is not a directory. */
   private linkSource(entry: TarEntry): string | undefined {
-    const components = cleanEntryName(entry.linkname!, `hardlink target of ${JSON.stringify(entry.path)}`);
+    const what = `hardlink target of ${JSON.stringify(entry.path)}`;
+    const components = cleanEntryName(entry.linkname!, what);
     if (components.length === 0) return undefined;
-    const parent = resolveDirInRoot(this.root, components.slice(0, -1), { create: false });
+    const parent = resolveDirInRoot(this.root, components.slice(0, -1), { create: false, what });
     if (parent === undefined) return undefined;
     const source = join(parent, components[components.length - 1]!);
     const stats = lstatOrNull(source);
