@@ -22,6 +22,10 @@ export function parseSecrets(values: string[], ctx: CliContext): Record<string, 
     const fields = parsePairs('--secret', value.split(','));
     const id = fields.id;
     if (!id) throw new UsageError(`invalid --secret "${value}": id= is missing`, { hint: 'write --secret id=ID,src=FILE' });
+    // The same rule as RUN --mount=type=secret,id=…: an id names a file under /run/secrets.
+    if (id.includes('/') || id === '.' || id === '..' || /[\0-\x1f]/.test(id)) {
+      throw new UsageError(`invalid --secret id "${id}": no "/", "..", or control characters`, { hint: 'use a plain name, e.g. id=npmrc' });
+    }
     const file = fields.src ?? fields.source;
     if (file !== undefined) {
       secrets[id] = { file: resolve(ctx.cwd, file) };

@@ -63,6 +63,8 @@ export async function prepareMounts(runtime: BuildRuntime, step: RunStep, inputs
       }
       case 'cache': {
         if (mount.from) throw unsupported(step, 'cache mounts seeded with from=');
+        // A subpath of a cache dir other steps write is where BuildKit's CVE-2024-23651 race lived.
+        if (mount.source !== undefined && mount.source.replace(/\/+/g, '/') !== '/') throw unsupported(step, 'cache mounts with source= (a subpath of the cache)');
         const dir = await cacheDir(runtime, mount);
         if (mount.sharing === 'locked') locks.push(runtime.store.root + `/locks/cache-mount-${digestHex(sha256(mount.id))}.lock`);
         mounts.push({ type: 'bind', source: dir, target: mount.target, readonly: mount.readonly });

@@ -70,7 +70,7 @@ describe('Dockerfile conformance with BuildKit', () => {
       ]);
       if (mustFail) {
         expect(result.status, result.stderr).toBe(1);
-        expect(result.stderr).toMatch(/^error: /m);
+        expect(result.stderr).toMatch(/^(error|ERROR): /m);
         expect(result.stderr).not.toMatch(/^\s+at .*\(.*:\d+:\d+\)$/m);
         return;
       }
