@@ -1,15 +1,15 @@
-// The real CLI as separate processes: Ctrl-C during a build, and two builds at once on one
-// store. Runs bin/tsbuild.js over dist/, compiled here first.
+// The real CLI as separate processes: Ctrl-C during a build, two builds at once on one store,
+// a prune during a build. Runs a private build of the CLI (isolated-cli.ts).
 
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../helpers/fixtures.js';
 import { writeTree } from '../helpers/testdir.js';
+import { isolatedCli } from './isolated-cli.js';
 import { openSession, type Session } from './session.js';
 
-const CLI = resolve(REPO_ROOT, 'bin/tsbuild.js');
+let CLI: string;
 
 interface Child {
   stderr: () => string;
@@ -54,11 +54,7 @@ describe('tsbuild build as a process', () => {
   let session: Session;
 
   beforeAll(async () => {
-    try {
-      execFileSync(process.execPath, [resolve(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', REPO_ROOT], { stdio: 'pipe' });
-    } catch {
-      // Type errors elsewhere do not stop tsc from emitting dist/.
-    }
+    CLI = isolatedCli();
     session = await openSession();
   }, 60_000);
   afterAll(() => session.close());
