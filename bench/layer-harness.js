@@ -25,9 +25,7 @@ export function alternate(script, kinds, args, runs) {
   return results;
 }
 
-export function median(list) {
-  return [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
-}
+export { median } from './lib/stats.js';
 
 /** Times `work` in this (child) process and prints the measurement with `extra` fields. */
 export async function measureChild(work) {

@@ -10,6 +10,7 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DockerfileParser } from 'dockerfile-ast';
+import { median } from './lib/stats.js';
 
 const dist = new URL('../dist/index.js', import.meta.url);
 if (!existsSync(dist)) {
@@ -69,10 +70,6 @@ function recipe() {
   return [...head, ...stages].join('\n') + '\n';
 }
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
 
 function time(fn) {
   const started = performance.now();

@@ -12,6 +12,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { namespaceFloorCommand } from './lib/namespace-floor.js';
+import { median } from './lib/stats.js';
 
 const REPO = resolve(import.meta.dirname, '..');
 const HELPER = join(REPO, 'native/build/tsbuild-sandbox');
@@ -47,11 +49,7 @@ const contenders = {
     HELPER,
     ['--lower', ROOTFS, '--upper', dirs.upper, '--work', dirs.work, '--memory', String(1 << 30), '--pids', '1000', '--', '/bin/true'],
   ],
-  'util-linux': [
-    'unshare',
-    ['--mount', '--pid', '--fork', '--net', '--uts', '--ipc', '/bin/sh', '-c',
-      `mount -t overlay overlay -o lowerdir=${ROOTFS},upperdir=${dirs.upper},workdir=${dirs.work} ${dirs.mnt} && exec chroot ${dirs.mnt} /bin/true`],
-  ],
+  'util-linux': namespaceFloorCommand(ROOTFS, dirs),
 };
 
 function timeOnce([file, args]) {
@@ -62,10 +60,6 @@ function timeOnce([file, args]) {
   return ms;
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 try {
   const samples = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));

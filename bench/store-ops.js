@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
+import { median, timed } from './lib/stats.js';
 
 const dist = new URL('../dist/index.js', import.meta.url);
 if (!existsSync(dist)) {
@@ -44,14 +45,11 @@ function source(seed) {
   });
 }
 
-async function median(fn) {
+/** The median wall milliseconds of RUNS calls of fn(i). */
+async function medianMs(fn) {
   const times = [];
-  for (let i = 0; i < RUNS; i++) {
-    const start = performance.now();
-    await fn(i);
-    times.push(performance.now() - start);
-  }
-  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+  for (let i = 0; i < RUNS; i++) times.push(await timed(() => fn(i)));
+  return median(times);
 }
 
 async function referenceWrite(i) {
@@ -78,13 +76,13 @@ async function referenceRead(path) {
 const store = await Store.open(join(work, 'store'));
 const results = {};
 try {
-  const refIngest = await median(referenceWrite);
+  const refIngest = await medianMs(referenceWrite);
   const digests = [];
-  const ingest = await median(async (i) => digests.push((await store.ingest(source(`store${i}`))).digest));
+  const ingest = await medianMs(async (i) => digests.push((await store.ingest(source(`store${i}`))).digest));
   results.ingest = { mbPerSecond: +(BYTES / 1e6 / (ingest / 1000)).toFixed(1), referenceMbPerSecond: +(BYTES / 1e6 / (refIngest / 1000)).toFixed(1), ratio: +(refIngest / ingest).toFixed(2) };
 
-  const refRead = await median(() => referenceRead(store.blobPath(digests[0])));
-  const read = await median(async () => {
+  const refRead = await medianMs(() => referenceRead(store.blobPath(digests[0])));
+  const read = await medianMs(async () => {
     for await (const _ of store.openBlob(digests[0])) void _;
   });
   results.read = { mbPerSecond: +(BYTES / 1e6 / (read / 1000)).toFixed(1), referenceMbPerSecond: +(BYTES / 1e6 / (refRead / 1000)).toFixed(1), ratio: +(refRead / read).toFixed(2) };
@@ -92,10 +90,10 @@ try {
   const layerBlob = await store.ingest(Readable.from([Buffer.from('layer')]));
   const layer = { descriptor: { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerBlob.digest, size: layerBlob.size }, diffId: layerBlob.digest };
   for (let i = 0; i < 2000; i++) await store.putCacheRecord(`key-${i}`, { layer, createdAt: '1970-01-01T00:00:00Z' });
-  const lookups = await median(async () => {
+  const lookups = await medianMs(async () => {
     for (let i = 0; i < 100; i++) if (!(await store.getCacheRecord(`key-${i * 13}`))) throw new Error('expected a hit');
   });
-  const plainReads = await median(async () => {
+  const plainReads = await medianMs(async () => {
     for (let i = 0; i < 100; i++) await readFile(store.layout.cacheRecord(`key-${i * 13}`));
   });
   results.cache = { hundredLookupsMs: +lookups.toFixed(2), hundredPlainReadsMs: +plainReads.toFixed(2), ratio: +(plainReads / lookups).toFixed(2) };

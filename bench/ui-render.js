@@ -14,6 +14,7 @@
 import { existsSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { median } from './lib/stats.js';
 
 const dist = new URL('../dist/ui/index.js', import.meta.url);
 if (!existsSync(dist)) {
@@ -89,7 +90,6 @@ async function feed(mode) {
   return { wallMs, cpuMs: (used.user + used.system) / 1000, bytes: out.bytes };
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const results = { tty: [], plain: [], quiet: [] };
 await feed('plain'); // warm-up: JIT and module loading, not measured
 await feed('tty');

@@ -134,7 +134,9 @@ export function buildah({ bases, work }) {
     reset() {
       if (tags.size) buildah(['rmi', '-f', ...tags]);
       tags.clear();
-      // The unnamed images `--layers` left are its cache.
+      // The unnamed images `--layers` left are its cache; working containers of multi-stage
+      // builds can hold some of them.
+      buildah(['rm', '--all']);
       buildah(['rmi', '--prune']);
     },
     build(ctx, tag) {

@@ -25,6 +25,7 @@ const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     peers: { type: 'boolean', default: true },
+    verbose: { type: 'boolean', default: false },
     runs: { type: 'string' },
     only: { type: 'string' },
     out: { type: 'string', default: join(REPO, 'bench/results') },
@@ -131,7 +132,17 @@ async function runWorkload(workload) {
     b.prepare(workload.base);
   }
   const tag = `bench-${workload.name}`;
-  const on = (fn, list = builders) => Object.fromEntries(list.map((b) => [b.name, (round) => fn(b, round)]));
+  const on = (fn, list = builders) =>
+    Object.fromEntries(
+      list.map((b) => [
+        b.name,
+        (round) => {
+          const result = fn(b, round);
+          if (values.verbose) log(`  ${b.name} ${Math.round(result.ms)} ms`);
+          return result;
+        },
+      ]),
+    );
   const measured = { info };
   log(`${workload.name}: cold ×${COLD_RUNS}`);
   measured.cold = await alternate(on((b) => (b.reset(workload.base), b.build(contexts[b.name], tag))), COLD_RUNS);
@@ -155,7 +166,7 @@ async function runWorkload(workload) {
   if (!ours.archiveUnavailable) {
     const file = join(work, 'archive.tar');
     log(`${workload.name}: archive + replay ×${RUNS}`);
-    measured.archive = await alternate(on((b) => (b.reset(workload.base), b.archive(contexts[b.name], tag, file)), [ours]), RUNS);
+    measured.archive = await alternate(on((b) => b.archive(contexts[b.name], tag, file), [ours]), RUNS);
     measured.replay = await alternate(on((b) => b.replay(file), [ours]), RUNS);
   }
   return measured;

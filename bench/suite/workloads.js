@@ -6,7 +6,7 @@
 //   large-context  tens of thousands of small files plus one file of several hundred MB
 //   cpu-stages     four independent CPU-bound stages, joined by a last stage
 //   c-project      a few hundred C files compiled with gcc and make on the debian-gcc base
-//   deep-cached    a deep recipe (RUN, COPY, ENV, WORKDIR) meant to be rebuilt from cache
+//   deep-cached    a deep recipe (80 steps: RUN, COPY, ENV, WORKDIR) meant to be rebuilt from cache
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -14,8 +14,8 @@ import { keystream, prng } from '../lib/bytes.js';
 import { BASE_NAMES } from './bases.js';
 
 const SIZES = {
-  full: { runs: 40, smallFiles: 20_000, bigFileMB: 300, spin: 400_000, cFiles: 300, deepSteps: 120 },
-  quick: { runs: 6, smallFiles: 200, bigFileMB: 4, spin: 2_000, cFiles: 12, deepSteps: 12 },
+  full: { runs: 40, smallFiles: 20_000, bigFileMB: 300, spin: 400_000, cFiles: 300, deepSteps: 80 },
+  quick: { runs: 2, smallFiles: 100, bigFileMB: 2, spin: 500, cFiles: 4, deepSteps: 8 },
 };
 
 /** Writes files ({ relative path: content }) under dir. */
