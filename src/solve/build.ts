@@ -72,7 +72,7 @@ export async function solveBuild(options: SolveBuildOptions): Promise<SolvedImag
     contextDir: options.contextDir,
     contextFilter: options.contextFilter,
     statCache,
-    keyContext: { platform: graph.platform, network: options.network },
+    keyContext: { platform: graph.platform, network: options.network, sourceDateEpoch: options.sourceDateEpoch },
     limits: options.limits,
     sourceDateEpoch: options.sourceDateEpoch,
     created: rfc3339(options.sourceDateEpoch),

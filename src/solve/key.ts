@@ -2,7 +2,7 @@
 // never produce a wrong hit in another, so any change to what goes into a key, or to how it is
 // encoded, bumps KEY_VERSION (which changes every key) instead of reinterpreting old ones.
 //
-// Format, version 1:
+// Format (version 2):
 //   definition digest = sha256(encode(["tsbuild.definition", KEY_VERSION, definition]))
 //   cache key         = sha256(encode(["tsbuild.cache-key", KEY_VERSION, definitionDigest,
 //                                      [inputKey, …], [contentDigest, …]]))
@@ -18,7 +18,8 @@
 import { createHash } from 'node:crypto';
 import type { Digest } from '../lib/digest.js';
 
-export const KEY_VERSION = 1;
+// Version 2: layer steps carry SOURCE_DATE_EPOCH (it decides the file times in their layers).
+export const KEY_VERSION = 2;
 
 export type KeyValue = string | number | boolean | null | undefined | readonly KeyValue[] | { readonly [key: string]: KeyValue };
 

@@ -13,6 +13,8 @@ export interface StepKeyContext {
   platform: TargetPlatform;
   /** The build's --network: what `RUN --network=default` means. */
   network: 'none' | 'host';
+  /** SOURCE_DATE_EPOCH: file times in the layers a step makes are clamped to it. */
+  sourceDateEpoch: number;
 }
 
 /**
@@ -49,6 +51,7 @@ export function runDefinition(step: RunStep, context: StepKeyContext): KeyValue 
     security: step.security,
     mounts: step.mounts.map(mountDefinition),
     platform: platformDefinition(context.platform),
+    epoch: context.sourceDateEpoch,
   };
 }
 
@@ -102,12 +105,13 @@ export function copyDefinition(step: CopyStep, context: StepKeyContext): KeyValu
     checksum: step.checksum,
     keepGitDir: step.keepGitDir,
     platform: platformDefinition(context.platform),
+    epoch: context.sourceDateEpoch,
   };
 }
 
 /** WORKDIR creating its directory: a small layer, owned by the current user. */
 export function mkdirDefinition(path: string, user: string, context: StepKeyContext): KeyValue {
-  return { kind: 'mkdir', path, user, platform: platformDefinition(context.platform) };
+  return { kind: 'mkdir', path, user, platform: platformDefinition(context.platform), epoch: context.sourceDateEpoch };
 }
 
 function platformDefinition(platform: TargetPlatform): KeyValue {

@@ -6,9 +6,16 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { writeTree } from '../helpers/testdir.js';
 import { copyTree, openSession, type Session } from './session.js';
 
 const EXAMPLES = resolve(import.meta.dirname, '../../examples');
+
+function testdirFor(session: Session, tree: Record<string, string>): string {
+  const dir = join(session.dir, `ctx-${Object.keys(tree).length}-${Date.now()}`);
+  writeTree(dir, tree);
+  return dir;
+}
 
 /** Gives every file and dir of a tree a different mtime, as a fresh checkout on another day would. */
 async function touchAll(dir: string, seconds: number): Promise<void> {
@@ -47,6 +54,16 @@ describe('reproducible builds of every example', () => {
       expect(a.inspected.config.created).toBe('1970-01-01T00:00:00Z');
     });
   }
+
+  it('a cache filled under one SOURCE_DATE_EPOCH never leaks its file times into a build under another', async () => {
+    const [first, second] = sessions as [Session, Session];
+    const context = testdirFor(first, { Dockerfile: 'FROM busybox\nRUN echo x > /x\n' });
+    const clean = await second.tsbuild(['build', '-q', copyTree(context, join(second.dir, 'epoch-ctx'))], { env: { SOURCE_DATE_EPOCH: '1600000000' } });
+    await first.tsbuild(['build', '-q', context], { env: { SOURCE_DATE_EPOCH: '1500000000' } });
+    const afterOther = await first.tsbuild(['build', '-q', context], { env: { SOURCE_DATE_EPOCH: '1600000000' } });
+    expect(afterOther.status, afterOther.stderr).toBe(0);
+    expect(afterOther.stdout).toBe(clean.stdout);
+  });
 
   it('SOURCE_DATE_EPOCH sets the image time and changes the digest', async () => {
     const [session] = sessions as [Session];

@@ -4,7 +4,7 @@ import { cacheKey, definitionDigest, encodeKeyValue, type KeyValue } from '../..
 import { copyDefinition, runDefinition, runEnvironment, type StepKeyContext } from '../../src/solve/step-definitions.js';
 import { copyStep, runStep, stageConfig } from './plan-fixtures.js';
 
-const amd64: StepKeyContext = { platform: { os: 'linux', architecture: 'amd64' }, network: 'none' };
+const amd64: StepKeyContext = { platform: { os: 'linux', architecture: 'amd64' }, network: 'none', sourceDateEpoch: 0 };
 
 const keyValue: fc.Arbitrary<KeyValue> = fc.letrec<{ value: KeyValue }>((tie) => ({
   value: fc.oneof(
@@ -64,7 +64,7 @@ describe('cache key encoding', () => {
     expect(definitionDigest({ a: 1, b: [2, 'x'] })).toBe(definitionDigest({ b: [2, 'x'], a: 1 }));
   });
 
-  it('is stable across releases: the version-1 format gives these exact digests', () => {
+  it('is stable across releases: the encoding gives these exact bytes', () => {
     // If this fails, the key format changed: bump KEY_VERSION instead of changing it in place.
     expect(encodeKeyValue(['ab', 1, true, null, { k: 'v' }]).toString()).toBe('l5:s2:abn1;tzm1:s1:ks1:v');
     expect(cacheKey(definitionDigest('RUN true'), ['sha256:1'], ['sha256:2'])).toMatch(/^sha256:[0-9a-f]{64}$/);
@@ -78,6 +78,12 @@ describe('step definitions', () => {
     const arm64: StepKeyContext = { ...amd64, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } };
     expect(digestOfRun(runStep('make'), arm64)).not.toBe(digestOfRun());
     expect(definitionDigest(copyDefinition(copyStep(['a'], '/a'), arm64))).not.toBe(definitionDigest(copyDefinition(copyStep(['a'], '/a'), amd64)));
+  });
+
+  it('SOURCE_DATE_EPOCH is part of every layer step key: it decides the file times in the layer', () => {
+    const later: StepKeyContext = { ...amd64, sourceDateEpoch: 1_700_000_000 };
+    expect(digestOfRun(runStep('make'), later)).not.toBe(digestOfRun());
+    expect(definitionDigest(copyDefinition(copyStep(['a'], '/a'), later))).not.toBe(definitionDigest(copyDefinition(copyStep(['a'], '/a'), amd64)));
   });
 
   it('RUN keys change with env, user, workdir, shell, network and mounts', () => {
