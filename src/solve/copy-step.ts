@@ -1,5 +1,6 @@
 // COPY/ADD: the selected sources are copied into a fresh upper dir by exec's file copier;
-// ADD extracts local tar archives there instead. Inline heredoc files are written to a scratch
+// ADD extracts local tar archives there instead, and fetches an http(s) URL when the build
+// has the host network (remote-source.ts). Inline heredoc files are written to a scratch
 // dir first and copied from it like any source. The content digest that completes the key
 // comes from the same selection the copier walks (exec's hashCopySources).
 
@@ -20,6 +21,7 @@ import type { CopyStep } from '../plan/types.js';
 import type { LayerRef } from '../store/types.js';
 import { commitUpperDir } from './commit-layer.js';
 import type { ImageState } from './image.js';
+import { fetchRemoteSource, isHttpFile, remoteSourceDigest } from './remote-source.js';
 import { scratchUpper, snapshotDirs, type BuildRuntime } from './runtime.js';
 
 const REMOTE = /^(?:https?:\/\/|git@|git:\/\/)/i;
@@ -33,8 +35,8 @@ async function copySource(runtime: BuildRuntime, step: CopyStep, from: ImageStat
 
 /** The content half of a COPY/ADD key: one digest over exactly what it would copy. */
 export async function copyContentDigests(runtime: BuildRuntime, step: CopyStep, from: ImageState | undefined): Promise<string[]> {
-  const remote = step.sources.filter((source) => REMOTE.test(source));
-  if (remote.length > 0) throw remoteAddError(step, remote[0]!, runtime.keyContext.network);
+  const remote = fetchableRemote(runtime, step);
+  if (remote) return [await remoteSourceDigest(step, remote)];
   if (step.sources.length === 0) return [];
   const digest = await hashCopySources(
     {
@@ -55,10 +57,16 @@ export async function copyStep(runtime: BuildRuntime, step: CopyStep, parent: Im
   const chown = step.chown === undefined ? undefined : await resolveChown(new LayeredRoot(lowerDirs), step.chown);
   const scratch = await scratchUpper(runtime, step.kind);
   try {
-    const source = await copySource(runtime, step, from);
-    const { archives, files } = step.kind === 'add' && source.kind === 'dir'
-      ? await splitArchives(source.path, step.sources)
-      : { archives: [], files: step.sources };
+    const remote = fetchableRemote(runtime, step);
+    const fetched = remote ? join(scratch.path, 'remote') : undefined;
+    const source: CopySource = fetched
+      ? { kind: 'dir', path: fetched }
+      : await copySource(runtime, step, from);
+    const { archives, files } = fetched
+      ? { archives: [], files: [await fetchRemoteSource(step, remote!, fetched)] }
+      : step.kind === 'add' && source.kind === 'dir'
+        ? await splitArchives(source.path, step.sources)
+        : { archives: [], files: step.sources };
     const request = {
       dest: step.dest, workdir: step.config.workdir || '/', lowerDirs, upperDir: scratch.upperDir,
       chown, chmod: step.chmod, link: step.link, exclude: step.exclude, parents: step.parents,
@@ -120,6 +128,16 @@ async function decompressedArchive(hostPath: string): Promise<Readable> {
   return child.stdout;
 }
 
+/** The one http(s) URL an ADD fetches; any other remote source is an error, said clearly. */
+function fetchableRemote(runtime: BuildRuntime, step: CopyStep): string | undefined {
+  const remote = step.sources.filter((source) => REMOTE.test(source));
+  if (remote.length === 0) return undefined;
+  const url = remote[0]!;
+  const network = runtime.keyContext.network;
+  if (step.kind === 'add' && network === 'host' && step.sources.length === 1 && isHttpFile(url)) return url;
+  throw remoteAddError(step, url, network);
+}
+
 function remoteAddError(step: CopyStep, url: string, network: 'none' | 'host'): BuildError {
   if (step.kind === 'copy') {
     return new BuildError('E_COPY_REMOTE_SOURCE', `COPY cannot fetch ${url}: COPY only reads local files`, {
@@ -133,8 +151,8 @@ function remoteAddError(step: CopyStep, url: string, network: 'none' | 'host'): 
       hint: 'download the file into the build context and ADD it from there',
     });
   }
-  return new BuildError('E_ADD_REMOTE', `ADD ${url}: fetching remote sources is not supported yet`, {
+  return new BuildError('E_ADD_REMOTE', `ADD ${url}: ${isHttpFile(url) ? 'a URL among other sources' : 'git sources'} are not supported yet`, {
     location: step.location,
-    hint: 'download the file into the build context and ADD it from there',
+    hint: isHttpFile(url) ? 'ADD each URL in its own instruction' : 'clone the repository into the build context and ADD it from there',
   });
 }
