@@ -4,6 +4,7 @@
 // `--cache-to` exports. Imported layers are downloaded only when something reads them: a
 // step that runs, or the image the build exports (`fetchLayers`).
 
+import { CancelledError, isTsbuildError } from '../errors.js';
 import type { LayerRef, CacheRecord, ContentStore, StoredImage } from '../store/types.js';
 import { exportCache, importCache, type CacheExportResult, type CacheSource, type CacheTarget, type ImportedCache } from './cache.js';
 import { withImportedCache } from './cache-store.js';
@@ -19,13 +20,23 @@ export interface BuildCache {
   close(): void;
 }
 
+/**
+ * A cache source that cannot be read (not exported yet, as on a branch's first CI run, or
+ * unreachable) is a warning, as in BuildKit: the build runs without it.
+ */
 export async function openBuildCache(store: ContentStore, sources: readonly CacheSource[], options: RegistryOptions = {}): Promise<BuildCache> {
   const imports: ImportedCache[] = [];
-  try {
-    for (const source of sources) imports.push(await importCache(store, source, options));
-  } catch (error) {
-    for (const imported of imports) imported.close();
-    throw error;
+  for (const source of sources) {
+    try {
+      imports.push(await importCache(store, source, options));
+    } catch (error) {
+      if (!isTsbuildError(error) || error instanceof CancelledError) {
+        for (const imported of imports) imported.close();
+        throw error;
+      }
+      const name = source.type === 'registry' ? source.ref : source.src;
+      options.onEvent?.({ type: 'warning', time: Date.now(), message: `--cache-from ${name} is not used: ${error.message}` });
+    }
   }
   const merged = imports.length > 0 ? mergeImports(imports) : undefined;
   const used = new Map<string, CacheRecord>();

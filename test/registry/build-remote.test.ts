@@ -88,8 +88,11 @@ describe('tsbuild build with a registry', () => {
     expect(ofType(first.events, 'step.done').length).toBe(5);
     const image = ofType(first.events, 'build.done')[0]!.image!.digest;
 
-    const second = await buildOn('runner2', '-t', 'app:ci', '--cache-from', `type=registry,ref=${cacheRef}`);
+    // A branch's first run: its own cache does not exist yet, which is a warning; main's is used.
+    const branchCache = `${registry.host}/ci/app:cache-new-branch`;
+    const second = await buildOn('runner2', '-t', 'app:ci', '--cache-from', `type=registry,ref=${branchCache}`, '--cache-from', `type=registry,ref=${cacheRef}`);
     expect(second.status, second.stderr).toBe(0);
+    expect(ofType(second.events, 'warning').map((e) => e.message)).toEqual([expect.stringContaining(`--cache-from ${branchCache} is not used: `)]);
     expect(ofType(second.events, 'step.done')).toEqual([]);
     expect(ofType(second.events, 'step.cached').length).toBe(5);
     expect(ofType(second.events, 'build.done')[0]!.image!.digest).toBe(image);
