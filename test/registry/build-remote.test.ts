@@ -138,6 +138,29 @@ describe('tsbuild build with a registry', () => {
     }
   });
 
+  it('--pull pulls every base again (a tag may have moved); without it the stored base is used', async () => {
+    const moving = `${registry.host}/ci/moving:1`;
+    const seed = join(work, 'seed');
+    const pushTo = async (dockerfile: string) => {
+      const dir = join(work, `moving-${dockerfile.length}`);
+      writeTree(dir, { Dockerfile: dockerfile });
+      expect((await tsbuild('--root', seed, 'build', '-q', '-t', moving, '--push', dir)).status).toBe(0);
+    };
+    await pushTo(`FROM ${BUSYBOX_REFERENCE}\n`);
+    const app = join(work, 'on-moving');
+    writeTree(app, { Dockerfile: `FROM ${moving}\nENV APP=1\n` });
+    const build = (...flags: string[]) => tsbuild('--root', join(work, 'puller'), 'build', '-q', ...flags, app);
+    const before = await build();
+    expect(before.status, before.stderr).toBe(0);
+
+    await pushTo(`FROM ${BUSYBOX_REFERENCE}\nENV MOVED=1\n`);
+    expect((await build()).stdout).toBe(before.stdout);
+    const pulled = await build('--pull');
+    expect(pulled.status, pulled.stderr).toBe(0);
+    expect(pulled.stdout).not.toBe(before.stdout);
+    expect((await build('--pull=false')).stdout).toBe(pulled.stdout); // the store now holds the moved base
+  });
+
   it('--pull=false builds offline: a missing base is an error at its FROM line, printed once, and nothing is fetched', async () => {
     const result = await buildOn('offline', '--pull=false');
     expect(result.status).toBe(1);
