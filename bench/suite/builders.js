@@ -8,7 +8,7 @@
 // tsbuild alone also has archive(ctx, file) and replay(file) when its CLI offers them.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { measure, run } from '../lib/process.js';
 import { BASE_NAMES, BASE_PATH } from './bases.js';
@@ -51,8 +51,15 @@ export function tsbuild({ repo, cli, work, bases }) {
     prepare: (base) => void template(base),
     reset(base) {
       rmSync(root, { recursive: true, force: true });
-      // cp -a: snapshots of Debian bases hold device nodes, which fs.cpSync refuses.
-      run('cp', ['-a', template(base), root]);
+      mkdirSync(root);
+      const from = template(base);
+      // Blobs and snapshots are content-addressed and never written in place: hard links
+      // spare copying a Debian base for every cold build. cp, not fs.cpSync: snapshots hold
+      // device nodes.
+      for (const entry of readdirSync(from)) {
+        const immutable = entry === 'blobs' || entry === 'snapshots';
+        run('cp', [immutable ? '-al' : '-a', join(from, entry), join(root, entry)]);
+      }
     },
     build(ctx, tag) {
       const r = measure(process.execPath, cmd(['build', '-q', '-t', tag, ctx]), { env });
