@@ -60,6 +60,7 @@ interface CopyRun {
 
 async function copyMatch(run: CopyRun, match: SourceMatch): Promise<void> {
   const { request, target, createdDir, dest, metaFor } = run;
+  target.startMatch();
   if (request.unpack && match.entry.stats.isFile() && (await isArchiveFile(match.entry.hostPath))) {
     // BuildKit's ADD: an archive is extracted into the destination itself, made as a dir.
     await target.mkdirAll(dest, createdDir);

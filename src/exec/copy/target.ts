@@ -42,7 +42,7 @@ export class TargetTree {
   private readonly upperLayer: number;
   written = 0;
   bytes = 0;
-  /** Source inode → upper host path of its first copy (once written): hardlinks kept within one copy. */
+  /** Source inode → upper host path of its first copy (once written): hardlinks kept within one match. */
   private readonly linked = new Map<string, Promise<string>>();
   /** Upper dirs with the setgid bit: what is made in them takes their group. */
   private readonly setgidDirs = new Set<string>();
@@ -125,6 +125,14 @@ export class TargetTree {
     if (xattrsFrom !== undefined) this.copiedFrom.set(hostPath, xattrsFrom);
     this.view.forget(canonicalPath);
     this.written++;
+  }
+
+  /**
+   * Starts the copy of another matched source. BuildKit copies each match with its own copier,
+   * so two sources that are hardlinks of one file (`COPY a b /d/`) become two files.
+   */
+  startMatch(): void {
+    this.linked.clear();
   }
 
   /**
