@@ -12,7 +12,8 @@
 // build removed) followed by the compared config fields. A case with a `reference: docs` line
 // in `case.txt` is written by hand from the Dockerfile reference (features newer than the
 // BuildKit in Debian's docker.io) and is skipped here. `case.txt` may also hold `target: T`
-// and `build-arg: K=V` lines, passed to both builders.
+// and `build-arg: K=V` lines, passed to both builders, and `prebuild: TAG FILE` lines: FILE
+// (beside the Dockerfile) is built from the same context and tagged TAG first.
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,6 +46,9 @@ for (const name of readdirSync(casesDir).sort()) {
   const context = existsSync(join(dir, 'context')) ? join(dir, 'context') : work;
   const args = ['build', '--network', 'none', '-f', join(dir, 'Dockerfile'), '-t', `conformance-${name}`, ...caseFlags(meta), context];
   try {
+    for (const [, tag, file] of meta.matchAll(/^prebuild:\s*(\S+)\s+(\S+)$/gm)) {
+      run(['build', '--network', 'none', '-f', join(dir, file), '-t', tag, context]);
+    }
     run(args);
   } catch (error) {
     writeFileSync(join(dir, 'expected.txt'), `error\n${String(error.stderr).split('\n').filter((l) => /error|failed to solve/i.test(l)).slice(-3).join('\n')}\n`);

@@ -19,6 +19,8 @@ const CASES = resolve(import.meta.dirname, '../../fixtures/conformance');
 
 interface CaseMeta {
   flags: string[];
+  /** `prebuild: TAG FILE`: FILE (in the case dir) built and tagged TAG first, for FROM TAG. */
+  prebuilds: Array<{ tag: string; file: string }>;
   pending?: string;
 }
 
@@ -26,6 +28,7 @@ function readMeta(dir: string): CaseMeta {
   const file = join(dir, 'case.txt');
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
   const flags: string[] = [];
+  const prebuilds: CaseMeta['prebuilds'] = [];
   let pending: string | undefined;
   for (const line of text.split('\n')) {
     const m = /^([a-z-]+):\s*(.+)$/.exec(line.trim());
@@ -34,8 +37,12 @@ function readMeta(dir: string): CaseMeta {
     if (key === 'target' || key === 'build-arg') flags.push(`--${key}`, value);
     if (key === 'secret') flags.push('--secret', value.replace(/src=([^,]+)/, (_, src: string) => `src=${join(dir, src)}`));
     if (key === 'pending') pending = value;
+    if (key === 'prebuild') {
+      const [tag, file] = value.split(/\s+/) as [string, string];
+      prebuilds.push({ tag, file: join(dir, file) });
+    }
   }
-  return { flags, pending };
+  return { flags, prebuilds, pending };
 }
 
 describe('Dockerfile conformance with BuildKit', () => {
@@ -64,6 +71,10 @@ describe('Dockerfile conformance with BuildKit', () => {
     test(`${name}${mustFail ? ' (must fail)' : ''}`, async () => {
       const context = existsSync(join(dir, 'context')) ? join(dir, 'context') : dir;
       const archive = join(work, `${name}.oci.tar`);
+      for (const { tag, file } of meta.prebuilds) {
+        const base = await runCli(['build', '--root', store, '--progress', 'plain', '-f', file, '-t', tag, context]);
+        expect(base.status, base.stderr).toBe(0);
+      }
       const result = await runCli([
         'build', '--root', store, '--progress', 'plain', '-f', join(dir, 'Dockerfile'),
         '--output', `type=oci,dest=${archive}`, ...meta.flags, context,
