@@ -4,7 +4,7 @@
 // key → layer; config instructions are pure and fold into the keys of the steps after them
 // through the config those steps carry (step-definitions.ts).
 
-import { LayerError, StoreError, type SourceLocation } from '../errors.js';
+import { BuildError, LayerError, StoreError, type SourceLocation } from '../errors.js';
 import type { StepInfo } from '../events.js';
 import type { ConfigStep, CopyStep, FileSource, PlannedStep, RunMount, RunStep, StageBase } from '../plan/types.js';
 import { imageLayers } from '../store/images.js';
@@ -119,6 +119,12 @@ function stepVertex(runtime: BuildRuntime, step: PlannedStep, id: number, parent
 
 /** RUN: its inputs are the parent and the stages or images its bind mounts read. */
 function runVertex(runtime: BuildRuntime, step: RunStep, id: number, parent: BuildVertex, sourceOf: SourceOf): BuildVertex {
+  // Before any cache lookup: Docker runs it only with an entitlement (--allow security.insecure), tsbuild grants none.
+  if (step.security === 'insecure') {
+    throw new BuildError('E_RUN_INSECURE', 'RUN --security=insecure is not supported: every step runs in the sandbox', {
+      location: step.location, source: runtime.graph.source, hint: 'remove --security=insecure',
+    });
+  }
   const mountInputs = step.mounts.flatMap((mount, index) => {
     const vertex = mount.type === 'bind' ? sourceOf(mount.from) : undefined;
     return vertex ? [{ index, vertex }] : [];

@@ -33,7 +33,6 @@ export async function runStep(
   ctx: ExecContext,
 ): Promise<LayerRef | null> {
   requireHostPlatform(runtime, step);
-  requireSandbox(step);
   const lowerDirs = await snapshotDirs(runtime, parent);
   const root = new LayeredRoot(lowerDirs);
   const user = await runUser(root, step.config.user);
@@ -98,15 +97,6 @@ function requireHostPlatform(runtime: BuildRuntime, step: RunStep): void {
   throw new BuildError('E_PLATFORM_UNSUPPORTED', `RUN for ${formatPlatform(target)} cannot run on this ${formatPlatform(host)} machine`, {
     location: step.location,
     hint: 'emulation of other architectures is not supported; build for this platform, or use FROM --platform=$BUILDPLATFORM for stages that RUN',
-  });
-}
-
-/** Docker refuses `--security=insecure` without an entitlement; tsbuild has none to grant. */
-function requireSandbox(step: RunStep): void {
-  if (step.security === 'sandbox') return;
-  throw new BuildError('E_RUN_INSECURE', 'RUN --security=insecure is not supported: every step runs in the sandbox', {
-    location: step.location,
-    hint: 'remove --security=insecure; a step that needs privileges the sandbox does not give cannot run here',
   });
 }
 
