@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,14 +204,31 @@ bool cgroup_pids_refused(const struct cgroup *cg) {
   return read_counter(cg->pids_dir, "pids.events", "max") > 0;
 }
 
+/* SIGKILLs every process still listed in the cgroup: a straggler must not keep it alive. */
+static void kill_members(const char *dir) {
+  cleanup_free char *procs = xasprintf("%s/cgroup.procs", dir);
+  cleanup_free char *text = read_file_at(AT_FDCWD, procs);
+  if (text == NULL)
+    return;
+  for (char *line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+    pid_t pid = (pid_t)strtol(line, NULL, 10);
+    if (pid > 0)
+      kill(pid, SIGKILL);
+  }
+}
+
 void cgroup_remove(struct cgroup *cg) {
   for (int i = cg->n_dirs; i-- > 0;) {
-    /* The last processes of the step may still be leaving the cgroup for a moment. */
+    /* The last processes of the step may still be leaving the cgroup; on a loaded machine that
+     * can take seconds, so stragglers are killed again now and then, for up to 10 s. */
     for (int attempt = 0; rmdir(cg->dirs[i]) < 0; attempt++) {
-      if (errno != EBUSY || attempt == 200) {
-        warnx_("could not remove cgroup %s: %s", cg->dirs[i], strerror(errno));
+      int error = errno;
+      if (error != EBUSY || attempt == 2000) {
+        warnx_("could not remove cgroup %s: %s", cg->dirs[i], strerror(error));
         break;
       }
+      if (attempt % 50 == 49)
+        kill_members(cg->dirs[i]);
       nanosleep(&(struct timespec){.tv_nsec = 5 * 1000 * 1000}, NULL);
     }
     free(cg->dirs[i]);

@@ -157,12 +157,16 @@ export function sh(scratch: Scratch, mode: Mode, script: string, extra: Partial<
   return runStep(mode, stepSpec(scratch, mode, ['/bin/sh', '-c', script], extra));
 }
 
-/** Mount points on the host under /tmp: where the helper stages and where the suite's dirs are. */
+/**
+ * Mount points on the host where a leak of the helper would show: its staging dir (/tmp in its
+ * own namespace) and the suite's dirs. Other suites' mounts under /tmp (a store on a small
+ * tmpfs) are not the helper's and may come and go while this suite runs.
+ */
 export function hostTmpMounts(): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .map((line) => line.split(' ')[4] ?? '')
-    .filter((point) => point === '/tmp' || point.startsWith('/tmp/'))
+    .filter((point) => point === '/tmp' || /^\/tmp\/(root|skel|files|tsbuild-sandbox)/.test(point))
     .sort();
 }
 
