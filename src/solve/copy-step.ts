@@ -8,8 +8,8 @@ import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import type { Readable } from 'node:stream';
-import { BuildError } from '../errors.js';
+import { PassThrough, type Readable } from 'node:stream';
+import { BuildError, LayerError } from '../errors.js';
 import { copyIntoLayer } from '../exec/copy/copy.js';
 import { detectCompression, isArchiveFile } from '../exec/copy/archive.js';
 import { hashCopySources } from '../exec/context/hash.js';
@@ -102,7 +102,13 @@ async function splitArchives(contextDir: string, sources: string[]): Promise<{ a
 
 async function extractArchive(hostPath: string, dest: string): Promise<void> {
   await mkdir(dest, { recursive: true, mode: 0o755 });
-  await extractLayer(await decompressedArchive(hostPath), dest, { whiteouts: 'apply', mediaType: 'ADD archive' });
+  try {
+    await extractLayer(await decompressedArchive(hostPath), dest, { whiteouts: 'apply', mediaType: 'ADD archive' });
+  } catch (error) {
+    // A hostile or broken archive is the recipe's input: report it at the ADD line.
+    if (!(error instanceof LayerError)) throw error;
+    throw new BuildError(error.code, `${posix.basename(hostPath)}: ${error.message}`, { hint: 'the archive is malformed or hostile; nothing of it was added', cause: error });
+  }
 }
 
 /** The layer extractor reads tar, gzip and zstd itself; bzip2 and xz go through the system tools. */
@@ -117,15 +123,21 @@ async function decompressedArchive(hostPath: string): Promise<Readable> {
   const child = spawn(tool, ['-dc', hostPath], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  // Read from the start: Node discards the unread output of a child that has exited, so a
+  // fast xz could otherwise leave an empty stream. The output ends only once the tool is known
+  // to have succeeded, so a failure is never mistaken for an empty archive.
+  const output = new PassThrough();
+  child.stdout.pipe(output, { end: false });
   const fail = (why: string) =>
-    child.stdout.destroy(new BuildError('E_ADD_ARCHIVE', `cannot decompress ${hostPath} with ${tool}: ${why}`, {
+    output.destroy(new BuildError('E_ADD_ARCHIVE', `cannot decompress ${hostPath} with ${tool}: ${why}`, {
       hint: `install ${tool === 'xz' ? 'xz-utils' : 'bzip2'} (scripts/setup.sh does), or add an uncompressed or gzip tar`,
     }));
   child.on('error', (error) => fail(error.message));
-  child.on('exit', (code) => {
-    if (code !== 0) fail(stderr.trim() || `exit status ${code}`);
+  child.on('close', (code, signal) => {
+    if (code === 0) output.end();
+    else fail(stderr.trim() || (signal ? `killed by ${signal}` : `exit status ${code}`));
   });
-  return child.stdout;
+  return output;
 }
 
 /** The one http(s) URL an ADD fetches; any other remote source is an error, said clearly. */

@@ -21,6 +21,9 @@ interface CaseMeta {
   flags: string[];
   /** `prebuild: TAG FILE`: FILE (in the case dir) built and tagged TAG first, for FROM TAG. */
   prebuilds: Array<{ tag: string; file: string }>;
+  /** Must-fail cases: the line the error points at, and what its message says. */
+  failsAt?: string;
+  failsWith?: RegExp;
   pending?: string;
 }
 
@@ -30,6 +33,8 @@ function readMeta(dir: string): CaseMeta {
   const flags: string[] = [];
   const prebuilds: CaseMeta['prebuilds'] = [];
   let pending: string | undefined;
+  let failsAt: string | undefined;
+  let failsWith: RegExp | undefined;
   for (const line of text.split('\n')) {
     const m = /^([a-z-]+):\s*(.+)$/.exec(line.trim());
     if (!m) continue;
@@ -37,12 +42,14 @@ function readMeta(dir: string): CaseMeta {
     if (key === 'target' || key === 'build-arg') flags.push(`--${key}`, value);
     if (key === 'secret') flags.push('--secret', value.replace(/src=([^,]+)/, (_, src: string) => `src=${join(dir, src)}`));
     if (key === 'pending') pending = value;
+    if (key === 'fails-at') failsAt = value;
+    if (key === 'fails-with') failsWith = new RegExp(value);
     if (key === 'prebuild') {
       const [tag, file] = value.split(/\s+/) as [string, string];
       prebuilds.push({ tag, file: join(dir, file) });
     }
   }
-  return { flags, prebuilds, pending };
+  return { flags, prebuilds, failsAt, failsWith, pending };
 }
 
 describe('Dockerfile conformance with BuildKit', () => {
@@ -82,6 +89,9 @@ describe('Dockerfile conformance with BuildKit', () => {
       if (mustFail) {
         expect(result.status, result.stderr).toBe(1);
         expect(result.stderr).toMatch(/^(error|ERROR): /m);
+        expect(meta.failsWith, 'a must-fail case names its error with fails-with:').toBeDefined();
+        expect(result.stderr).toMatch(meta.failsWith!);
+        expect(result.stderr).toContain(`Dockerfile:${meta.failsAt}:`);
         expect(result.stderr).not.toMatch(/^\s+at .*\(.*:\d+:\d+\)$/m);
         return;
       }
