@@ -9,6 +9,8 @@ import { Writable } from 'node:stream';
 import { UsageError } from '../errors.js';
 import { tempPathBeside } from '../lib/atomic.js';
 import type { ContentStore, StoredImage } from '../store/types.js';
+import { compressedLayer } from '../store/compressed-layers.js';
+import type { Manifest } from '../layer/oci.js';
 import { writeDockerArchive, writeOciArchive, type ArchiveOptions } from './image-archive.js';
 import { writeRootfsDirectory, writeRootfsTar } from './rootfs.js';
 
@@ -59,10 +61,11 @@ export function parseOutputSpec(text: string, cwd: string): OutputSpec {
 }
 
 /** Writes `image` as `spec` says; the destination appears only once complete. */
-export async function writeOutput(spec: OutputSpec, store: ContentStore, image: StoredImage, options: ArchiveOptions & { stdout?: Writable }): Promise<void> {
-  if (spec.type === LOCAL_OUTPUT_TYPE) return writeRootfsDirectory(store, image, spec.dest);
+export async function writeOutput(spec: OutputSpec, store: ContentStore, stored: StoredImage, options: ArchiveOptions & { stdout?: Writable }): Promise<void> {
+  if (spec.type === LOCAL_OUTPUT_TYPE) return writeRootfsDirectory(store, stored, spec.dest);
   const writer = ARCHIVE_EXPORTERS[spec.type];
   if (!writer) throw new UsageError(`unsupported --output type "${spec.type}"`);
+  const image = spec.type === 'tar' ? stored : await withCompression(store, stored, spec.attrs);
   if (spec.dest !== STDOUT_DEST) return writeFileAtomically(spec.dest, (out) => writer(store, image, out, options));
   if (!options.stdout) throw new UsageError('dest=- needs standard output, which this caller does not give');
   await writer(store, image, keepOpen(options.stdout), options);
@@ -85,4 +88,24 @@ export async function writeFileAtomically(dest: string, write: (out: Writable) =
     await rm(temp, { force: true });
     throw error;
   }
+}
+
+/**
+ * `compression=gzip|zstd[,compression-level=N]`: the image with its layers compressed (in
+ * parallel, deterministically, each form kept in the store for next time); the config and so
+ * the diffIDs are unchanged.
+ */
+async function withCompression(store: ContentStore, image: StoredImage, attrs: Record<string, string>): Promise<StoredImage> {
+  const compression = attrs.compression;
+  if (compression === undefined || compression === 'uncompressed') return image;
+  if (compression !== 'gzip' && compression !== 'zstd') {
+    throw new UsageError(`--output compression=${compression} is not supported`, { hint: 'use compression=gzip, compression=zstd or compression=uncompressed' });
+  }
+  const level = attrs['compression-level'] === undefined ? undefined : Number(attrs['compression-level']);
+  if (level !== undefined && !(Number.isInteger(level) && level >= 0 && level <= (compression === 'gzip' ? 9 : 22))) {
+    throw new UsageError(`--output compression-level=${attrs['compression-level']} is not a ${compression} level`, { hint: compression === 'gzip' ? 'gzip levels are 0 to 9' : 'zstd levels are 0 to 22' });
+  }
+  const layers = await Promise.all(image.manifest.layers.map((layer) => compressedLayer(store, layer, { compression, level })));
+  const manifest: Manifest = { ...image.manifest, layers };
+  return { manifestDescriptor: await store.putJson(manifest, image.manifestDescriptor.mediaType), manifest, config: image.config };
 }

@@ -10,10 +10,10 @@ import type { Readable } from 'node:stream';
 import { StoreError, UsageError } from '../errors.js';
 import { canonicalJson } from '../lib/canonical-json.js';
 import { sha256, type Digest } from '../lib/digest.js';
-import { compressLayer, DEFAULT_GZIP_LEVEL } from '../layer/compress.js';
 import { MediaType, type Descriptor, type Index, type Manifest } from '../layer/oci.js';
 import { formatReference, parseReference } from '../store/reference.js';
 import { isIndexType } from '../store/images.js';
+import { compressedLayer } from '../store/compressed-layers.js';
 import type { ContentStore } from '../store/types.js';
 import { RegistryClient } from './client.js';
 import { DEFAULTS, type RegistryOptions } from './options.js';
@@ -31,12 +31,6 @@ export interface PushResult {
   /** What the tag now names in the registry. */
   descriptor: Descriptor;
 }
-
-/** Uncompressed layer media types → what they become compressed. */
-const COMPRESSED_TYPE: Record<string, string> = {
-  [MediaType.ociLayer]: MediaType.ociLayerGzip,
-  [MediaType.dockerLayer]: MediaType.dockerLayerGzip,
-};
 
 export async function pushImage(store: ContentStore, localRef: string, remoteRef: string = localRef, options: PushOptions = {}): Promise<PushResult> {
   const local = parseReference(localRef);
@@ -119,29 +113,14 @@ export class PushSession {
 
   /** Pushes a layer, compressing it first when the store keeps it uncompressed; returns what was pushed. */
   pushLayer(layer: Descriptor): Promise<Descriptor> {
-    const compressedType = COMPRESSED_TYPE[layer.mediaType];
-    if (!compressedType) return this.pushBlob(layer);
     return this.once(layer.digest, async () => {
-      const compressed = await this.compressed(layer, compressedType);
+      const compressed = await compressedLayer(this.store, layer, {
+        compression: 'gzip',
+        observe: (l) => new ProgressStream(this.options.onEvent, `compress:${l.digest}`, transferLabel('compressing', l.digest), l.size),
+      });
       await this.upload(compressed, (start, end) => createReadStream(this.store.blobPath(compressed.digest), { start, end }));
       return compressed;
     });
-  }
-
-  /**
-   * The gzip form of an uncompressed layer, kept in the store and remembered in its cache
-   * index (key: the layer digest and the compressor settings), so pushing an unchanged layer
-   * again costs a lookup, not a compression. Prune evicts these like any cache record.
-   */
-  private async compressed(layer: Descriptor, mediaType: string): Promise<Descriptor> {
-    const key = `tsbuild.registry.compressed:gzip-${DEFAULT_GZIP_LEVEL}:${layer.digest}`;
-    const known = (await this.store.getCacheRecord(key))?.layer?.descriptor;
-    if (known) return known;
-    const read = this.store.openBlob(layer.digest).pipe(new ProgressStream(this.options.onEvent, `compress:${layer.digest}`, transferLabel('compressing', layer.digest), layer.size));
-    const { digest, size } = await this.store.ingest(compressLayer(read, 'gzip'));
-    const compressed: Descriptor = { ...layer, mediaType, digest, size };
-    await this.store.putCacheRecord(key, { layer: { descriptor: compressed, diffId: layer.digest }, createdAt: new Date().toISOString() });
-    return compressed;
   }
 
   /** Pushes a blob as the store holds it. */
