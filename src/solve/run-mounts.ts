@@ -4,7 +4,9 @@
 //   the step's scratch dir by the same copier COPY uses, so symlinks are resolved inside
 //   their own root and .dockerignore applies; the copy is mounted, read-only unless `rw`,
 //   and what the step writes to it is thrown away with the scratch dir.
-// - cache: a directory kept in the store between builds, one per id, never part of a layer.
+// - cache: a directory kept in the store between builds, one per id, never part of a layer;
+//   `sharing=locked` waits for the other locked or private users, `private` takes a fresh dir
+//   while one holds it (a `shared` user never blocks anyone).
 // - tmpfs: an empty tmpfs.
 // - secret: the secret's bytes in a scratch file mounted read-only (or in the step's env
 //   with `env=`); never in a key, a layer, the history or the log.
@@ -20,7 +22,7 @@ import { copyIntoLayer } from '../exec/copy/copy.js';
 import type { CopySource } from '../exec/copy/types.js';
 import type { SandboxMount } from '../exec/types.js';
 import { digestHex, sha256 } from '../lib/digest.js';
-import { withLock } from '../lib/lock.js';
+import { acquireLock, withLock, type FileLock } from '../lib/lock.js';
 import type { RunMount, RunStep } from '../plan/types.js';
 import type { ImageState } from './image.js';
 import { snapshotDirs, type BuildRuntime } from './runtime.js';
@@ -51,49 +53,72 @@ export async function prepareMounts(runtime: BuildRuntime, step: RunStep, inputs
   const mounts: SandboxMount[] = [];
   const env: string[] = [];
   const locks: string[] = [];
-  for (const [index, mount] of step.mounts.entries()) {
-    switch (mount.type) {
-      case 'tmpfs':
-        mounts.push({ type: 'tmpfs', target: mount.target });
-        break;
-      case 'bind': {
-        const source = await materialize(runtime, mount, inputs.sources.get(index), join(inputs.scratch, `mount-${index}`));
-        mounts.push({ type: 'bind', source, target: mount.target, readonly: !mount.readwrite });
-        break;
-      }
-      case 'cache': {
-        if (mount.from) throw unsupported(step, 'cache mounts seeded with from=');
-        // A subpath of a cache dir other steps write is where BuildKit's CVE-2024-23651 race lived.
-        if (mount.source !== undefined && mount.source.replace(/\/+/g, '/') !== '/') throw unsupported(step, 'cache mounts with source= (a subpath of the cache)');
-        const dir = await cacheDir(runtime, mount);
-        if (mount.sharing === 'locked') locks.push(runtime.store.root + `/locks/cache-mount-${digestHex(sha256(mount.id))}.lock`);
-        mounts.push({ type: 'bind', source: dir, target: mount.target, readonly: mount.readonly });
-        break;
-      }
-      case 'secret': {
-        const value = await secretValue(runtime, step, mount);
-        if (value === undefined) break;
-        if (mount.env !== undefined) {
-          env.push(`${mount.env}=${value.toString('utf8')}`);
+  const held: FileLock[] = [];
+  try {
+    for (const [index, mount] of step.mounts.entries()) {
+      switch (mount.type) {
+        case 'tmpfs':
+          mounts.push({ type: 'tmpfs', target: mount.target });
+          break;
+        case 'bind': {
+          const source = await materialize(runtime, mount, inputs.sources.get(index), join(inputs.scratch, `mount-${index}`));
+          mounts.push({ type: 'bind', source, target: mount.target, readonly: !mount.readwrite });
           break;
         }
-        const file = join(inputs.scratch, `secret-${index}`);
-        await writeFile(file, value, { mode: 0o600 });
-        await chown(file, mount.uid, mount.gid);
-        await chmod(file, mount.mode);
-        mounts.push({ type: 'bind', source: file, target: mount.target, readonly: true });
-        break;
+        case 'cache': {
+          if (mount.from) throw unsupported(step, 'cache mounts seeded with from=');
+          // A subpath of a cache dir other steps write is where BuildKit's CVE-2024-23651 race lived.
+          if (mount.source !== undefined && mount.source.replace(/\/+/g, '/') !== '/') throw unsupported(step, 'cache mounts with source= (a subpath of the cache)');
+          let dir = await cacheDir(runtime, mount);
+          const lock = runtime.store.root + `/locks/cache-mount-${digestHex(sha256(mount.id))}.lock`;
+          if (mount.sharing === 'locked') locks.push(lock);
+          if (mount.sharing === 'private') {
+            // The cache itself when no locked or private step holds it, else a dir of its own.
+            const mine = await acquireLock(lock, { timeoutMs: 0, purpose: `cache mount of ${step.instruction}` }).catch(() => undefined);
+            if (mine) held.push(mine);
+            else dir = await privateCacheDir(join(inputs.scratch, `cache-${index}`), mount);
+          }
+          mounts.push({ type: 'bind', source: dir, target: mount.target, readonly: mount.readonly });
+          break;
+        }
+        case 'secret': {
+          const value = await secretValue(runtime, step, mount);
+          if (value === undefined) break;
+          if (mount.env !== undefined) {
+            env.push(`${mount.env}=${value.toString('utf8')}`);
+            break;
+          }
+          const file = join(inputs.scratch, `secret-${index}`);
+          await writeFile(file, value, { mode: 0o600 });
+          await chown(file, mount.uid, mount.gid);
+          await chmod(file, mount.mode);
+          mounts.push({ type: 'bind', source: file, target: mount.target, readonly: true });
+          break;
+        }
+        case 'ssh':
+          throw unsupported(step, 'RUN --mount=type=ssh');
       }
-      case 'ssh':
-        throw unsupported(step, 'RUN --mount=type=ssh');
     }
+  } catch (error) {
+    await Promise.all(held.map((lock) => lock.release()));
+    throw error;
   }
+  const releaseHeld = () => Promise.all(held.map((lock) => lock.release()));
   return {
     mounts,
     env,
     holdLocks: <T>(work: () => Promise<T>) =>
-      locks.reduceRight<() => Promise<T>>((inner, lock) => () => withLock(lock, inner, { purpose: `cache mount of ${step.instruction}` }), work)(),
+      locks.reduceRight<() => Promise<T>>((inner, lock) => () => withLock(lock, inner, { purpose: `cache mount of ${step.instruction}` }), work)()
+        .finally(releaseHeld),
   };
+}
+
+/** sharing=private while the cache is busy: an empty dir for this step alone, gone with its scratch dir. */
+async function privateCacheDir(dir: string, mount: Extract<RunMount, { type: 'cache' }>): Promise<string> {
+  await mkdir(dir, { mode: mount.mode });
+  await chown(dir, mount.uid, mount.gid);
+  await chmod(dir, mount.mode);
+  return dir;
 }
 
 async function materialize(runtime: BuildRuntime, mount: Extract<RunMount, { type: 'bind' }>, from: ImageState | undefined, dir: string) {
