@@ -5,6 +5,7 @@ import yargs from 'yargs';
 import { ExitStatus, UsageError } from '../errors.js';
 import { renderError } from '../ui/render-error.js';
 import { commands } from './commands/index.js';
+import type { CommandEntry } from './commands/types.js';
 import type { CliContext, GlobalOptions } from './context.js';
 
 export function processContext(signal: AbortSignal): CliContext {
@@ -77,17 +78,20 @@ async function runCommand(argv: string[], ctx: CliContext): Promise<number> {
       throw new UsageError(message ?? 'invalid command line', { hint: 'Run tsbuild --help for usage.' });
     });
 
-  for (const spec of commands) {
+  for (const entry of commands) {
+    // yargs runs the builder of the chosen verb only, so only its module is ever imported.
+    let spec: Awaited<ReturnType<CommandEntry['load']>> | undefined;
     parser.command(
-      spec.command,
-      spec.describe,
-      (y) => {
+      entry.command,
+      entry.describe,
+      async (y) => {
+        spec = await entry.load();
         let built = spec.builder(y);
         for (const [cmd, what] of spec.examples) built = built.example(cmd, what);
         return built;
       },
       async (args) => {
-        status = await spec.handler(args as unknown as GlobalOptions, ctx);
+        status = await spec!.handler(args as unknown as GlobalOptions, ctx);
       },
     );
   }

@@ -15,3 +15,15 @@ export interface CommandSpec<A> {
   builder: (yargs: Argv<any>) => Argv<any>;
   handler: (args: A & GlobalOptions, ctx: CliContext) => Promise<number>;
 }
+
+/**
+ * A verb as the registry (index.ts) lists it: its command line and description for --help,
+ * and its module, imported only when that verb runs (each verb's module graph is most of the
+ * CLI's start-up time). `command` and `describe` equal the loaded spec's.
+ */
+export interface CommandEntry {
+  command: string;
+  describe: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  load: () => Promise<CommandSpec<any>>;
+}
