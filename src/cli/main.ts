@@ -72,7 +72,9 @@ async function runCommand(argv: string[], ctx: CliContext): Promise<number> {
     .help()
     .alias('h', 'help')
     .version(false)
-    .wrap(Math.min(100, process.stdout.columns ?? 100))
+    // yargs lays out the help text on every run that reaches a handler; fitting it to a width
+    // costs tens of milliseconds, so only a run that asks for help gets one.
+    .wrap(wantsHelp(argv) ? Math.min(100, process.stdout.columns ?? 100) : null)
     .fail((message, error) => {
       if (error) throw error;
       throw new UsageError(message ?? 'invalid command line', { hint: 'Run tsbuild --help for usage.' });
@@ -108,4 +110,8 @@ async function runCommand(argv: string[], ctx: CliContext): Promise<number> {
   });
   if (helpShown && output) ctx.stdout.write(output + '\n');
   return status;
+}
+
+function wantsHelp(argv: string[]): boolean {
+  return argv.includes('--help') || argv.includes('-h');
 }
