@@ -5,6 +5,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { BuildError, UsageError } from '../errors.js';
 import type { ContextFilter } from '../exec/copy/types.js';
+import { exceptionMayMatchBelow } from '../exec/context/index.js';
 import { parseRecipe } from '../recipe/parse.js';
 import { createIgnoreMatcher, ignoreFileCandidates, readIgnorePatterns } from '../recipe/dockerignore.js';
 import { baseImageRefs, planBuild } from '../plan/plan.js';
@@ -93,7 +94,10 @@ async function readRecipe(file: string, defaulted: boolean): Promise<string> {
 async function contextFilter(dockerfile: string, contextDir: string): Promise<ContextFilter> {
   for (const candidate of ignoreFileCandidates(dockerfile, contextDir)) {
     const text = await readFile(candidate, 'utf8').catch(() => undefined);
-    if (text !== undefined) return { isExcluded: createIgnoreMatcher(readIgnorePatterns(text)) };
+    if (text === undefined) continue;
+    const patterns = readIgnorePatterns(text);
+    // mayIncludeBelow: an excluded dir is still walked when an exception (`!dir/keep`) may match below it.
+    return { isExcluded: createIgnoreMatcher(patterns), mayIncludeBelow: exceptionMayMatchBelow(patterns) };
   }
   return { isExcluded: () => false };
 }
