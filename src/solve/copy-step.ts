@@ -103,7 +103,9 @@ async function splitArchives(contextDir: string, sources: string[]): Promise<{ a
 async function extractArchive(hostPath: string, dest: string): Promise<void> {
   await mkdir(dest, { recursive: true, mode: 0o755 });
   try {
-    await extractLayer(await decompressedArchive(hostPath), dest, { whiteouts: 'apply', mediaType: 'ADD archive' });
+    // As in Docker, `.wh.` entries delete what the image has below: in the upper dir that takes
+    // overlay whiteouts, which the commit turns into the layer's OCI whiteouts.
+    await extractLayer(await decompressedArchive(hostPath), dest, { whiteouts: 'overlay', mediaType: 'ADD archive' });
   } catch (error) {
     // A hostile or broken archive is the recipe's input: report it at the ADD line.
     if (!(error instanceof LayerError)) throw error;
