@@ -71,6 +71,7 @@ describe('mount safety', () => {
       const result = await build(`FROM busybox\nRUN --mount=type=cache,id=${id},target=/c touch /c/pwned\n`);
       expectClearFailure(result, /cache id .* is not allowed/);
     }
+    expectClearFailure(await build('FROM busybox\nRUN --mount=type=cache,id=a\0b,target=/c true\n'), /contains a NUL byte/);
     for (const id of [canary, `${canary}/sub`, '/', 'a/b/c']) {
       const result = await build(`FROM busybox\nRUN --mount=type=cache,id=${id},target=/c touch /c/pwned-by-id\n`);
       expect(result.status, result.stderr).toBe(0);
@@ -88,6 +89,7 @@ describe('mount safety', () => {
     for (const id of ['../x', 'a/b', '..']) {
       expectClearFailure(await build(`FROM busybox\nRUN --mount=type=secret,id=${id} true\n`), /secret id .* is not allowed/);
     }
+    expectClearFailure(await build('FROM busybox\nRUN --mount=type=secret,id=a\0b true\n'), /contains a NUL byte/);
     const secret = join(work, 'secret.txt');
     writeFileSync(secret, 'x');
     for (const id of ['../x', 'a/b']) {
