@@ -24,6 +24,7 @@ static const char usage_text[] =
     "  --bind SRC DST       bind-mount host path SRC at DST inside the root\n"
     "  --ro-bind SRC DST    the same, read-only\n"
     "  --tmpfs DST          mount an empty tmpfs at DST\n"
+    "  --size BYTES         size limit of the next --tmpfs (as bubblewrap's --size)\n"
     "Process:\n"
     "  --hostname NAME      hostname inside (default: tsbuild)\n"
     "  --uid N --gid N      user and group the command runs as (default: 0 0)\n"
@@ -91,8 +92,8 @@ static void parse_groups(struct opts *opts, const char *text) {
     opts->groups[opts->n_groups++] = (gid_t)parse_id("--groups", tok);
 }
 
-static void add_mount(struct opts *opts, struct mount_op ***tail, enum mount_kind kind, const char *source,
-                      const char *target) {
+static struct mount_op *add_mount(struct opts *opts, struct mount_op ***tail, enum mount_kind kind,
+                                  const char *source, const char *target) {
   struct mount_op *op = xcalloc(1, sizeof *op);
   op->kind = kind;
   op->source = source;
@@ -101,6 +102,7 @@ static void add_mount(struct opts *opts, struct mount_op ***tail, enum mount_kin
   **tail = op;
   *tail = &op->next;
   (void)opts;
+  return op;
 }
 
 static void add_env(struct opts *opts, const char *key, const char *value) {
@@ -169,6 +171,7 @@ void parse_args(int argc, char **argv, struct opts *opts) {
   opts->status_fd = -1;
   opts->env = xcalloc(1, sizeof(char *));
   struct mount_op **tail = &opts->mounts;
+  unsigned long long next_tmpfs_size = 0;
 
   int i = 1;
   for (; i < argc; i++) {
@@ -196,7 +199,10 @@ void parse_args(int argc, char **argv, struct opts *opts) {
       add_mount(opts, &tail, arg[2] == 'r' ? MOUNT_RO_BIND : MOUNT_BIND, argv[i + 1], argv[i + 2]);
       i += 2;
     } else if (strcmp(arg, "--tmpfs") == 0) {
-      add_mount(opts, &tail, MOUNT_TMPFS, NULL, need_value(argc, argv, i++, 1));
+      add_mount(opts, &tail, MOUNT_TMPFS, NULL, need_value(argc, argv, i++, 1))->size = next_tmpfs_size;
+      next_tmpfs_size = 0;
+    } else if (strcmp(arg, "--size") == 0) {
+      next_tmpfs_size = parse_count(arg, need_value(argc, argv, i++, 1));
     } else if (strcmp(arg, "--hostname") == 0) {
       opts->hostname = need_value(argc, argv, i++, 1);
     } else if (strcmp(arg, "--uid") == 0) {
@@ -235,6 +241,8 @@ void parse_args(int argc, char **argv, struct opts *opts) {
       die("unknown option '%s' (try --help; put the command after --)", arg);
     }
   }
+  if (next_tmpfs_size != 0)
+    die("--size must come before the --tmpfs it limits");
   opts->argv = argv + i;
   if (opts->hostname == NULL)
     opts->hostname = "tsbuild";

@@ -18,6 +18,7 @@ struct mount_op {
   const char *target; /* absolute path inside the root */
   int source_fd;      /* O_PATH fd of source, opened before the host view goes away */
   bool source_is_dir;
+  unsigned long long size; /* tmpfs size limit in bytes; 0 = the kernel's default */
   struct mount_op *next;
 };
 

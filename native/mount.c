@@ -333,9 +333,12 @@ static void mount_requested(int rootfd, const struct opts *opts) {
   for (struct mount_op *op = opts->mounts; op != NULL; op = op->next) {
     cleanup_fd int dst = ensure_in_root(rootfd, op->target, !op->source_is_dir);
     switch (op->kind) {
-    case MOUNT_TMPFS:
-      mount_at_fd("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", op->target);
+    case MOUNT_TMPFS: {
+      cleanup_free char *data =
+          op->size != 0 ? xasprintf("mode=0755,size=%llu", op->size) : xstrdup("mode=0755");
+      mount_at_fd("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, data, op->target);
       break;
+    }
     case MOUNT_BIND:
     case MOUNT_RO_BIND:
       bind_fd(op->source_fd, dst, MOUNT_ATTR_STEP | (op->kind == MOUNT_RO_BIND ? MOUNT_ATTR_RDONLY : 0),

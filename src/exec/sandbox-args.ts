@@ -18,6 +18,7 @@ export function sandboxArgv(spec: SandboxSpec): string[] {
   args.push('--upper', spec.upperDir, '--work', spec.workDir);
   for (const mount of spec.mounts ?? []) {
     if (mount.type === 'tmpfs') {
+      if (mount.sizeBytes !== undefined) args.push('--size', String(mount.sizeBytes));
       args.push('--tmpfs', insideRoot(mount.target));
     } else {
       if (mount.source === undefined) throw new TypeError(`bind mount at ${mount.target} has no source`);

@@ -10,6 +10,8 @@ export interface SandboxMount {
   /** Absolute path inside the root; resolved inside the root, never through a host path. */
   target: string;
   readonly?: boolean;
+  /** tmpfs only: its size limit in bytes (default: the kernel's, half of RAM). */
+  sizeBytes?: number;
 }
 
 export interface SandboxLimits {

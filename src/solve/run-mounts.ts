@@ -58,7 +58,7 @@ export async function prepareMounts(runtime: BuildRuntime, step: RunStep, inputs
     for (const [index, mount] of step.mounts.entries()) {
       switch (mount.type) {
         case 'tmpfs':
-          mounts.push({ type: 'tmpfs', target: mount.target });
+          mounts.push({ type: 'tmpfs', target: mount.target, ...(mount.size !== undefined ? { sizeBytes: mount.size } : {}) });
           break;
         case 'bind': {
           const source = await materialize(runtime, mount, inputs.sources.get(index), join(inputs.scratch, `mount-${index}`));
