@@ -43,6 +43,13 @@ describe('cache mount sharing', () => {
     expect(result.status, result.stderr).toBe(0);
   });
 
+  it('a cache outlives the build: another recipe mounting the same id elsewhere finds its files', async () => {
+    const first = await build('FROM busybox\nRUN --mount=type=cache,id=outlives,target=/c,uid=1000,mode=0700 echo kept > /c/file\n');
+    expect(first.status, first.stderr).toBe(0);
+    const second = await build('FROM busybox\nRUN --mount=type=cache,id=outlives,target=/elsewhere stat -c %u:%a /elsewhere > /owner && cat /elsewhere/file > /got && test "$(cat /got)" = kept\n');
+    expect(second.status, second.stderr).toBe(0);
+  });
+
   it('private: the second step gets a dir of its own while the first holds the cache', async () => {
     const result = await build(twoClaims('sharing-private', 'private'));
     expect(result.status, result.stderr).toBe(0);
