@@ -72,14 +72,12 @@ async function runCommand(argv: string[], ctx: CliContext): Promise<number> {
     .help()
     .alias('h', 'help')
     .version(false)
-    // yargs lays out the help text on every run that reaches a handler; fitting it to a width
-    // costs tens of milliseconds, so only a run that asks for help gets one.
-    .wrap(wantsHelp(argv) ? Math.min(100, process.stdout.columns ?? 100) : null)
+    .wrap(Math.min(100, process.stdout.columns ?? 100))
     .fail((message, error) => {
       if (error) throw error;
       throw new UsageError(message ?? 'invalid command line', { hint: 'Run tsbuild --help for usage.' });
     });
-  if (!wantsHelp(argv)) skipHelpLayout(parser);
+  skipHelpLayout(parser);
 
   for (const entry of commands) {
     // yargs runs the builder of the chosen verb only, so only its module is ever imported.
@@ -113,14 +111,11 @@ async function runCommand(argv: string[], ctx: CliContext): Promise<number> {
   return status;
 }
 
-function wantsHelp(argv: string[]): boolean {
-  return argv.includes('--help') || argv.includes('-h');
-}
-
 /**
  * yargs lays out the whole help text before it runs a handler, in case the handler shows it
- * (ours never do; usage errors go through .fail): ~15 ms on every run. Through yargs'
- * internals, so if they change this does nothing and the help is laid out as before.
+ * (ours never do; usage errors go through .fail): ~15 ms on every run. --help lays it out
+ * anew. Through yargs' internals, so if they change this does nothing and the help is laid
+ * out as before.
  */
 function skipHelpLayout(parser: object): void {
   const internals = parser as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } };
