@@ -46,7 +46,7 @@ describe('cache mount sharing', () => {
   it('a cache outlives the build: another recipe mounting the same id elsewhere finds its files', async () => {
     const first = await build('FROM busybox\nRUN --mount=type=cache,id=outlives,target=/c,uid=1000,mode=0700 echo kept > /c/file\n');
     expect(first.status, first.stderr).toBe(0);
-    const second = await build('FROM busybox\nRUN --mount=type=cache,id=outlives,target=/elsewhere stat -c %u:%a /elsewhere > /owner && cat /elsewhere/file > /got && test "$(cat /got)" = kept\n');
+    const second = await build('FROM busybox\nRUN --mount=type=cache,id=outlives,target=/elsewhere cat /elsewhere/file > /got && test "$(cat /got)" = kept\n');
     expect(second.status, second.stderr).toBe(0);
   });
 
