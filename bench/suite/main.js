@@ -2,14 +2,14 @@
 // The benchmark suite of issue 10: every workload × case on tsbuild and, when installed, on
 // buildah and dockerd's BuildKit, alternated A B A B with medians of several runs; physical
 // references measured in the same run; targets evaluated per row. Writes a markdown table and
-// JSON (bench/results/latest.{md,json}, or --out DIR).
+// JSON (bench/results/latest.{md,json}; --quick: $TMPDIR/tsbuild-bench-quick/; or --out DIR).
 //
 //   npm run build && bash scripts/peers.sh && node bench/suite/main.js [--quick] [--no-peers]
 //     [--runs N] [--only WORKLOAD] [--out DIR] [--cli PATH/bin/tsbuild.js]
 // bench-quick: --quick
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, release, totalmem } from 'node:os';
+import { availableParallelism, cpus, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { alternate, median } from '../lib/stats.js';
@@ -28,7 +28,8 @@ const { values } = parseArgs({
     verbose: { type: 'boolean', default: false },
     runs: { type: 'string' },
     only: { type: 'string' },
-    out: { type: 'string', default: join(REPO, 'bench/results') },
+    // Quick runs (CI) must not overwrite the committed results of the last full run.
+    out: { type: 'string' },
     // Another checkout's bin/tsbuild.js: a long run is then immune to rebuilds of dist/ here.
     cli: { type: 'string', default: join(REPO, 'bin/tsbuild.js') },
   },
@@ -115,11 +116,13 @@ const result = {
   rows,
   reproducibility,
 };
-mkdirSync(values.out, { recursive: true });
-writeFileSync(join(values.out, 'latest.json'), JSON.stringify(result, null, 2) + '\n');
+const out = values.out ?? (QUICK ? join(tmpdir(), 'tsbuild-bench-quick') : join(REPO, 'bench/results'));
+mkdirSync(out, { recursive: true });
+writeFileSync(join(out, 'latest.json'), JSON.stringify(result, null, 2) + '\n');
 const table = markdown(result);
-writeFileSync(join(values.out, 'latest.md'), table);
+writeFileSync(join(out, 'latest.md'), table);
 console.log(table);
+log(`wrote ${join(out, 'latest.md')} and latest.json`);
 
 /** Every case of one workload on every builder; returns { case: { builder: [results] } }. */
 async function runWorkload(workload) {
