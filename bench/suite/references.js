@@ -64,10 +64,27 @@ function medianSpawn([file, args], count) {
 }
 
 function namespaceFloor(work, rootfs, count) {
+  return withFloorDirs(work, (dirs) => medianSpawn(namespaceFloorCommand(rootfs, dirs), count));
+}
+
+/** Wall ms of `steps` floor runs one after another: a RUN-only build without the builder. */
+export function namespaceFloorSteps(work, rootfs, steps) {
+  return withFloorDirs(work, (dirs) => {
+    const [file, args] = namespaceFloorCommand(rootfs, dirs);
+    const started = performance.now();
+    for (let i = 0; i < steps; i++) {
+      const r = spawnSync(file, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      if (r.status !== 0) throw new Error(`the namespace floor failed: ${r.stderr}`);
+    }
+    return performance.now() - started;
+  });
+}
+
+function withFloorDirs(work, fn) {
   const dirs = Object.fromEntries(['upper', 'work', 'mnt'].map((d) => [d, join(work, `floor-${d}`)]));
   for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
   try {
-    return medianSpawn(namespaceFloorCommand(rootfs, dirs), count);
+    return fn(dirs);
   } finally {
     for (const dir of Object.values(dirs)) rmSync(dir, { recursive: true, force: true });
   }

@@ -18,7 +18,8 @@ export function markdown(result) {
     `|---|---|---:|${peers.map(() => '---:|---:|').join('')}---|---:|---|`,
   ];
   for (const row of rows) {
-    const floor = row.floor ? `${row.floor.what}: ${row.floor.ratio}` : '–';
+    const perStep = row.floor?.floorMs ? ` (${row.floor.ms} vs ${row.floor.floorMs} ms a step)` : '';
+    const floor = row.floor ? `${row.floor.what}: ${row.floor.ratio}${perStep}` : '–';
     const targets = row.unavailable ? `not measured: ${row.unavailable}` : row.targets.map((t) => t.text).join('; ') || '–';
     const peerCells = peers.map((p) => `${seconds(row.ms[p])} | ${cell(row.ratios[p], '×')}`).join(' | ');
     lines.push(
