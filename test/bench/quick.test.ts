@@ -19,7 +19,7 @@ type Row = {
   ms: Record<string, number>;
   ratios: Record<string, number>;
   maxRssMB: number | null;
-  floor?: { what: string; ratio: number };
+  floor?: { what: string; ms: number; ratio: number };
   targets: { name: string; met: boolean | null; text: string }[];
   unavailable?: string;
 };
@@ -107,7 +107,12 @@ describe('bench suite --quick', () => {
     }
     const floor = (workload: string, name: string) => result.rows.find((r) => r.workload === workload && r.case === name)?.floor;
     expect(floor('many-runs', 'cold')?.what).toMatch(/namespace floor/);
-    for (const name of ['cold', 'export', 'archive']) expect(floor('large-context', name)?.ratio).toBeGreaterThan(0);
+    // Quick sizes make these ratios tiny (process start dominates): present, not large.
+    for (const name of ['cold', 'export', 'archive']) {
+      const reference = floor('large-context', name);
+      expect(reference?.ms, name).toBeGreaterThan(0);
+      expect(reference?.ratio, name).toBeGreaterThanOrEqual(0);
+    }
     for (const key of ['diskWriteMBps', 'diskReadMBps', 'sha256MBps', 'forkExecMs', 'namespaceFloorMs']) {
       expect(result.references[key], key).toBeGreaterThan(0);
     }
