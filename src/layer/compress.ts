@@ -102,7 +102,8 @@ function readChunk(input: Readable): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
     const chunk = input.read() as Buffer | null;
     if (chunk !== null) return resolve(chunk);
-    if (input.readableEnded) return resolve(null);
+    if (input.errored) return reject(input.errored);
+    if (input.readableEnded || input.destroyed) return resolve(null);
     const cleanup = () => {
       input.off('readable', onReadable);
       input.off('end', onEnd);

@@ -49,6 +49,11 @@ const SPACE_RESERVE = 64 << 20;
  */
 export async function extractLayer(input: Readable, dest: string, options: ExtractLayerOptions): Promise<ExtractLayerResult> {
   const root = resolve(dest);
+  const digester = new DigestingStream();
+  // Listen before the first await: a small input can end, and fail its own verification
+  // (a corrupt blob), while we wait, and an error nobody listens to would crash the process.
+  const onInputError = (error: Error) => digester.destroy(decompressionError(error, options.mediaType));
+  input.on('error', onInputError);
   const limits = await defaultLimits(root, options);
   let stream: Readable;
   try {
@@ -57,8 +62,7 @@ export async function extractLayer(input: Readable, dest: string, options: Extra
     input.destroy();
     throw isTsbuildError(error) ? error : decompressionError(error as Error, options.mediaType);
   }
-  const digester = new DigestingStream();
-  stream.on('error', (error) => digester.destroy(decompressionError(error, options.mediaType)));
+  if (stream !== input) stream.on('error', onInputError);
   stream.pipe(digester);
   const extraction = new Extraction(root, options.whiteouts, limits);
   let current: { path: string; offset: number } | undefined;
