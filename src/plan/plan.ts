@@ -3,7 +3,7 @@
 // expanded, as in BuildKit. A stage may only use stages defined before it, which makes the
 // recipe order a dependency order and rules cycles out.
 
-import { RecipeError, UsageError, type SourceLocation } from '../errors.js';
+import { BuildError, RecipeError, UsageError, type SourceLocation } from '../errors.js';
 import { closest, parseInstructionText, type ArgInstruction, type Instruction, type Recipe, type Stage } from '../recipe/index.js';
 import { ArgScope, expansionEnv, isProxyArg } from './args.js';
 import { emptyConfig, imageConfig, scratchConfig, stageConfig } from './base-config.js';
@@ -106,7 +106,7 @@ class Planner implements PlanContext {
     if (byName) return byName.index;
     if (/^\d+$/.test(target) && Number(target) < stages.length) return Number(target);
     const names = stages.map((stage) => stage.name).filter(Boolean);
-    throw new UsageError(`target stage "${target}" could not be found`, {
+    throw new BuildError('E_UNKNOWN_TARGET', `target stage "${target}" could not be found`, {
       hint: names.length > 0 ? `Stages in ${this.recipe.file}: ${names.join(', ')} (or an index 0–${stages.length - 1}).` : `Name a stage with FROM image AS name, or use an index 0–${stages.length - 1}.`,
     });
   }

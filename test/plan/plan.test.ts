@@ -2,7 +2,7 @@
 // against the rule Docker/BuildKit documents.
 
 import { describe, expect, it } from 'vitest';
-import { RecipeError, UsageError } from '../../src/errors.js';
+import { BuildError, RecipeError } from '../../src/errors.js';
 import { parseRecipe } from '../../src/recipe/index.js';
 import { baseImageRefs, planBuild } from '../../src/plan/index.js';
 import type { BaseImageInfo, BuildGraph, ConfigStep, CopyStep, PlannedStep, PlanOptions, RunStep } from '../../src/plan/types.js';
@@ -446,8 +446,8 @@ describe('stage graph', () => {
     expect(plan(MULTI, { target: '1' }).stages.map((s) => s.index)).toEqual([0, 1]);
   });
 
-  it('an unknown --target is a usage error listing the stages', () => {
-    expect(() => plan(MULTI, { target: 'nope' })).toThrow(UsageError);
+  it('an unknown --target is a build error listing the stages', () => {
+    expect(() => plan(MULTI, { target: 'nope' })).toThrow(BuildError);
     expect(() => plan(MULTI, { target: 'nope' })).toThrow('target stage "nope" could not be found');
   });
 
