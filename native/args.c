@@ -31,6 +31,7 @@ static const char usage_text[] =
     "  --groups A,B         supplementary groups (default: none)\n"
     "  --chdir DIR          working directory, created if missing (default: /)\n"
     "  --setenv KEY VALUE   set an environment variable; nothing else is inherited\n"
+    "  --env-fd FD          read more variables from FD: NUL-terminated KEY=VALUE entries\n"
     "  --network none|host  none: own namespace with loopback only (default); host: share\n"
     "Limits (each one is applied or the helper fails):\n"
     "  --memory BYTES       memory limit (cgroup), swap included\n"
@@ -111,6 +112,43 @@ static void add_env(struct opts *opts, const char *key, const char *value) {
   opts->env = xrealloc(opts->env, (opts->n_env + 2) * sizeof(char *));
   opts->env[opts->n_env++] = xasprintf("%s=%s", key, value);
   opts->env[opts->n_env] = NULL;
+}
+
+/* --env-fd: NUL-separated KEY=VALUE entries read from a descriptor until EOF, so that values
+ * (secrets given as environment variables) never show in the host's /proc/PID/cmdline. */
+static void add_env_from_fd(struct opts *opts, const char *value) {
+  char *end = NULL;
+  long fd = strtol(value, &end, 10);
+  if (*end != '\0' || fd < 3 || fd > INT_MAX)
+    die("--env-fd: '%s' is not a descriptor above stderr", value);
+  size_t size = 0, cap = 4096;
+  char *data = xmalloc(cap);
+  for (;;) {
+    if (size == cap)
+      data = xrealloc(data, cap *= 2);
+    ssize_t n = read((int)fd, data + size, cap - size);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      die_errno("--env-fd %ld: read", fd);
+    if (n == 0)
+      break;
+    size += (size_t)n;
+  }
+  close((int)fd);
+  for (size_t start = 0; start < size;) {
+    size_t len = strnlen(data + start, size - start);
+    if (start + len == size)
+      die("--env-fd: the last entry is not NUL-terminated");
+    char *entry = data + start;
+    char *eq = strchr(entry, '=');
+    if (eq == NULL)
+      die("--env-fd: '%s' is not KEY=VALUE", entry);
+    *eq = '\0';
+    add_env(opts, entry, eq + 1);
+    start += len + 1;
+  }
+  free(data);
 }
 
 /* Paths inside the root are absolute and normalised: no "." or ".." components, so a path
@@ -213,6 +251,8 @@ void parse_args(int argc, char **argv, struct opts *opts) {
       parse_groups(opts, need_value(argc, argv, i++, 1));
     } else if (strcmp(arg, "--chdir") == 0) {
       opts->chdir = need_value(argc, argv, i++, 1);
+    } else if (strcmp(arg, "--env-fd") == 0) {
+      add_env_from_fd(opts, need_value(argc, argv, i++, 1));
     } else if (strcmp(arg, "--setenv") == 0) {
       need_value(argc, argv, i, 2);
       add_env(opts, argv[i + 1], argv[i + 2]);

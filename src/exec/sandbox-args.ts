@@ -11,6 +11,8 @@ function insideRoot(path: string): string {
 
 /** The descriptor the helper writes its one-line final status to (see native/README.md). */
 export const STATUS_FD = 3;
+/** The descriptor the helper reads the step's environment from (`--env-fd`). */
+export const ENV_FD = 4;
 
 export function sandboxArgv(spec: SandboxSpec): string[] {
   const args: string[] = [];
@@ -29,11 +31,9 @@ export function sandboxArgv(spec: SandboxSpec): string[] {
   args.push('--uid', String(spec.uid), '--gid', String(spec.gid));
   if (spec.groups !== undefined && spec.groups.length > 0) args.push('--groups', spec.groups.join(','));
   args.push('--chdir', insideRoot(spec.cwd || '/'));
-  for (const entry of spec.env) {
-    const eq = entry.indexOf('=');
-    if (eq <= 0) throw new TypeError(`environment entry '${entry}' is not KEY=VALUE`);
-    args.push('--setenv', entry.slice(0, eq), entry.slice(eq + 1));
-  }
+  // The environment travels on a pipe, not argv: values (secrets among them) must not show in
+  // the host's /proc/PID/cmdline while the step runs.
+  args.push('--env-fd', String(ENV_FD));
   args.push('--network', spec.network);
   const limits = spec.limits ?? {};
   if (limits.memoryBytes !== undefined) args.push('--memory', String(limits.memoryBytes));
@@ -43,4 +43,12 @@ export function sandboxArgv(spec: SandboxSpec): string[] {
   if (limits.timeoutSeconds !== undefined) args.push('--timeout', String(limits.timeoutSeconds));
   args.push('--status-fd', String(STATUS_FD), '--', ...spec.argv);
   return args;
+}
+
+/** What the helper reads on ENV_FD: the spec's environment as NUL-terminated KEY=VALUE entries. */
+export function sandboxEnvPayload(spec: SandboxSpec): Buffer {
+  for (const entry of spec.env) {
+    if (entry.indexOf('=') <= 0 || entry.includes('\0')) throw new TypeError(`environment entry '${entry}' is not KEY=VALUE`);
+  }
+  return Buffer.from(spec.env.map((entry) => `${entry}\0`).join(''));
 }

@@ -5,8 +5,9 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { Writable } from 'node:stream';
 import { BuildError, CancelledError } from '../errors.js';
-import { sandboxArgv } from './sandbox-args.js';
+import { sandboxArgv, sandboxEnvPayload } from './sandbox-args.js';
 import { outcomeFromStatus } from './sandbox-status.js';
 import type { SandboxIO, SandboxResult, SandboxSpec } from './types.js';
 
@@ -53,6 +54,7 @@ export function runSandboxed(
 ): Promise<SandboxResult> {
   const helper = requireHelper();
   const args = sandboxArgv(spec);
+  const envPayload = sandboxEnvPayload(spec);
   if (io.signal?.aborted) return Promise.reject(new CancelledError());
   const started = performance.now();
   return new Promise((resolvePromise, reject) => {
@@ -62,9 +64,13 @@ export function runSandboxed(
     // With a terminal the step writes to it directly, and its output is not streamed.
     const output = spec.tty ? 'inherit' : 'pipe';
     const child = spawn(file, argv, {
-      stdio: [spec.interactive || spec.tty ? 'inherit' : 'ignore', output, output, 'pipe'],
+      stdio: [spec.interactive || spec.tty ? 'inherit' : 'ignore', output, output, 'pipe', 'pipe'],
       env: {},
     });
+    const envPipe = child.stdio[4] as Writable | null;
+    // A helper that dies before reading closes the pipe: that is reported by its exit, not here.
+    envPipe?.on('error', () => {});
+    envPipe?.end(envPayload);
     let status = '';
     let stderrTail = '';
     let aborted = false;

@@ -1,12 +1,12 @@
 // The pure halves of runSandboxed: SandboxSpec → helper argv, and helper status → StepFailure.
 
 import { describe, expect, it } from 'vitest';
-import { sandboxArgv } from '../../src/exec/sandbox-args.js';
+import { sandboxArgv, sandboxEnvPayload } from '../../src/exec/sandbox-args.js';
 import { HelperExit, outcomeFromStatus } from '../../src/exec/sandbox-status.js';
 
 describe('sandboxArgv', () => {
   it('turns every field of a spec into bubblewrap-style options, the command after --', () => {
-    const argv = sandboxArgv({
+    const spec = {
       lowerDirs: ['/l/base', '/l/top'],
       upperDir: '/s/upper',
       workDir: '/s/work',
@@ -24,20 +24,24 @@ describe('sandboxArgv', () => {
         { type: 'tmpfs', target: '/tmp//x/' },
       ],
       limits: { memoryBytes: 536870912, pids: 100, cpus: 1.5, cpuset: '0-1', timeoutSeconds: 30 },
-    });
+    } as const;
+    const argv = sandboxArgv({ ...spec, env: [...spec.env], argv: [...spec.argv], groups: [...spec.groups], mounts: [...spec.mounts] });
     expect(argv).toEqual([
       '--lower', '/l/base', '--lower', '/l/top', '--upper', '/s/upper', '--work', '/s/work',
       '--bind', '/h/cache', '/root/.cache', '--ro-bind', '/h/secret', '/run/secret', '--tmpfs', '/tmp/x',
       '--hostname', 'box', '--uid', '1000', '--gid', '1001', '--groups', '27,100', '--chdir', '/srv',
-      '--setenv', 'PATH', '/bin', '--setenv', 'A', 'x=y', '--network', 'host',
+      '--env-fd', '4', '--network', 'host',
       '--memory', '536870912', '--pids', '100', '--cpus', '1.5', '--cpuset', '0-1', '--timeout', '30',
       '--status-fd', '3', '--', '/bin/sh', '-c', 'echo "$A"',
     ]);
+    // The environment goes on a pipe, so no value (a secret) shows in the host's process list.
+    expect(argv.join(' ')).not.toContain('x=y');
+    expect(sandboxEnvPayload({ ...spec, env: [...spec.env], argv: [...spec.argv] } as never).toString()).toBe('PATH=/bin\0A=x=y\0');
   });
 
   it('refuses an environment entry without =', () => {
     expect(() =>
-      sandboxArgv({ lowerDirs: [], upperDir: '/u', workDir: '/w', argv: ['x'], env: ['NOVALUE'], cwd: '/', uid: 0, gid: 0, network: 'none' }),
+      sandboxEnvPayload({ lowerDirs: [], upperDir: '/u', workDir: '/w', argv: ['x'], env: ['NOVALUE'], cwd: '/', uid: 0, gid: 0, network: 'none' }),
     ).toThrow("environment entry 'NOVALUE' is not KEY=VALUE");
   });
 });
