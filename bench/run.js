@@ -7,20 +7,23 @@
 // header line `// bench-quick: ARGS` (the arguments that make it quick). One without that
 // line is skipped in quick mode, saying so — never run at full length by surprise.
 //
-//   npx tsc -p . && make -C native && node bench/run.js [--quick] [--only NAME]
+//   npx tsc -p . && make -C native && node bench/run.js [--quick] [--only NAME] [--except NAME]…
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, except: { type: 'string', multiple: true, default: [] } },
+});
 const dir = import.meta.dirname;
 const isBench = (name) =>
   name.endsWith('.js') ? name !== 'run.js' : statSync(join(dir, name)).isDirectory() && existsSync(join(dir, name, 'main.js'));
 const benches = readdirSync(dir)
   .filter(isBench)
   .filter((name) => values.only === undefined || name.includes(values.only))
+  .filter((name) => !values.except.some((skip) => name.includes(skip)))
   .sort();
 
 const QUICK_HEADER = /^\/\/ bench-quick:(.*)$/m;
