@@ -2,9 +2,9 @@
 // compiled into .cache/e2e-cli/<pid>/dist, beside a bin/tsbuild.js and links to native/ and
 // package.json, so a concurrent rebuild of the shared dist/ cannot change the code under test.
 
-import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { compileSrcInto } from '../helpers/compiled-src.js';
 import { REPO_ROOT } from '../helpers/fixtures.js';
 
 let cli: string | undefined;
@@ -19,12 +19,7 @@ export function isolatedCli(): string {
   const root = join(parent, String(process.pid));
   rmSync(root, { recursive: true, force: true });
   mkdirSync(join(root, 'bin'), { recursive: true });
-  try {
-    execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', REPO_ROOT, '--outDir', join(root, 'dist'), '--declaration', 'false', '--sourceMap', 'false'], { stdio: 'pipe' });
-  } catch {
-    // Type errors elsewhere in the tree do not stop emission; a missing output below does.
-  }
-  if (!existsSync(join(root, 'dist/cli/main.js'))) throw new Error(`tsc did not emit ${root}/dist/cli/main.js`);
+  compileSrcInto(join(root, 'dist'), 'cli/main.js');
   copyFileSync(join(REPO_ROOT, 'bin/tsbuild.js'), join(root, 'bin/tsbuild.js'));
   symlinkSync(join(REPO_ROOT, 'native'), join(root, 'native'));
   symlinkSync(join(REPO_ROOT, 'package.json'), join(root, 'package.json'));

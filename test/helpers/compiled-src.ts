@@ -18,6 +18,13 @@ export function compiledSrc(): string {
     if (!existsSync(`/proc/${name}`)) rmSync(join(parent, name), { recursive: true, force: true });
   }
   const outDir = join(parent, String(process.pid));
+  compileSrcInto(outDir, 'index.js');
+  compiled = outDir;
+  return outDir;
+}
+
+/** Compiles src/ into `outDir` (dist layout); fails unless `expected` (relative) was emitted. */
+export function compileSrcInto(outDir: string, expected: string): void {
   try {
     execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', REPO_ROOT, '--outDir', outDir, '--declaration', 'false', '--sourceMap', 'false'], {
       stdio: 'pipe',
@@ -25,7 +32,5 @@ export function compiledSrc(): string {
   } catch {
     // Type errors elsewhere in the tree do not stop emission; a missing output below does.
   }
-  if (!existsSync(join(outDir, 'index.js'))) throw new Error(`tsc did not emit ${outDir}/index.js`);
-  compiled = outDir;
-  return outDir;
+  if (!existsSync(join(outDir, expected))) throw new Error(`tsc did not emit ${outDir}/${expected}`);
 }
