@@ -1,22 +1,10 @@
 // Platforms (`os/arch[/variant]`) and the build args Docker predefines from them.
 
 import { UsageError } from '../errors.js';
+import { formatPlatform, hostPlatform } from '../lib/platform.js';
 import type { TargetPlatform } from './types.js';
 
-const NODE_ARCH: Record<string, { architecture: string; variant?: string }> = {
-  x64: { architecture: 'amd64' },
-  arm64: { architecture: 'arm64' },
-  arm: { architecture: 'arm', variant: 'v7' },
-  ia32: { architecture: '386' },
-  ppc64: { architecture: 'ppc64le' },
-  s390x: { architecture: 's390x' },
-  riscv64: { architecture: 'riscv64' },
-};
-
-export function hostPlatform(): TargetPlatform {
-  const arch = NODE_ARCH[process.arch] ?? { architecture: process.arch };
-  return { os: 'linux', ...arch };
-}
+export { formatPlatform, hostPlatform };
 
 /** Parses `linux/amd64`, `linux/arm/v7`; the error says how a platform is written. */
 export function parsePlatform(text: string): TargetPlatform {
@@ -26,10 +14,6 @@ export function parsePlatform(text: string): TargetPlatform {
   }
   const [os, architecture, variant] = parts as [string, string, string?];
   return variant ? { os, architecture, variant } : { os, architecture };
-}
-
-export function formatPlatform(platform: TargetPlatform): string {
-  return [platform.os, platform.architecture, platform.variant].filter(Boolean).join('/');
 }
 
 /** TARGETPLATFORM, TARGETOS … BUILDVARIANT, as BuildKit defines them. */

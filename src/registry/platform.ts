@@ -10,11 +10,6 @@ function matchesPlatform(candidate: Platform | undefined, wanted: Platform): boo
   return wanted.variant === undefined || candidate.variant === wanted.variant;
 }
 
-// plan/platform.ts has the same one-liner for TargetPlatform; registry may not import plan.
-export function formatPlatform(platform: Platform): string {
-  return [platform.os, platform.architecture, platform.variant].filter(Boolean).join('/');
-}
-
 export function selectPlatform(manifests: Descriptor[], wanted: Platform): Descriptor | undefined {
   return manifests.find((m) => matchesPlatform(m.platform, wanted));
 }

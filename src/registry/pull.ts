@@ -14,7 +14,8 @@ import type { ContentStore } from '../store/types.js';
 import { RegistryClient, type FetchedManifest } from './client.js';
 import { fetchBlob } from './fetch.js';
 import { DEFAULTS, type RegistryOptions } from './options.js';
-import { formatPlatform, selectPlatform } from './platform.js';
+import { selectPlatform } from './platform.js';
+import { formatPlatform } from '../lib/platform.js';
 import { settleAll, TransferQueue } from './queue.js';
 
 export interface PullResult {

@@ -2,7 +2,8 @@
 // manifest for this host's platform, else its first image manifest.
 
 import { StoreError } from '../errors.js';
-import { MediaType, type Descriptor, type ImageConfig, type Index, type Manifest, type Platform } from '../layer/oci.js';
+import { MediaType, type Descriptor, type ImageConfig, type Index, type Manifest } from '../layer/oci.js';
+import { hostPlatform, type PlatformName } from '../lib/platform.js';
 import type { BlobStore } from './blobs.js';
 import type { LayerRef, StoredImage } from './types.js';
 
@@ -24,13 +25,9 @@ export function isArtifactManifest(manifest: Manifest): boolean {
   return !IMAGE_CONFIG_TYPES.has(manifest.config.mediaType);
 }
 
-/** The platform of this host in OCI terms. */
-export function hostPlatform(): Platform {
-  const arch: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
-  return { os: 'linux', architecture: arch[process.arch] ?? process.arch };
-}
+export { hostPlatform };
 
-export async function resolveImage(blobs: BlobStore, descriptor: Descriptor, platform = hostPlatform()): Promise<StoredImage> {
+export async function resolveImage(blobs: BlobStore, descriptor: Descriptor, platform: PlatformName = hostPlatform()): Promise<StoredImage> {
   let current = descriptor;
   for (let depth = 0; isIndexType(current.mediaType); depth++) {
     if (depth > 4) throw new StoreError('invalid', `index ${descriptor.digest} nests too deeply`);
