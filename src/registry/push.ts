@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import { StoreError, UsageError } from '../errors.js';
 import { canonicalJson } from '../lib/canonical-json.js';
 import { sha256, type Digest } from '../lib/digest.js';
-import { MediaType, type Descriptor, type Index, type Manifest } from '../layer/oci.js';
+import type { Descriptor, Index, Manifest } from '../layer/oci.js';
 import { formatReference, parseReference } from '../store/reference.js';
 import { isIndexType } from '../store/images.js';
 import { compressedLayer } from '../store/compressed-layers.js';
