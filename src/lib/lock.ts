@@ -40,6 +40,8 @@ export interface AcquireOptions {
   /** Give up with StoreError('locked') after this long; default 120 s. 0 = try once. */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Called once, when the lock is found held by a live process and this call starts waiting. */
+  onWait?: (holder: LockHolder) => void;
 }
 
 /** The start time of a running process, or undefined when it does not exist or has exited (a zombie). */
@@ -93,6 +95,7 @@ export async function acquireLock(path: string, options: AcquireOptions = {}): P
   };
   const text = JSON.stringify(holder);
   let delay = 1;
+  let waiting = false;
   for (;;) {
     if (await tryCreate(path, text, holder.nonce)) return makeLock(path, holder);
     const currentText = await readLockText(path);
@@ -105,6 +108,8 @@ export async function acquireLock(path: string, options: AcquireOptions = {}): P
     }
     options.signal?.throwIfAborted();
     if (Date.now() >= deadline) throw lockedError(path, current);
+    if (!waiting) options.onWait?.(current);
+    waiting = true;
     await sleep(delay);
     delay = Math.min(delay * 2, 50);
   }

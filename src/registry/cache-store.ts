@@ -30,6 +30,7 @@ export function withImportedCache(store: ContentStore, imported: ImportedCache):
       return (await store.getCacheRecord(key)) ?? imported.get(key);
     },
     putCacheRecord: (key, record) => store.putCacheRecord(key, record),
+    claimStep: (key, options) => store.claimStep(key, options),
     createTempDir: (purpose) => store.createTempDir(purpose),
     acquireLease: (digests) => store.acquireLease(digests),
   };

@@ -187,6 +187,7 @@ function layerVertex(
     name: step.instruction,
     inputs,
     step: id,
+    claim: (key, options) => store.claimStep(key, options),
     async load(key, [parent]) {
       const record = await store.getCacheRecord(key);
       if (!record) return undefined;

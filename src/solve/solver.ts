@@ -36,6 +36,11 @@ export interface Vertex<R> {
   readonly pure?: boolean;
   /** Digests of the content the vertex reads (COPY sources), known once the inputs are. */
   contentDigests?(inputs: readonly R[], signal: AbortSignal): Promise<string[]>;
+  /**
+   * Serialises running `key` with other processes sharing the cache: resolves once this one may
+   * run it (calling `onWait` first if it has to wait). The solver then looks in the cache again.
+   */
+  claim?(key: string, options: { signal: AbortSignal; onWait(holder: { pid: number }): void }): Promise<{ release(): Promise<void> }>;
   /** A cached result for `key`, or undefined on a miss (including a record that fails verification). */
   load?(key: string, inputs: readonly R[]): Promise<R | undefined>;
   exec(inputs: readonly R[], ctx: ExecContext): Promise<R>;
@@ -56,6 +61,12 @@ export interface SolveOptions {
   /** Ignore cache hits (results are still saved). */
   noCache?: boolean;
   sink?: EventSink;
+}
+
+/** A result this process computed, or found in the cache after waiting for another process's claim. */
+interface Ran<R> {
+  result: R;
+  ranElsewhere: boolean;
 }
 
 /** Marks an error as the vertex's own failure, as opposed to a cancellation or an input's failure. */
@@ -83,7 +94,7 @@ export class Solver {
 class Job<R> {
   private readonly controller = new AbortController();
   private readonly byVertex = new Map<Vertex<R>, Promise<Solved<R>>>();
-  private readonly byKey = new Map<string, Promise<R>>();
+  private readonly byKey = new Map<string, Promise<Ran<R>>>();
   private firstError: unknown;
   private readonly emit: EventSink;
   private readonly queue: PQueue;
@@ -164,25 +175,27 @@ class Job<R> {
 
     const contents = vertex.contentDigests ? await this.own(vertex.contentDigests(results, signal)) : [];
     const key = cacheKey(vertex.digest, inputs.map((input) => input.key), contents);
+    const cached = (hit: R): Solved<R> => {
+      this.reportSuccess(vertex, hit, 'cached', 0, key);
+      return { key, result: hit, outcome: inputsCached ? 'cached' : 'executed' };
+    };
     if (!this.options.noCache && vertex.load) {
       const hit = await this.own(vertex.load(key, results));
-      if (hit !== undefined) {
-        this.reportSuccess(vertex, hit, 'cached', 0, key);
-        return { key, result: hit, outcome: inputsCached ? 'cached' : 'executed' };
-      }
+      if (hit !== undefined) return cached(hit);
     }
-    let result = this.byKey.get(key);
+    let run = this.byKey.get(key);
     let startedAt = Date.now();
-    if (!result) {
-      result = this.runShared(vertex, key, results, () => {
+    if (!run) {
+      run = this.runShared(vertex, key, results, () => {
         startedAt = Date.now();
         if (vertex.step !== undefined) this.emit({ type: 'step.start', time: startedAt, step: vertex.step });
       });
-      this.byKey.set(key, result);
+      this.byKey.set(key, run);
     }
-    const value = await result;
-    this.reportSuccess(vertex, value, 'executed', Date.now() - startedAt, key);
-    return { key, result: value, outcome: 'executed' };
+    const { result, ranElsewhere } = await run;
+    if (ranElsewhere) return cached(result);
+    this.reportSuccess(vertex, result, 'executed', Date.now() - startedAt, key);
+    return { key, result, outcome: 'executed' };
   }
 
   /**
@@ -204,14 +217,14 @@ class Job<R> {
     return { key: input.key, result, outcome };
   }
 
-  private runShared(vertex: Vertex<R>, key: string, inputs: readonly R[], onStart: () => void): Promise<R> {
+  private runShared(vertex: Vertex<R>, key: string, inputs: readonly R[], onStart: () => void): Promise<Ran<R>> {
     const step = vertex.step;
     const log = (stream: 'stdout' | 'stderr', data: string) => {
       if (step !== undefined) this.emit({ type: 'step.log', time: Date.now(), step, stream, data });
     };
-    const work = (signal: AbortSignal, started: () => void) => {
+    const queued = (signal: AbortSignal, started: () => void) => {
       let running: Promise<R> | undefined;
-      const queued = this.queue.add(
+      const task = this.queue.add(
         () => {
           signal.throwIfAborted();
           started();
@@ -225,10 +238,27 @@ class Job<R> {
       );
       // The signal takes a waiting task out of the queue, but p-queue also rejects a running
       // one at once: wait for that one to stop, so its clean-up is done when we return.
-      return queued.catch((error: unknown) => {
+      return task.catch((error: unknown) => {
         if (running) return running;
         throw error;
       });
+    };
+    // The claim is taken before the queue, so a queue slot never waits on another process.
+    const work = async (signal: AbortSignal, started: () => void): Promise<Ran<R>> => {
+      const claim = this.options.noCache ? undefined : await vertex.claim?.(key, {
+        signal,
+        onWait: (holder) => {
+          started();
+          log('stderr', `waiting for process ${holder.pid}, which is running this same step\n`);
+        },
+      });
+      try {
+        const hit = claim ? await vertex.load?.(key, inputs) : undefined;
+        if (hit !== undefined) return { result: hit, ranElsewhere: true };
+        return { result: await queued(signal, started), ranElsewhere: false };
+      } finally {
+        await claim?.release();
+      }
     };
     return this.flights.run(key, this.controller.signal, work, onStart).catch((error: unknown) => {
       if (this.controller.signal.aborted) throw new CancelledError();

@@ -8,8 +8,8 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { StoreError } from '../errors.js';
-import { isDigest, type Digest } from '../lib/digest.js';
-import { isCode } from '../lib/lock.js';
+import { digestHex, isDigest, type Digest } from '../lib/digest.js';
+import { acquireLock, isCode } from '../lib/lock.js';
 import type { Descriptor } from '../layer/oci.js';
 import { BlobStore, type ExpectedContent } from './blobs.js';
 import { CacheIndex } from './cache.js';
@@ -174,6 +174,11 @@ export class Store implements ContentStore {
 
   putCacheRecord(key: string, record: CacheRecord): Promise<void> {
     return this.cache.put(key, record);
+  }
+
+  claimStep(key: string, options: { signal: AbortSignal; onWait?(holder: { pid: number }): void }): Promise<{ release(): Promise<void> }> {
+    // No timeout: a live holder is running the step, however long it takes; a dead one is reaped.
+    return acquireLock(this.layout.lock(`step-${digestHex(key as Digest)}`), { ...options, purpose: 'running a build step', timeoutMs: Infinity });
   }
 
   // Scratch space and leases

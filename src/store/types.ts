@@ -54,6 +54,12 @@ export interface ContentStore {
   getCacheRecord(key: string): Promise<CacheRecord | undefined>;
   putCacheRecord(key: string, record: CacheRecord): Promise<void>;
 
+  /**
+   * The store-wide right to run the step of cache key `key`: a second process about to run the
+   * same step waits here (`onWait` says who it waits for), then finds the result in the cache.
+   */
+  claimStep(key: string, options: { signal: AbortSignal; onWait?(holder: { pid: number }): void }): Promise<{ release(): Promise<void> }>;
+
   /** A scratch directory on the store's filesystem (so results can be renamed in), removed by `release`. */
   createTempDir(purpose: string): Promise<{ path: string; release(): Promise<void> }>;
   /** Protects what a running build uses from prune until released. */

@@ -101,6 +101,27 @@ describe('tsbuild build as a process', () => {
     expect(session.storeTemp()).toEqual([]);
   });
 
+  it('a step another build is running is waited for and reused, not run twice', async () => {
+    const context = join(session.dir, 'shared-step');
+    // A random id: had the step run in both builds, their images would differ.
+    writeTree(context, { Dockerfile: 'FROM busybox\nRUN sleep 2 && cat /proc/sys/kernel/random/uuid > /id\nRUN echo after > /after\n' });
+    const first = cli(session.store, ['build', '--progress', 'json', context]);
+    await first.waitFor(/"type":"step.start","time":\d+,"step":1/);
+    const second = cli(session.store, ['build', '--progress', 'json', context]);
+    const [a, b] = await Promise.all([first.exited, second.exited]);
+    expect(a.code, first.stderr()).toBe(0);
+    expect(b.code, second.stderr()).toBe(0);
+    const events = (child: Child) => child.stderr().trim().split('\n').map((line) => JSON.parse(line) as { type: string; step?: number; data?: string; image?: { digest: string } });
+    const [ran, waited] = [events(first), events(second)];
+    expect(ran.filter((e) => e.step === 1).map((e) => e.type)).toEqual(['step.start', 'step.done']);
+    expect(waited.filter((e) => e.step === 1 && e.type !== 'step.log').map((e) => e.type)).toEqual(['step.start', 'step.cached']);
+    expect(waited.find((e) => e.type === 'step.log')?.data).toMatch(/^waiting for process \d+, which is running this same step\n$/);
+    const image = (list: typeof ran) => list.find((e) => e.type === 'build.done')?.image?.digest;
+    expect(image(waited)).toMatch(/^sha256:/);
+    expect(image(waited)).toBe(image(ran));
+    expect(session.storeTemp()).toEqual([]);
+  });
+
   it('a prune while a build runs removes nothing the build uses', async () => {
     const context = join(session.dir, 'pruned');
     writeTree(context, { Dockerfile: 'FROM busybox\nRUN echo first > /first\nRUN sleep 1.5 && cat /first > /second\nRUN echo third > /third\n' });

@@ -65,6 +65,20 @@ describe('file locks', () => {
     await lock.release();
   });
 
+  it('tells onWait once who it waits for, and not at all when the lock is free', async () => {
+    const path = await lockPath();
+    const free: unknown[] = [];
+    await (await acquireLock(path, { onWait: (holder) => free.push(holder) })).release();
+    expect(free).toEqual([]);
+    const lock = await acquireLock(path, { purpose: 'first' });
+    const waits: unknown[] = [];
+    const second = acquireLock(path, { onWait: (holder) => waits.push(holder) });
+    await new Promise((r) => setTimeout(r, 120));
+    await lock.release();
+    await (await second).release();
+    expect(waits).toEqual([expect.objectContaining({ pid: process.pid, purpose: 'first' })]);
+  });
+
   it('reaps a lock whose holder was SIGKILLed', async () => {
     const path = await lockPath();
     const { child, held } = holdInChild(path);

@@ -6,6 +6,10 @@ import type { ExecContext, Vertex } from '../../src/solve/solver.js';
 
 export interface FakeCache {
   records: Map<string, string>;
+  /** Claims by key, as the store's step locks would hold them across processes. */
+  claims: Map<string, Promise<void>>;
+  /** Every claim taken, in order. */
+  claimed: string[];
 }
 
 export interface FakeOptions {
@@ -23,6 +27,8 @@ export interface FakeOptions {
   fail?: Error;
   /** Return only the own value, not the inputs' results after it (for huge graphs). */
   ownValueOnly?: boolean;
+  /** Take claims in the cache before running, as a store shared by processes does. */
+  claims?: boolean;
 }
 
 export interface FakeVertex extends Vertex<string> {
@@ -34,7 +40,7 @@ export interface FakeVertex extends Vertex<string> {
 }
 
 export function newCache(): FakeCache {
-  return { records: new Map() };
+  return { records: new Map(), claims: new Map(), claimed: [] };
 }
 
 export function vtx(options: FakeOptions): FakeVertex {
@@ -50,6 +56,7 @@ export function vtx(options: FakeOptions): FakeVertex {
     aborted: false,
     running: false,
     contentDigests: options.contents ? async () => options.contents! : undefined,
+    claim: options.claims ? (key, claimOptions) => claim(options.cache, key, claimOptions.onWait) : undefined,
     async load(key: string) {
       vertex.cacheCallCount++;
       return options.cache.records.get(key);
@@ -83,6 +90,24 @@ function abortable(gate: Promise<void>, signal: AbortSignal, onAbort: () => void
     signal.addEventListener('abort', abort, { once: true });
     gate.then(resolve, reject);
   });
+}
+
+/** Waits while another holder has `key`, telling `onWait` (with a made-up pid) first. */
+async function claim(cache: FakeCache, key: string, onWait: (holder: { pid: number }) => void): Promise<{ release(): Promise<void> }> {
+  const held = cache.claims.get(key);
+  if (held) {
+    onWait({ pid: 4242 });
+    await held;
+  }
+  const released = deferred();
+  cache.claims.set(key, released.promise);
+  cache.claimed.push(key);
+  return {
+    async release() {
+      cache.claims.delete(key);
+      released.resolve();
+    },
+  };
 }
 
 /** A promise and its resolver, to hold a fake step until the test lets it go. */

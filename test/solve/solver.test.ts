@@ -81,6 +81,37 @@ describe('Solver', () => {
     expect(ra!.result).toBe(rb!.result);
   });
 
+  it('a step another process is running is waited for, then taken from the cache (claims)', async () => {
+    const cache = newCache();
+    const gate = deferred();
+    // Two solvers share nothing in memory: they stand for two tsbuild processes on one store.
+    const first = vtx({ name: 'slow', cache, step: 1, claims: true, gate: gate.promise });
+    const second = vtx({ name: 'slow', cache, step: 1, claims: true, gate: gate.promise });
+    const progress = recorder();
+    const running = new Solver().solve([first]);
+    await new Promise((r) => setTimeout(r, 10));
+    const waiting = new Solver().solve([second], { sink: progress.sink });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(progress.types()).toEqual(['step.start:1', 'step.log:1']);
+    expect(progress.events[1]).toMatchObject({ stream: 'stderr', data: 'waiting for process 4242, which is running this same step\n' });
+    gate.resolve();
+    const [[ran], [found]] = await Promise.all([running, waiting]);
+    expect([first.execCallCount, second.execCallCount]).toEqual([1, 0]);
+    expect(found!.result).toBe(ran!.result);
+    expect(progress.types()).toEqual(['step.start:1', 'step.log:1', 'step.cached:1']);
+    expect(cache.claims.size).toBe(0);
+  });
+
+  it('an uncontended claim costs one more cache lookup and is released; --no-cache takes none', async () => {
+    const cache = newCache();
+    const step = vtx({ name: 'once', cache, claims: true });
+    await new Solver().solve([step]);
+    expect([step.execCallCount, step.cacheCallCount, cache.claimed.length, cache.claims.size]).toEqual([1, 2, 1, 0]);
+    const again = vtx({ name: 'once', cache, claims: true });
+    await new Solver().solve([again], { noCache: true });
+    expect([again.execCallCount, cache.claimed.length]).toEqual([1, 1]);
+  });
+
   it('independent branches run in parallel up to the concurrency bound', async () => {
     const cache = newCache();
     const gate = deferred();
