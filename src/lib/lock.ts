@@ -171,6 +171,16 @@ function makeLock(path: string, holder: LockHolder): FileLock {
   };
 }
 
+/** Removes the lock at `path` if its holder is dead (as its next taker would); true if it did. */
+export async function reapIfStale(path: string): Promise<boolean> {
+  const text = await readLockText(path);
+  if (text === undefined) return false;
+  const holder = parseHolder(text);
+  if (holder !== undefined && isProcessAlive(holder)) return false;
+  await reapStale(path, text);
+  return (await readLockText(path)) !== text;
+}
+
 /**
  * Removes the lock file if it still holds `staleText`. Reapers take turns through a second
  * lock (`<path>.reap`): while the stale file exists nobody can create a new lock, so under the

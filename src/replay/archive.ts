@@ -91,7 +91,7 @@ async function restoreCacheMounts(store: Store, archive: OpenedArchive): Promise
     const scratch = await store.createTempDir('cache-mount');
     try {
       await extractLayer(store.openBlob(blob.digest), scratch.path, { whiteouts: 'none' });
-      await mkdir(join(store.root, 'cache-mounts'), { recursive: true, mode: 0o700 });
+      await mkdir(store.layout.cacheMountsDir, { recursive: true, mode: 0o700 });
       await rename(scratch.path, cacheMountDir(store.root, id));
     } finally {
       await scratch.release();

@@ -24,6 +24,7 @@ import type { SandboxMount } from '../exec/types.js';
 import { digestHex, sha256 } from '../lib/digest.js';
 import { acquireLock, withLock, type FileLock } from '../lib/lock.js';
 import type { RunMount, RunStep } from '../plan/types.js';
+import { StoreLayout } from '../store/layout.js';
 import type { ImageState } from './image.js';
 import { snapshotDirs, type BuildRuntime } from './runtime.js';
 
@@ -70,7 +71,7 @@ export async function prepareMounts(runtime: BuildRuntime, step: RunStep, inputs
           // A subpath of a cache dir other steps write is where BuildKit's CVE-2024-23651 race lived.
           if (mount.source !== undefined && mount.source.replace(/\/+/g, '/') !== '/') throw unsupported(step, 'cache mounts with source= (a subpath of the cache)');
           let dir = await cacheDir(runtime, mount);
-          const lock = runtime.store.root + `/locks/cache-mount-${digestHex(sha256(mount.id))}.lock`;
+          const lock = new StoreLayout(runtime.store.root).lock(`cache-mount-${digestHex(sha256(mount.id))}`);
           if (mount.sharing === 'locked') locks.push(lock);
           if (mount.sharing === 'private') {
             // The cache itself when no locked or private step holds it, else a dir of its own.
@@ -134,9 +135,9 @@ async function materialize(runtime: BuildRuntime, mount: Extract<RunMount, { typ
   return path;
 }
 
-/** Where the cache mount `id` lives in the store. The id is hashed into the name, so no id can point outside. */
+/** Where the cache mount `id` lives in the store. */
 export function cacheMountDir(storeRoot: string, id: string): string {
-  return join(storeRoot, 'cache-mounts', digestHex(sha256(id)));
+  return new StoreLayout(storeRoot).cacheMount(id);
 }
 
 /** One dir per cache id in the store, made with the mount's owner and mode the first time. */
@@ -148,7 +149,7 @@ async function cacheDir(runtime: BuildRuntime, mount: Extract<RunMount, { type: 
     await chmod(dir, mount.mode);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      await mkdir(join(runtime.store.root, 'cache-mounts'), { recursive: true, mode: 0o700 });
+      await mkdir(new StoreLayout(runtime.store.root).cacheMountsDir, { recursive: true, mode: 0o700 });
       return cacheDir(runtime, mount);
     }
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;

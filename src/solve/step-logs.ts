@@ -7,11 +7,12 @@ import { readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempPathBeside, writeFileAtomic } from '../lib/atomic.js';
 import { canonicalJson } from '../lib/canonical-json.js';
-import { digestHex, type Digest } from '../lib/digest.js';
+import type { Digest } from '../lib/digest.js';
+import { StoreLayout } from '../store/layout.js';
 import type { BuildEvent, EventSink, StepInfo } from '../events.js';
 
 export function stepLogPath(storeRoot: string, cacheKey: string): string {
-  return join(storeRoot, 'logs', `${cacheKey.replace(/^sha256:/, '')}.log`);
+  return new StoreLayout(storeRoot).stepLog(cacheKey);
 }
 
 export class StepLogRecorder {
@@ -57,9 +58,10 @@ export class StepLogRecorder {
   }
 
   private start(step: number): void {
-    if (!this.dirMade) mkdirSync(join(this.root, 'logs'), { recursive: true });
+    const logsDir = new StoreLayout(this.root).logsDir;
+    if (!this.dirMade) mkdirSync(logsDir, { recursive: true });
     this.dirMade = true;
-    const path = tempPathBeside(join(this.root, 'logs', `step-${step}`));
+    const path = tempPathBeside(join(logsDir, `step-${step}`));
     const stream = createWriteStream(path, { flags: 'w', mode: 0o644 });
     // A log that cannot be kept must not fail the build: the step's output still reaches the UI.
     stream.on('error', () => {});
@@ -90,7 +92,7 @@ export interface ImageStepLogs {
 }
 
 function imageLogIndexPath(storeRoot: string, manifest: Digest): string {
-  return join(storeRoot, 'builds', `${digestHex(manifest)}.json`);
+  return new StoreLayout(storeRoot).buildRecord(manifest);
 }
 
 export async function writeImageStepLogs(storeRoot: string, manifest: Digest, logs: ImageStepLogs): Promise<void> {

@@ -10,6 +10,9 @@
 //   cache/<hh>/<hex>.json       cache key → CacheRecord
 //   leases/<owner>.<rand>.lease what live processes use; prune keeps it
 //   locks/<name>.lock           cross-process locks (src/lib/lock.ts)
+//   logs/<key hex>.log          a step's whole output, by cache key (solve/step-logs.ts)
+//   builds/<manifest hex>.json  a built image's steps and where their logs are
+//   cache-mounts/<sha256(id)>/  RUN --mount=type=cache dirs, by id (solve/run-mounts.ts)
 
 import { join } from 'node:path';
 import { assertDigest, digestHex, sha256, isDigest, type Digest } from '../lib/digest.js';
@@ -43,6 +46,15 @@ export class StoreLayout {
   get locksDir(): string {
     return join(this.root, 'locks');
   }
+  get logsDir(): string {
+    return join(this.root, 'logs');
+  }
+  get buildsDir(): string {
+    return join(this.root, 'builds');
+  }
+  get cacheMountsDir(): string {
+    return join(this.root, 'cache-mounts');
+  }
   get indexPath(): string {
     return join(this.root, 'index.json');
   }
@@ -58,6 +70,16 @@ export class StoreLayout {
   }
   lock(name: string): string {
     return join(this.locksDir, `${name}.lock`);
+  }
+  stepLog(cacheKey: string): string {
+    return join(this.logsDir, `${cacheKey.replace(/^sha256:/, '')}.log`);
+  }
+  buildRecord(manifest: Digest): string {
+    return join(this.buildsDir, `${digestHex(assertDigest(manifest))}.json`);
+  }
+  /** The id is hashed into the name, so no id can point outside. */
+  cacheMount(id: string): string {
+    return join(this.cacheMountsDir, digestHex(sha256(id)));
   }
   /** Cache keys are digests in practice; any other string is hashed to a file name. */
   cacheRecord(key: string): string {

@@ -4,7 +4,7 @@
 
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { processStartTime } from '../lib/lock.js';
+import { isLockHeld, processStartTime, reapIfStale } from '../lib/lock.js';
 import { ownerIsDead, type StoreLayout } from './layout.js';
 import { readLeases } from './leases.js';
 
@@ -30,12 +30,15 @@ export async function findLeftovers(layout: StoreLayout): Promise<Leftover[]> {
   for (const name of await list(layout.leasesDir)) {
     if (name.endsWith('.new') && ownerIsDead(name)) out.push({ path: join(layout.leasesDir, name), what: 'unfinished lease' });
   }
-  // A stale *.lock is reaped by its next taker; removing one here could race a new holder.
   for (const name of await list(layout.locksDir)) {
     const path = join(layout.locksDir, name);
-    if (!name.endsWith('.lock') && (await olderThan(path, ORPHAN_AGE_MS))) out.push({ path, what: 'unfinished lock file' });
+    if (name.endsWith('.lock')) {
+      if (!(await isLockHeld(path))) out.push({ path, what: 'lock of a dead process' });
+    } else if (await olderThan(path, ORPHAN_AGE_MS)) {
+      out.push({ path, what: 'unfinished lock file' });
+    }
   }
-  const atomicDirs = [layout.root, ...(await list(layout.cacheDir)).map((shard) => join(layout.cacheDir, shard))];
+  const atomicDirs = [layout.root, layout.logsDir, layout.buildsDir, ...(await list(layout.cacheDir)).map((shard) => join(layout.cacheDir, shard))];
   for (const dir of atomicDirs) {
     for (const name of await list(dir)) {
       if (isDeadAtomicTemp(name)) out.push({ path: join(dir, name), what: 'unfinished atomic write' });
@@ -45,7 +48,11 @@ export async function findLeftovers(layout: StoreLayout): Promise<Leftover[]> {
 }
 
 export async function removeLeftovers(leftovers: Leftover[]): Promise<void> {
-  for (const leftover of leftovers) await rm(leftover.path, { recursive: true, force: true });
+  for (const leftover of leftovers) {
+    // Through the lock protocol: a plain unlink could remove a new holder's lock taken meanwhile.
+    if (leftover.path.endsWith('.lock')) await reapIfStale(leftover.path);
+    else await rm(leftover.path, { recursive: true, force: true });
+  }
 }
 
 /** lib/atomic.ts names its temp files `.tmp-<target>-<pid>-<12 hex>`. */

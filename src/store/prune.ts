@@ -3,8 +3,10 @@
 // records stay is a pure policy (`selectCacheEvictions`). Writers wait while the GC lock is
 // held (leases.ts), so nothing they are about to use disappears under them.
 
+import { existsSync } from 'node:fs';
 import type { Digest } from '../lib/digest.js';
 import { acquireLock } from '../lib/lock.js';
+import { orphanedSideRecords, removeSideRecords } from './build-side-records.js';
 import type { CacheEntry } from './cache.js';
 import { blobNode, mark, nodeKey, storeRefs, type GcNode } from './gc.js';
 import { readLeases } from './leases.js';
@@ -12,7 +14,10 @@ import { findLeftovers, removeLeftovers } from './leftovers.js';
 import type { Store } from './store.js';
 
 export interface PruneOptions {
-  /** Remove every cache record too (what tags and live leases hold stays). */
+  /**
+   * Remove every cache record too (what tags and live leases hold stays), and the cache mount
+   * dirs when no other process has the store open.
+   */
   all?: boolean;
   /** Remove cache records unused for longer than this many milliseconds. */
   until?: number;
@@ -27,6 +32,11 @@ export interface PruneReport {
   removedSnapshots: number;
   removedCacheRecords: number;
   removedLeftovers: number;
+  /** Step logs and build records of what is gone. */
+  removedLogs: number;
+  removedCacheMounts: number;
+  /** Kept because another process had the store open (prune --all only). */
+  keptCacheMounts: boolean;
   reclaimedBytes: number;
 }
 
@@ -61,7 +71,9 @@ async function pruneLocked(store: Store, options: PruneOptions): Promise<PruneRe
   const keptEntries = entries.filter((e) => !evicted.has(e));
   const live = await mark([...fixedRoots, ...keptEntries.flatMap((e) => entryNodes.get(e)!)], refs);
 
-  const report: PruneReport = { removedBlobs: 0, removedSnapshots: 0, removedCacheRecords: 0, removedLeftovers: 0, reclaimedBytes: 0 };
+  const report: PruneReport = {
+    removedBlobs: 0, removedSnapshots: 0, removedCacheRecords: 0, removedLeftovers: 0, removedLogs: 0, removedCacheMounts: 0, keptCacheMounts: false, reclaimedBytes: 0,
+  };
   for (const entry of evicted) {
     await store.cache.remove(entry.file);
     report.removedCacheRecords++;
@@ -78,10 +90,28 @@ async function pruneLocked(store: Store, options: PruneOptions): Promise<PruneRe
     }
     report.reclaimedBytes += size;
   }
+  await pruneSideRecords(store, options, report);
   const leftovers = await findLeftovers(store.layout);
   await removeLeftovers(leftovers);
   report.removedLeftovers = leftovers.length;
   return report;
+}
+
+async function pruneSideRecords(store: Store, options: PruneOptions, report: PruneReport): Promise<void> {
+  // A running build may be writing into a cache mount: with another process on the store, they stay.
+  const othersLive = (await readLeases(store.layout)).some((l) => l.live && l.file !== store.implicitLeaseFile);
+  report.keptCacheMounts = options.all === true && othersLive;
+  const records = await orphanedSideRecords(store.layout, {
+    hasCacheRecord: async (key) => existsSync(store.layout.cacheRecord(key)),
+    hasBlob: (digest) => store.blobs.exists(digest),
+    cacheMounts: options.all === true && !othersLive,
+  });
+  await removeSideRecords(records);
+  for (const record of records) {
+    if (record.kind === 'cache mount') report.removedCacheMounts++;
+    else report.removedLogs++;
+    report.reclaimedBytes += record.size;
+  }
 }
 
 /** Live leases other than the pruning instance's own implicit one. */

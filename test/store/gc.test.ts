@@ -1,9 +1,9 @@
 // GC: the pure mark, the cache eviction policy, prune against tags, cache records and leases,
 // and du's sharing arithmetic.
 
-import { utimes, writeFile, rm } from 'node:fs/promises';
+import { mkdir, utimes, writeFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/lib/digest.js';
 import { acquireLock } from '../../src/lib/lock.js';
@@ -163,6 +163,72 @@ describe('prune', () => {
     const report = await prune(store);
     expect(report.removedBlobs).toBe(3);
     expect(existsSync(leaseFile)).toBe(false);
+  });
+
+  it("a killed build's step lock is removed through the lock protocol; a live one stays", async () => {
+    const store = await openStore();
+    const dead = store.layout.lock(`step-${'a'.repeat(64)}`);
+    await writeFile(dead, JSON.stringify({ pid: 999_999_999, start: '1', nonce: 'n', acquiredAt: '', purpose: 'running a build step' }));
+    const live = await store.claimStep(sha256('running now'), { signal: new AbortController().signal });
+    expect((await verify(store)).leftovers).toEqual([{ path: dead, what: 'lock of a dead process' }]);
+    expect((await prune(store)).removedLeftovers).toBe(1);
+    expect(existsSync(dead)).toBe(false);
+    expect(existsSync(store.layout.lock(`step-${sha256('running now').slice(7)}`))).toBe(true);
+    await live.release();
+  });
+});
+
+describe('prune of what builds keep beside the objects', () => {
+  const keyA = sha256('step a');
+  const keyB = sha256('step b');
+  async function writeSide(path: string, text = 'x'): Promise<void> {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, text);
+  }
+
+  it('a step log goes with its cache record, a build record with its image', async () => {
+    const store = await openStore();
+    const kept = await putTinyImage(store, 'kept');
+    await store.setTag('kept', kept.manifest);
+    const dropped = await putTinyImage(store, 'dropped');
+    await store.putCacheRecord(keyA, { layer: null, createdAt: '' });
+    for (const key of [keyA, keyB]) await writeSide(store.layout.stepLog(key), 'output\n');
+    for (const image of [kept, dropped]) await writeSide(store.layout.buildRecord(image.manifest.digest), '{}');
+    // A log being written when its process was killed (lib/atomic.ts's temp name, a dead pid).
+    const deadTemp = join(store.layout.logsDir, '.tmp-step-3-999999999-0123456789ab');
+    await writeSide(deadTemp);
+    await store.close(); // its lease would keep the untagged image
+
+    const report = await prune(store);
+    expect(report).toMatchObject({ removedLogs: 2, removedCacheMounts: 0, removedLeftovers: 1 });
+    expect(existsSync(store.layout.stepLog(keyA))).toBe(true);
+    expect(existsSync(store.layout.stepLog(keyB))).toBe(false);
+    expect(existsSync(store.layout.buildRecord(kept.manifest.digest))).toBe(true);
+    expect(existsSync(store.layout.buildRecord(dropped.manifest.digest))).toBe(false);
+    expect(existsSync(deadTemp)).toBe(false);
+
+    expect(await prune(store, { all: true })).toMatchObject({ removedCacheRecords: 1, removedLogs: 1 });
+    expect(existsSync(store.layout.stepLog(keyA))).toBe(false);
+    expect(existsSync(store.layout.buildRecord(kept.manifest.digest))).toBe(true);
+  });
+
+  it('cache mounts go with --all only, and not while another process has the store open', async () => {
+    const store = await openStore();
+    const mount = store.layout.cacheMount('npm');
+    await writeSide(join(mount, 'pkg/index.js'), 'x'.repeat(5000));
+    expect(await prune(store)).toMatchObject({ removedCacheMounts: 0, keptCacheMounts: false });
+    expect(existsSync(mount)).toBe(true);
+
+    const other = await openStore(store.root);
+    const lease = await other.acquireLease([]);
+    expect(await prune(store, { all: true })).toMatchObject({ removedCacheMounts: 0, keptCacheMounts: true });
+    expect(existsSync(mount)).toBe(true);
+
+    await lease.release();
+    const report = await prune(store, { all: true });
+    expect(report).toMatchObject({ removedCacheMounts: 1, keptCacheMounts: false });
+    expect(report.reclaimedBytes).toBeGreaterThanOrEqual(5000);
+    expect(existsSync(mount)).toBe(false);
   });
 });
 

@@ -16,11 +16,11 @@ export const pruneCommand: CommandSpec<PruneArgs> = {
     ['tsbuild prune', 'remove untagged images, unused snapshots and leftovers of killed processes'],
     ['tsbuild prune --filter until=24h', 'also drop cache records unused for a day'],
     ['tsbuild prune --keep-storage 10GB', 'drop least recently used cache records until the store fits in 10 GB'],
-    ['tsbuild prune --all', 'drop the whole build cache (tagged images stay)'],
+    ['tsbuild prune --all', 'drop the whole build cache and the cache mounts (tagged images stay)'],
   ],
   builder: (y) =>
     y
-      .option('all', { type: 'boolean', default: false, describe: 'Remove every cache record too' })
+      .option('all', { type: 'boolean', default: false, describe: 'Remove every cache record and cache mount too' })
       .option('keep-storage', { type: 'string', describe: 'Evict least recently used cache until the store is at most SIZE (500MB, 10GB)' })
       .option('filter', { type: 'string', array: true, describe: 'until=DURATION: remove cache records unused for longer (24h, 90m, 7d)' }),
   async handler(args, ctx) {
@@ -34,9 +34,13 @@ export const pruneCommand: CommandSpec<PruneArgs> = {
     return withStore(args, ctx, async (store) => {
       const report = await prune(store, options);
       ctx.stdout.write(
-        `Removed ${report.removedBlobs} blobs, ${report.removedSnapshots} snapshots, ${report.removedCacheRecords} cache records, ${report.removedLeftovers} leftovers\n` +
+        `Removed ${report.removedBlobs} blobs, ${report.removedSnapshots} snapshots, ${report.removedCacheRecords} cache records, ` +
+          `${report.removedLogs} step logs, ${report.removedCacheMounts} cache mounts, ${report.removedLeftovers} leftovers\n` +
           `Reclaimed ${formatSize(report.reclaimedBytes)}\n`,
       );
+      if (report.keptCacheMounts) {
+        ctx.stderr.write('note: cache mounts were kept: another tsbuild process has the store open (run prune --all again once it is done)\n');
+      }
       return 0;
     });
   },

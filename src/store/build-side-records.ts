@@ -1,0 +1,62 @@
+// What builds keep in the store beside its objects (layout.ts): step logs by cache key, build
+// records by image manifest, and cache mount dirs. None is reachable from a tag, so prune
+// judges them by what they describe: a log goes with its cache record, a build record with
+// its manifest, and cache mounts only with `prune --all` while no other process uses the store.
+
+import { readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isDigest, type Digest } from '../lib/digest.js';
+import type { StoreLayout } from './layout.js';
+import { treeSize } from './snapshots.js';
+
+export interface SideRecord {
+  path: string;
+  kind: 'step log' | 'build record' | 'cache mount';
+  size: number;
+}
+
+export interface SideRecordJudge {
+  hasCacheRecord(key: string): Promise<boolean>;
+  hasBlob(digest: Digest): Promise<boolean>;
+  /** Whether cache mount dirs go too (`prune --all` with nobody else using the store). */
+  cacheMounts: boolean;
+}
+
+/** The step logs, build records and (when asked) cache mounts that nothing describes any more. */
+export async function orphanedSideRecords(layout: StoreLayout, judge: SideRecordJudge): Promise<SideRecord[]> {
+  const out: SideRecord[] = [];
+  for (const name of await list(layout.logsDir)) {
+    const key = keyOf(name, '.log');
+    if (key !== undefined && !(await judge.hasCacheRecord(key))) out.push(await fileRecord(join(layout.logsDir, name), 'step log'));
+  }
+  for (const name of await list(layout.buildsDir)) {
+    const manifest = keyOf(name, '.json');
+    if (manifest !== undefined && !(await judge.hasBlob(manifest))) out.push(await fileRecord(join(layout.buildsDir, name), 'build record'));
+  }
+  if (judge.cacheMounts) {
+    for (const name of await list(layout.cacheMountsDir)) {
+      const path = join(layout.cacheMountsDir, name);
+      out.push({ path, kind: 'cache mount', size: (await treeSize(path)).size });
+    }
+  }
+  return out;
+}
+
+export async function removeSideRecords(records: SideRecord[]): Promise<void> {
+  for (const record of records) await rm(record.path, { recursive: true, force: true });
+}
+
+/** `<64 hex><suffix>` → `sha256:<hex>`; undefined for any other name (temp files are leftovers). */
+function keyOf(name: string, suffix: string): Digest | undefined {
+  if (!name.endsWith(suffix)) return undefined;
+  const digest = `sha256:${name.slice(0, -suffix.length)}`;
+  return isDigest(digest) ? digest : undefined;
+}
+
+async function fileRecord(path: string, kind: SideRecord['kind']): Promise<SideRecord> {
+  return { path, kind, size: (await stat(path).catch(() => undefined))?.size ?? 0 };
+}
+
+async function list(dir: string): Promise<string[]> {
+  return readdir(dir).catch(() => []);
+}
