@@ -42,6 +42,28 @@ export async function orphanedSideRecords(layout: StoreLayout, judge: SideRecord
   return out;
 }
 
+/** Count and bytes of the step logs and build records, and of the cache mounts. */
+export async function sideRecordUsage(layout: StoreLayout): Promise<{ logs: Usage; cacheMounts: Usage }> {
+  const logs: Usage = { count: 0, size: 0 };
+  for (const dir of [layout.logsDir, layout.buildsDir]) {
+    for (const name of await list(dir)) {
+      logs.count++;
+      logs.size += (await fileRecord(join(dir, name), 'step log')).size;
+    }
+  }
+  const cacheMounts: Usage = { count: 0, size: 0 };
+  for (const name of await list(layout.cacheMountsDir)) {
+    cacheMounts.count++;
+    cacheMounts.size += (await treeSize(join(layout.cacheMountsDir, name))).size;
+  }
+  return { logs, cacheMounts };
+}
+
+interface Usage {
+  count: number;
+  size: number;
+}
+
 export async function removeSideRecords(records: SideRecord[]): Promise<void> {
   for (const record of records) await rm(record.path, { recursive: true, force: true });
 }

@@ -5,6 +5,7 @@
 import type { Digest } from '../lib/digest.js';
 import type { Descriptor } from '../layer/oci.js';
 import { familiarReference } from './reference.js';
+import { sideRecordUsage } from './build-side-records.js';
 import { blobNode, mark, storeRefs } from './gc.js';
 import { objectSizes } from './prune.js';
 import type { Store } from './store.js';
@@ -33,6 +34,10 @@ export interface DiskUsage {
   cache: { records: number; size: number };
   /** Bytes reachable from nothing kept: what `tsbuild prune` frees. */
   reclaimable: number;
+  /** Step logs and build records (files), beside the objects. */
+  logs: { count: number; size: number };
+  /** RUN --mount=type=cache dirs: what `tsbuild prune --all` also frees. */
+  cacheMounts: { count: number; size: number };
 }
 
 export async function diskUsage(store: Store): Promise<DiskUsage> {
@@ -77,5 +82,6 @@ export async function diskUsage(store: Store): Promise<DiskUsage> {
     imagesTotal: sum((k) => users.has(k)),
     cache: { records: entries.length, size: cacheKeys.reduce((n, k) => n + sizes.get(k)!, 0) },
     reclaimable: sum((k) => !kept.has(k)),
+    ...(await sideRecordUsage(store.layout)),
   };
 }

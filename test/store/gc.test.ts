@@ -218,6 +218,7 @@ describe('prune of what builds keep beside the objects', () => {
     await writeSide(join(mount, 'pkg/index.js'), 'x'.repeat(5000));
     expect(await prune(store)).toMatchObject({ removedCacheMounts: 0, keptCacheMounts: false });
     expect(existsSync(mount)).toBe(true);
+    expect((await diskUsage(store)).cacheMounts).toEqual({ count: 1, size: 5000 });
 
     const other = await openStore(store.root);
     const lease = await other.acquireLease([]);
@@ -229,6 +230,7 @@ describe('prune of what builds keep beside the objects', () => {
     expect(report).toMatchObject({ removedCacheMounts: 1, keptCacheMounts: false });
     expect(report.reclaimedBytes).toBeGreaterThanOrEqual(5000);
     expect(existsSync(mount)).toBe(false);
+    expect((await diskUsage(store)).cacheMounts).toEqual({ count: 0, size: 0 });
   });
 });
 

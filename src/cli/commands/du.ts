@@ -31,6 +31,8 @@ export const duCommand: CommandSpec<DuArgs> = {
           '',
           `Images:       ${formatSize(usage.imagesTotal)} (${usage.images.length} images, shared parts once)`,
           `Build cache:  ${formatSize(usage.cache.size)} (${usage.cache.records} records)`,
+          `Cache mounts: ${formatSize(usage.cacheMounts.size)} (${usage.cacheMounts.count} dirs; tsbuild prune --all)`,
+          `Step logs:    ${formatSize(usage.logs.size)} (${usage.logs.count} files)`,
           `Reclaimable:  ${formatSize(usage.reclaimable)} (tsbuild prune)`,
           `Total:        ${formatSize(usage.total)} (${usage.blobs.count} blobs ${formatSize(usage.blobs.size)}, ${usage.snapshots.count} snapshots ${formatSize(usage.snapshots.size)})`,
           '',
