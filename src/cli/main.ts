@@ -10,10 +10,12 @@ import type { CliContext, GlobalOptions } from './context.js';
 
 export function processContext(signal: AbortSignal): CliContext {
   return {
+    stdin: process.stdin,
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,
     cwd: process.cwd(),
+    stdinIsTTY: Boolean(process.stdin.isTTY),
     stdoutIsTTY: Boolean(process.stdout.isTTY),
     stderrIsTTY: Boolean(process.stderr.isTTY),
     signal,

@@ -1,6 +1,6 @@
 // Runs the CLI in-process through main() with captured streams: what a user types and sees.
 
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { main } from '../../src/cli/main.js';
 import type { CliContext } from '../../src/cli/context.js';
 
@@ -13,6 +13,8 @@ export interface CliRun {
 export interface RunCliOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
+  /** What the command reads on stdin (nothing by default). */
+  stdin?: string;
 }
 
 export async function runCli(argv: string[], options: RunCliOptions = {}): Promise<CliRun> {
@@ -24,6 +26,7 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
   stderr.on('data', (d: Buffer) => err.push(d));
   const ctx: CliContext = {
     stdout, stderr, env: options.env ?? {}, cwd: options.cwd ?? process.cwd(),
+    stdin: Readable.from(options.stdin === undefined ? [] : [options.stdin]), stdinIsTTY: false,
     stdoutIsTTY: false, stderrIsTTY: false, signal: new AbortController().signal,
   };
   const status = await main(argv, ctx);

@@ -4,8 +4,7 @@
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Store, load } from '../../src/store/index.js';
 import { BUSYBOX_REFERENCE, busyboxImageLayout } from '../helpers/busybox-image.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
@@ -19,7 +18,11 @@ let dockerConfig: string;
 const transcript: string[] = [];
 
 async function run(root: string, ...argv: string[]): Promise<CliRun> {
-  const result = await runCli(['--root', root, ...argv], { env: { DOCKER_CONFIG: dockerConfig }, cwd: scratch });
+  return runWithStdin(undefined, root, ...argv);
+}
+
+async function runWithStdin(stdin: string | undefined, root: string, ...argv: string[]): Promise<CliRun> {
+  const result = await runCli(['--root', root, ...argv], { env: { DOCKER_CONFIG: dockerConfig }, cwd: scratch, stdin });
   transcript.push(result.stdout, result.stderr);
   return result;
 }
@@ -51,8 +54,7 @@ describe('tsbuild login, push, pull, logout', () => {
     expect(wrong.stderr).toContain(`${registry.host} refused the stored credentials (wrong user name or password)`);
     expect(wrong.stderr).not.toMatch(/\n\s+at /); // an expected error: no stack trace
 
-    vi.spyOn(process, 'stdin', 'get').mockReturnValue(Readable.from([`${PASSWORD}\n`]) as unknown as typeof process.stdin);
-    const login = await run(source, 'login', '-u', 'alice', '--password-stdin', ...ca, `https://${registry.host}`);
+    const login = await runWithStdin(`${PASSWORD}\n`, source, 'login', '-u', 'alice', '--password-stdin', ...ca, `https://${registry.host}`);
     expect(login).toMatchObject({ status: 0, stdout: 'Login Succeeded\n' });
     const config = JSON.parse(await readFile(join(dockerConfig, 'config.json'), 'utf8'));
     expect(Buffer.from(config.auths[registry.host].auth, 'base64').toString()).toBe(`alice:${PASSWORD}`);

@@ -29,7 +29,7 @@ export const shellCommand: CommandSpec<ShellArgs> = {
     const command = [...(args.command ?? []), ...(args['--'] ?? [])].map(String);
     return withStore(args, ctx, async (store) => {
       const environment = await resolveEnvironment(store, { target: args.target, step: args.step, stage: args.stage });
-      const tty = ctx.stdoutIsTTY && Boolean(process.stdin.isTTY);
+      const tty = ctx.stdoutIsTTY && ctx.stdinIsTTY;
       const result = await runShell(store, environment, {
         command, tty, signal: ctx.signal,
         onStdout: (chunk) => ctx.stdout.write(chunk),
