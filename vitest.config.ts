@@ -8,6 +8,5 @@ export default defineConfig({
     restoreMocks: true,
     // Sandbox and store tests mount, unshare and fork; two cores do not gain from more workers.
     maxWorkers: 2,
-    minWorkers: 1,
   },
 });

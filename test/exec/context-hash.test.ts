@@ -84,7 +84,7 @@ describe('hashCopySources: what the digest covers', () => {
   it('encodes source lists unambiguously (length-prefixed fields)', async () => {
     const context = testdir({ ab: '1', c: '2', a: '3', bc: '4' });
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(['ab', 'c'], ['a', 'bc'], ['a', 'bc', 'c'], ['ab']), fc.constantFrom(['ab', 'c'], ['a', 'bc'], ['a', 'bc', 'c'], ['ab']), async (x, y) => {
+      fc.asyncProperty(fc.constantFrom<string[]>(['ab', 'c'], ['a', 'bc'], ['a', 'bc', 'c'], ['ab']), fc.constantFrom<string[]>(['ab', 'c'], ['a', 'bc'], ['a', 'bc', 'c'], ['ab']), async (x, y) => {
         const same = x.join('|') === y.join('|');
         const [hx, hy] = [await hashCopySources(spec(context, { sources: x })), await hashCopySources(spec(context, { sources: y }))];
         expect(hx === hy).toBe(same);

@@ -19,7 +19,7 @@ async function tarListing(upperDir: string): Promise<string[]> {
     stream.resume();
     stream.on('end', next);
   });
-  const done = new Promise((resolve, reject) => reader.on('finish', resolve).on('error', reject));
+  const done = new Promise<void>((resolve, reject) => reader.on('finish', resolve).on('error', reject));
   out.pipe(reader);
   await writeLayer(upperDir, out, { sourceDateEpoch: 0, kind: 'overlay-upper' });
   await done;

@@ -3,10 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import { sandboxArgv, sandboxEnvPayload } from '../../src/exec/sandbox-args.js';
 import { HelperExit, outcomeFromStatus } from '../../src/exec/sandbox-status.js';
+import type { SandboxSpec } from '../../src/exec/types.js';
 
 describe('sandboxArgv', () => {
   it('turns every field of a spec into bubblewrap-style options, the command after --', () => {
-    const spec = {
+    const spec: SandboxSpec = {
       lowerDirs: ['/l/base', '/l/top'],
       upperDir: '/s/upper',
       workDir: '/s/work',
@@ -24,8 +25,8 @@ describe('sandboxArgv', () => {
         { type: 'tmpfs', target: '/tmp//x/' },
       ],
       limits: { memoryBytes: 536870912, pids: 100, cpus: 1.5, cpuset: '0-1', timeoutSeconds: 30 },
-    } as const;
-    const argv = sandboxArgv({ ...spec, env: [...spec.env], argv: [...spec.argv], groups: [...spec.groups], mounts: [...spec.mounts] });
+    };
+    const argv = sandboxArgv(spec);
     expect(argv).toEqual([
       '--lower', '/l/base', '--lower', '/l/top', '--upper', '/s/upper', '--work', '/s/work',
       '--bind', '/h/cache', '/root/.cache', '--ro-bind', '/h/secret', '/run/secret', '--tmpfs', '/tmp/x',
@@ -36,7 +37,7 @@ describe('sandboxArgv', () => {
     ]);
     // The environment goes on a pipe, so no value (a secret) shows in the host's process list.
     expect(argv.join(' ')).not.toContain('x=y');
-    expect(sandboxEnvPayload({ ...spec, env: [...spec.env], argv: [...spec.argv] } as never).toString()).toBe('PATH=/bin\0A=x=y\0');
+    expect(sandboxEnvPayload(spec).toString()).toBe('PATH=/bin\0A=x=y\0');
   });
 
   it('refuses an environment entry without =', () => {

@@ -14,6 +14,17 @@ import { describeTree, gnuTarList, layerBytes, sh, streamOf, tempDir } from './t
 const EPOCH = 1_700_000_000;
 const LONG = `${'long-directory-name/'.repeat(6)}${'f'.repeat(120)}`;
 
+function isStringRecord(value: unknown): value is Record<string, string> {
+  return typeof value === 'object' && value !== null && Object.values(value).every((field) => typeof field === 'string');
+}
+
+/** tar-stream's `header.pax` (typed `unknown`): absent, or the entry's PAX records as strings. */
+function paxRecords(pax: unknown): Record<string, string> | undefined {
+  if (pax === undefined || pax === null) return undefined;
+  if (!isStringRecord(pax)) throw new TypeError(`PAX records are not strings: ${JSON.stringify(pax)}`);
+  return pax;
+}
+
 /** A tree with one of everything a layer carries. */
 function richTree(): string {
   const dir = tempDir();
@@ -62,11 +73,11 @@ describe('writeLayer', () => {
     const entries: { name: string; mtime: number; uname?: string; pax?: Record<string, string> }[] = [];
     const parser = tarStreamExtract();
     parser.on('entry', (header, stream, next) => {
-      entries.push({ name: header.name, mtime: header.mtime!.getTime() / 1000, uname: header.uname, pax: header.pax });
+      entries.push({ name: header.name, mtime: header.mtime!.getTime() / 1000, uname: header.uname, pax: paxRecords(header.pax) });
       stream.resume();
       stream.on('end', next);
     });
-    await new Promise((resolve, reject) => parser.on('finish', resolve).on('error', reject).end(bytes));
+    await new Promise<void>((resolve, reject) => parser.on('finish', resolve).on('error', reject).end(bytes));
     const hello = entries.find((e) => e.name === 'etc/hello')!;
     expect(hello.mtime).toBe(1600000000);
     expect(entries.find((e) => e.name === 'bin/big')!.mtime).toBe(EPOCH);

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { RecipeError } from '../../src/errors.js';
-import { parseRecipe, type Instruction } from '../../src/recipe/index.js';
+import { parseRecipe, type Instruction, type Keyword } from '../../src/recipe/index.js';
 
 const parse = (text: string) => parseRecipe(text, 'Dockerfile');
 
@@ -12,10 +12,28 @@ function body(text: string): Instruction[] {
   return parse(`FROM scratch\n${text}`).stages[0]!.instructions;
 }
 
-function only<K extends Instruction['keyword']>(text: string, keyword: K): Extract<Instruction, { keyword: K }> {
+/**
+ * The instruction type that can carry `keyword`. Not `Extract<Instruction, { keyword: K }>`:
+ * that is `never` for keywords that share an interface (`'COPY' | 'ADD'`, `'ENV' | 'LABEL'`, …).
+ */
+type InstructionOf<K extends Keyword> = Instruction extends infer I
+  ? I extends { keyword: infer Carried } ? (K extends Carried ? I & { keyword: K } : never) : never
+  : never;
+
+function hasKeyword<K extends Keyword>(instruction: Instruction, keyword: K): instruction is InstructionOf<K> {
+  return instruction.keyword === keyword;
+}
+
+/** `instruction`, which must be present and a `keyword` instruction, narrowed to that type. */
+function asKeyword<K extends Keyword>(instruction: Instruction | undefined, keyword: K): InstructionOf<K> {
+  expect(instruction?.keyword).toBe(keyword);
+  if (!instruction || !hasKeyword(instruction, keyword)) throw new Error(`expected a ${keyword} instruction`);
+  return instruction;
+}
+
+function only<K extends Keyword>(text: string, keyword: K): InstructionOf<K> {
   const [instruction] = body(text);
-  expect(instruction!.keyword).toBe(keyword);
-  return instruction as Extract<Instruction, { keyword: K }>;
+  return asKeyword(instruction, keyword);
 }
 
 function parseError(text: string): RecipeError {
@@ -241,7 +259,9 @@ describe('continuation lines', () => {
 
   it('uses ` as the continuation character under escape=` and leaves \\ alone', () => {
     const recipe = parse('# escape=`\nFROM scratch\nRUN dir C:\\ `\n  && echo ok\nCOPY a\\b c\\\n');
-    const [run, copy] = recipe.stages[0]!.instructions as [Extract<Instruction, { keyword: 'RUN' }>, Extract<Instruction, { keyword: 'COPY' }>];
+    const [first, second] = recipe.stages[0]!.instructions;
+    const run = asKeyword(first, 'RUN');
+    const copy = asKeyword(second, 'COPY');
     expect(run.command).toEqual({ form: 'shell', script: 'dir C:\\   && echo ok' });
     expect([copy.sources, copy.dest]).toEqual([['a\\b'], 'c\\']);
   });
@@ -297,7 +317,7 @@ describe('heredocs', () => {
   it('a body line that looks like an instruction stays in the body', () => {
     const recipe = parse('FROM scratch\nRUN <<EOF\nFROM evil\nEOF\n');
     expect(recipe.stages).toHaveLength(1);
-    expect((recipe.stages[0]!.instructions[0] as Extract<Instruction, { keyword: 'RUN' }>).heredocs[0]!.content).toBe('FROM evil\n');
+    expect(asKeyword(recipe.stages[0]!.instructions[0], 'RUN').heredocs[0]!.content).toBe('FROM evil\n');
   });
 
   it('the delimiter is the whole shell word, quotes removed; any quote turns expansion off', () => {
@@ -357,7 +377,7 @@ describe('recipe-level errors', () => {
   it('CRLF line endings parse like LF', () => {
     const recipe = parse('FROM scratch\r\nRUN a \\\r\n  b\r\nENV x=1\r\n');
     const [run, env] = recipe.stages[0]!.instructions;
-    expect((run as Extract<Instruction, { keyword: 'RUN' }>).command).toEqual({ form: 'shell', script: 'a   b' });
-    expect((env as Extract<Instruction, { keyword: 'ENV' }>).pairs).toMatchObject([{ key: 'x', value: '1' }]);
+    expect(asKeyword(run, 'RUN').command).toEqual({ form: 'shell', script: 'a   b' });
+    expect(asKeyword(env, 'ENV').pairs).toMatchObject([{ key: 'x', value: '1' }]);
   });
 });

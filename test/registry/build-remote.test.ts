@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildEvent } from '../../src/events.js';
 import { loadImage, pushImage, Store, verifyStore } from '../../src/index.js';
+import type { Digest } from '../../src/lib/digest.js';
 import { BUSYBOX_REFERENCE, busyboxImageLayout } from '../helpers/busybox-image.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { runCli } from '../helpers/run-cli.js';
@@ -37,7 +38,7 @@ const ofType = <T extends BuildEvent['type']>(events: BuildEvent[], type: T) => 
 const pulledBlobs = (events: BuildEvent[]) => new Set(ofType(events, 'transfer').filter((e) => e.id.startsWith('pull:') && e.done).map((e) => e.id));
 
 /** The layer blobs a runner's build steps recorded (not the compressed forms a push remembers). */
-async function recordLayers(runner: string): Promise<string[]> {
+async function recordLayers(runner: string): Promise<Digest[]> {
   const store = await Store.open(join(work, runner));
   try {
     const steps = (await store.cache.list()).filter((entry) => !entry.key.startsWith('tsbuild.registry.'));

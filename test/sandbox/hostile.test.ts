@@ -94,7 +94,6 @@ describe.each(modesToTest())('hostile roots ($name)', (mode: Mode) => {
   it('mount targets that are symlinks to / or to host paths never redirect a mount outside', async () => {
     const canary = makeCanaries(`targets-${mode.name}`);
     const before = canary.state();
-    const mountsBeforeStep = hostTmpMounts();
     const hostile = layer(`targets-${mode.name}`, {
       links: { cache: canary.dir, cache2: '/', 'opt/file': canary.file, deep: `../../../../..${canary.dir}` },
     });
