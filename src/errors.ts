@@ -169,6 +169,7 @@ export function isTsbuildError(error: unknown): error is TsbuildError {
  */
 export function formatSourceExcerpt(source: string, location: SourceLocation, context = 2): string {
   const lines = source.split(/\r?\n/);
+  if (lines.length > 1 && lines.at(-1) === '') lines.pop(); // the newline ending the last line starts none
   const first = Math.max(1, location.line - context);
   const last = Math.min(lines.length, (location.endLine ?? location.line) + context);
   const width = String(last).length;
