@@ -142,8 +142,14 @@ function runVertex(runtime: BuildRuntime, step: RunStep, id: number, parent: Bui
 
 function copyVertex(runtime: BuildRuntime, step: CopyStep, id: number, parent: BuildVertex, from: BuildVertex | undefined): BuildVertex {
   const inputs = from ? [parent, from] : [parent];
-  const vertex = layerVertex(runtime, step, id, copyDefinition(step, runtime.keyContext), inputs, ([state, fromState]) =>
-    copyStep(runtime, step, state!, fromState));
+  const definition = copyDefinition(step, runtime.keyContext);
+  const vertex = layerVertex(runtime, step, id, definition, inputs, async ([state, fromState], ctx) => {
+    // The last layer this COPY made on these same inputs, whatever the content was then.
+    const lineage = definitionDigest({ kind: 'copy-lineage', definition: definitionDigest(definition), inputs: [...ctx.inputKeys] });
+    const layer = await copyStep(runtime, step, state!, fromState, await previousSnapshot(runtime, lineage));
+    await runtime.store.putCacheRecord(lineage, { layer, createdAt: new Date().toISOString() });
+    return layer;
+  });
   return {
     ...vertex,
     contentDigests: ([, fromState]) => atStep(runtime, step.location, () => copyContentDigests(runtime, step, fromState)),
@@ -215,6 +221,13 @@ function layerVertex(
 /** The layer the last step added, if it added one. */
 function ownLayer(state: ImageState): LayerRef | null {
   return state.history.at(-1)?.empty_layer ? null : (state.layers.at(-1) ?? null);
+}
+
+/** The snapshot dir of the layer a lineage record names, if there is one and it is sound. */
+async function previousSnapshot(runtime: BuildRuntime, lineage: string): Promise<string | undefined> {
+  const layer = (await runtime.store.getCacheRecord(lineage))?.layer;
+  if (!layer || !(await runtime.store.hasBlob(layer.descriptor.digest)) || !(await snapshotVerifies(runtime, layer))) return undefined;
+  return runtime.store.ensureSnapshot(layer);
 }
 
 /**

@@ -52,7 +52,17 @@ export async function copyContentDigests(runtime: BuildRuntime, step: CopyStep, 
   return [digest];
 }
 
-export async function copyStep(runtime: BuildRuntime, step: CopyStep, parent: ImageState, from: ImageState | undefined): Promise<LayerRef | null> {
+/**
+ * `reuseFrom`: the snapshot of this step's layer from an earlier build on the same parent, whose
+ * unchanged files are linked rather than copied (CopyRequest.reuseFrom).
+ */
+export async function copyStep(
+  runtime: BuildRuntime,
+  step: CopyStep,
+  parent: ImageState,
+  from: ImageState | undefined,
+  reuseFrom?: string,
+): Promise<LayerRef | null> {
   const lowerDirs = await snapshotDirs(runtime, parent);
   const chown = step.chown === undefined ? undefined : await resolveChown(new LayeredRoot(lowerDirs), step.chown);
   const scratch = await scratchUpper(runtime, step.kind);
@@ -69,7 +79,7 @@ export async function copyStep(runtime: BuildRuntime, step: CopyStep, parent: Im
         : { archives: [], files: step.sources };
     const request = {
       dest: step.dest, workdir: step.config.workdir || '/', lowerDirs, upperDir: scratch.upperDir,
-      chown, chmod: step.chmod, link: step.link, exclude: step.exclude, parents: step.parents,
+      chown, chmod: step.chmod, link: step.link, exclude: step.exclude, parents: step.parents, reuseFrom,
     };
     if (files.length > 0) await copyIntoLayer({ ...request, source, sources: files });
     if (step.heredocs.length > 0) {

@@ -18,6 +18,8 @@ export interface ExecContext {
   /** Aborted when the build is cancelled or a sibling failed; stop promptly. */
   signal: AbortSignal;
   key: string;
+  /** The keys of the vertex's inputs, in order (its key without the content digests). */
+  inputKeys: readonly string[];
   log(stream: 'stdout' | 'stderr', data: string): void;
 }
 
@@ -186,7 +188,7 @@ class Job<R> {
     let run = this.byKey.get(key);
     let startedAt = Date.now();
     if (!run) {
-      run = this.runShared(vertex, key, results, () => {
+      run = this.runShared(vertex, key, inputs.map((input) => input.key), results, () => {
         startedAt = Date.now();
         if (vertex.step !== undefined) this.emit({ type: 'step.start', time: startedAt, step: vertex.step });
       });
@@ -209,7 +211,7 @@ class Job<R> {
     const results = [input.result];
     const ownKey = cacheKey(vertex.digest, [input.key], []);
     const seen = !this.options.noCache && vertex.load !== undefined && (await this.own(vertex.load(ownKey, results))) !== undefined;
-    const result = await this.own(vertex.exec(results, { signal, key: ownKey, log: () => {} }));
+    const result = await this.own(vertex.exec(results, { signal, key: ownKey, inputKeys: [input.key], log: () => {} }));
     if (!seen) await this.own(vertex.save?.(ownKey, result) ?? Promise.resolve());
     const outcome = seen && input.outcome === 'cached' ? 'cached' : 'executed';
     if (outcome === 'executed' && vertex.step !== undefined) this.emit({ type: 'step.start', time: Date.now(), step: vertex.step });
@@ -217,7 +219,7 @@ class Job<R> {
     return { key: input.key, result, outcome };
   }
 
-  private runShared(vertex: Vertex<R>, key: string, inputs: readonly R[], onStart: () => void): Promise<Ran<R>> {
+  private runShared(vertex: Vertex<R>, key: string, inputKeys: readonly string[], inputs: readonly R[], onStart: () => void): Promise<Ran<R>> {
     const step = vertex.step;
     const log = (stream: 'stdout' | 'stderr', data: string) => {
       if (step !== undefined) this.emit({ type: 'step.log', time: Date.now(), step, stream, data });
@@ -228,7 +230,7 @@ class Job<R> {
         () => {
           signal.throwIfAborted();
           started();
-          running = vertex.exec(inputs, { signal, key, log }).then(async (result) => {
+          running = vertex.exec(inputs, { signal, key, inputKeys, log }).then(async (result) => {
             await vertex.save?.(key, result);
             return result;
           });

@@ -1,9 +1,10 @@
 // A user's first session with tsbuild: load a base image, build a multi-stage app, look at
 // the image, build again (all cached), change one file (only what depends on it runs again).
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { lstatSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BuildEvent } from '../../src/events.js';
 import { testdir, writeTree } from '../helpers/testdir.js';
 import { openSession, stepOutcomes, type Session } from './session.js';
 
@@ -222,5 +223,42 @@ describe('tsbuild build: a multi-stage app on busybox', () => {
     expect(read('env').trim().split('\n')).toEqual(['FLAVOUR=plain', 'HOME=/root', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'PWD=/', 'SHLVL=1']);
     expect(read('hostname')).toBe('tsbuild\n');
     expect(read('umask')).toBe('0022\n');
+  });
+});
+
+describe('tsbuild build: COPY again after one file changed', () => {
+  it('links the unchanged files from the previous snapshot, and the image is the one a fresh store builds', async () => {
+    const session = await openSession();
+    const fresh = await openSession();
+    try {
+      const context = join(session.dir, 'many-files');
+      const files = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`src/f${i}.txt`, `file ${i}\n`]));
+      writeTree(context, { Dockerfile: 'FROM busybox\nCOPY src /src\nRUN cat /src/* | wc -l > /lines\n', ...files });
+      const copySnapshot = (events: BuildEvent[]) => {
+        const done = events.find((e) => e.type === 'step.done' && e.step === 1);
+        const diffId = done?.type === 'step.done' ? done.layer?.diffId : undefined;
+        return join(session.store, 'snapshots', diffId!.slice('sha256:'.length), 'fs', 'src');
+      };
+      const first = await session.buildJson([context]);
+      expect(first.status, first.stderr).toBe(0);
+      writeFileSync(join(context, 'src/f7.txt'), 'file 7, edited\n');
+      const second = await session.buildJson([context]);
+      expect(second.status, second.stderr).toBe(0);
+      const [before, after] = [copySnapshot(first.events), copySnapshot(second.events)];
+      expect(after).not.toBe(before);
+      const shared = Object.keys(files).map((path) => path.slice('src/'.length)).filter((name) => lstatSync(join(after, name)).ino === lstatSync(join(before, name)).ino);
+      expect(shared).toHaveLength(29);
+      expect(shared).not.toContain('f7.txt');
+      expect(readFileSync(join(after, 'f7.txt'), 'utf8')).toBe('file 7, edited\n');
+      expect(readFileSync(join(before, 'f7.txt'), 'utf8')).toBe('file 7\n');
+
+      const elsewhere = await fresh.tsbuild(['build', '-q', context]);
+      expect(elsewhere.status, elsewhere.stderr).toBe(0);
+      const done = second.events.find((e) => e.type === 'build.done');
+      expect(elsewhere.stdout.trim()).toBe(done?.type === 'build.done' ? done.image?.digest : 'no build.done');
+    } finally {
+      session.close();
+      fresh.close();
+    }
   });
 });

@@ -30,7 +30,7 @@ export async function copyIntoLayer(request: CopyRequest): Promise<CopyResult> {
   const matches = await matchSources(tree, request);
   // BuildKit: wildcards that match nothing copy nothing, and do not even make the destination.
   if (matches.length === 0) return { written: 0, bytes: 0 };
-  const target = new TargetTree(request.link ? [] : request.lowerDirs, request.upperDir);
+  const target = new TargetTree(request.link ? [] : request.lowerDirs, request.upperDir, request.reuseFrom);
   const createdDir: Meta = { mode: CREATED_DIR_MODE, uid: request.chown?.uid ?? 0, gid: request.chown?.gid ?? 0 };
   await target.mkdirAll(await target.resolve(intoDir ? destAbs : posix.dirname(destAbs)), createdDir);
   const run: CopyRun = {

@@ -41,6 +41,12 @@ export interface CopyRequest extends CopySelection {
   /** `--link`: the copy does not look at the target's lower dirs (own layer, rebasable). */
   link: boolean;
   /**
+   * The upper dir an earlier run of this same COPY left (its snapshot, read-only): a file it
+   * holds exactly as this copy would write it (content, mode, owner, mtime, xattrs) is
+   * hard-linked from there instead of copied.
+   */
+  reuseFrom?: string;
+  /**
    * ADD: each matched file that is a tar archive (plain or compressed, see isArchiveFile) is
    * handed to this extractor instead of being copied, with the host path of the destination
    * dir in the upper dir (created, resolved inside the root, as BuildKit does).
