@@ -136,6 +136,8 @@ export interface BuildOptions {
   contextDir: string;
   /** The Dockerfile (`-f`), absolute or relative to the context; CONTEXT/Dockerfile by default. */
   file?: string;
+  /** The Dockerfile's text itself (`-f -`: read from stdin); `file` is then not read. */
+  recipeText?: string;
   /** The store directory (`--root`). */
   storeRoot: string;
   /** Names to tag the image with (`-t`). */

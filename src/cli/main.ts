@@ -7,6 +7,7 @@ import { renderError } from '../ui/render-error.js';
 import { commands } from './commands/index.js';
 import type { CommandEntry } from './commands/types.js';
 import type { CliContext, GlobalOptions } from './context.js';
+import { STDIN_ARG } from './stdin.js';
 
 export function processContext(signal: AbortSignal): CliContext {
   return {
@@ -53,7 +54,8 @@ export async function main(argv: string[], ctx?: CliContext): Promise<number> {
 async function runCommand(argv: string[], ctx: CliContext): Promise<number> {
   let status: number = ExitStatus.ok;
   let helpShown = false;
-  const parser = yargs(argv)
+  const args = argv.map((arg) => (arg === '-' ? STDIN_ARG : arg));
+  const parser = yargs(args)
     .scriptName('tsbuild')
     .usage('tsbuild <command> [options]\n\nReproducible, daemonless container builds from Dockerfiles.')
     .option('root', {
@@ -101,7 +103,7 @@ async function runCommand(argv: string[], ctx: CliContext): Promise<number> {
 
   const output = await new Promise<string>((resolve, reject) => {
     parser
-      .parseAsync(argv, {}, (_err, _argv, text) => {
+      .parseAsync(args, {}, (_err, _argv, text) => {
         if (text) {
           helpShown = true;
           resolve(text);

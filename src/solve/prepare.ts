@@ -17,6 +17,8 @@ export interface PrepareOptions {
   contextDir: string;
   /** The Dockerfile; CONTEXT/Dockerfile when absent. */
   file?: string;
+  /** The Dockerfile's text, given rather than read (from stdin): named `stdin` in messages. */
+  recipeText?: string;
   target?: string;
   buildArgs?: Record<string, string>;
   platform?: string;
@@ -44,8 +46,8 @@ export async function prepareBuild(store: ContentStore, options: PrepareOptions)
   const contextDir = resolve(options.contextDir);
   await requireDirectory(contextDir);
   const file = resolve(contextDir, options.file ?? 'Dockerfile');
-  const source = await readRecipe(file, options.file === undefined);
-  const recipe = parseRecipe(source, displayName(file, [options.displayDir, contextDir]));
+  const source = options.recipeText ?? (await readRecipe(file, options.file === undefined));
+  const recipe = parseRecipe(source, options.recipeText === undefined ? displayName(file, [options.displayDir, contextDir]) : 'stdin');
   const planOptions: PlanOptions = { target: options.target, buildArgs: options.buildArgs, platform: options.platform };
   const refs = baseImageRefs(recipe, planOptions);
   let { found, missing } = await findBaseImages(store, refs);

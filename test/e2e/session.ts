@@ -16,7 +16,7 @@ export type CommandResult = CliRun;
 export interface Session {
   dir: string;
   store: string;
-  tsbuild(argv: string[], options?: { env?: NodeJS.ProcessEnv }): Promise<CommandResult>;
+  tsbuild(argv: string[], options?: { env?: NodeJS.ProcessEnv; stdin?: string | Buffer }): Promise<CommandResult>;
   /** `tsbuild build --progress json …`: the result and the events it printed. */
   buildJson(argv: string[], options?: { env?: NodeJS.ProcessEnv }): Promise<CommandResult & { events: BuildEvent[] }>;
   /** Files of an OCI archive's image as `path type mode uid:gid [size digest | -> target]` lines, and its config. */
@@ -29,7 +29,7 @@ export interface Session {
 export async function openSession(options: { loadBusybox?: boolean } = {}): Promise<Session> {
   const dir = mkdtempSync(join(tmpdir(), 'tsbuild-e2e-'));
   const store = join(dir, 'store');
-  const tsbuild: Session['tsbuild'] = (argv, runOptions = {}) => runCli(['--root', store, ...argv], { cwd: dir, env: runOptions.env });
+  const tsbuild: Session['tsbuild'] = (argv, runOptions = {}) => runCli(['--root', store, ...argv], { cwd: dir, env: runOptions.env, stdin: runOptions.stdin });
   const session: Session = {
     dir,
     store,

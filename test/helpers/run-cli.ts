@@ -14,7 +14,7 @@ export interface RunCliOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   /** What the command reads on stdin (nothing by default). */
-  stdin?: string;
+  stdin?: string | Buffer;
 }
 
 export async function runCli(argv: string[], options: RunCliOptions = {}): Promise<CliRun> {

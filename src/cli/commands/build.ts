@@ -9,6 +9,7 @@ import { build, defaultStoreRoot, parseSize, parseSourceDateEpoch, planContext, 
 import { chooseProgressMode, createRenderer, type RequestedProgressMode } from '../../ui/index.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { formatPlanText } from '../plan-output.js';
+import { recipeFromStdin, STDIN_ARG } from '../stdin.js';
 import { parsePairs, parseSecrets } from '../flag-values.js';
 import { buildArgValues } from './plan.js';
 import { registryFlags, registryOptions, type RegistryFlags } from './registry-flags.js';
@@ -47,6 +48,7 @@ export const buildCommand: CommandSpec<BuildArgs> = {
   examples: [
     ['tsbuild build -t hello examples/hello', 'build and tag examples/hello'],
     ['tsbuild build -f ci.Dockerfile --target test .', 'build the test stage of ci.Dockerfile'],
+    ['tsbuild build -f - . < ci.Dockerfile', 'read the Dockerfile from stdin (tsbuild build - < Dockerfile: no context)'],
     ['tsbuild build -q --build-arg VERSION=1.2 .', 'pass a build arg; print only the image digest'],
     ['tsbuild build -o type=oci,dest=image.tar .', 'also write an OCI image-layout tarball'],
     ['tsbuild build --archive release.tar -t app:1.4 .', 'keep the whole build environment for replay, shell and diff'],
@@ -56,8 +58,8 @@ export const buildCommand: CommandSpec<BuildArgs> = {
   ],
   builder: (y) =>
     registryFlags(y)
-      .positional('context', { type: 'string', describe: 'The build context directory' })
-      .option('file', { alias: 'f', type: 'string', describe: 'The Dockerfile (default: CONTEXT/Dockerfile)' })
+      .positional('context', { type: 'string', describe: 'The build context directory; - for none (the Dockerfile comes from stdin)' })
+      .option('file', { alias: 'f', type: 'string', describe: 'The Dockerfile (default: CONTEXT/Dockerfile); - reads it from stdin' })
       .option('tag', { alias: 't', type: 'string', array: true, nargs: 1, default: [], describe: 'Name the image NAME[:TAG] (repeatable)' })
       .option('build-arg', { type: 'string', array: true, nargs: 1, default: [], describe: 'Set a build arg K=V (K alone takes it from the environment)' })
       .option('target', { type: 'string', describe: 'Build this stage (name or index) instead of the last' })
@@ -81,40 +83,49 @@ export const buildCommand: CommandSpec<BuildArgs> = {
       .option('cache-to', { type: 'string', array: true, nargs: 1, default: [], describe: 'Export the build cache: type=registry,ref=REF[,mode=max] or type=local,dest=DIR[,mode=max] (repeatable)' })
       .option('push', { type: 'boolean', default: false, describe: 'Push the image to its -t names (same as --output type=registry)' }),
   async handler(args, ctx) {
-    const options = buildOptions(args, ctx);
-    if (args.dryRun) {
-      ctx.stdout.write(formatPlanText(await planContext(options)));
-      return 0;
-    }
-    const mode = args.quiet && args.progress === 'auto' ? 'quiet' : chooseProgressMode(args.progress, ctx.stderrIsTTY);
-    const columns = (ctx.stderr as { columns?: number }).columns;
-    const rows = (ctx.stderr as { rows?: number }).rows;
-    const renderer = createRenderer(mode, { out: ctx.stderr, color: ctx.stderrIsTTY && !ctx.env.NO_COLOR, columns, rows });
-    let result: BuildResult;
-    let reported = false;
-    const sink: EventSink = (event) => {
-      if (event.type === 'build.error') reported = true;
-      renderer.sink(event);
-    };
+    const fromStdin = await recipeFromStdin(args.file, args.context, ctx.stdin);
     try {
-      result = await build(options, sink);
-    } catch (error) {
-      // The renderer has shown this failure (build.error); main() printing it again would say
-      // it twice, and in json mode put a non-event line on stderr. Bugs still get their stack.
-      if (reported && mode !== 'quiet' && isTsbuildError(error) && !(error instanceof InternalError)) return error.exitCode;
-      throw error;
+      const { recipeText, contextDir } = fromStdin;
+      return await runBuild(args, ctx, { ...buildOptions(args, ctx), ...(contextDir ? { contextDir } : {}), recipeText });
     } finally {
-      await renderer.finish();
+      await fromStdin.release();
     }
-    await writeResults(args, ctx, result);
-    return 0;
   },
 };
+
+async function runBuild(args: BuildArgs & GlobalOptions, ctx: CliContext, options: BuildOptions): Promise<number> {
+  if (args.dryRun) {
+    ctx.stdout.write(formatPlanText(await planContext(options)));
+    return 0;
+  }
+  const mode = args.quiet && args.progress === 'auto' ? 'quiet' : chooseProgressMode(args.progress, ctx.stderrIsTTY);
+  const columns = (ctx.stderr as { columns?: number }).columns;
+  const rows = (ctx.stderr as { rows?: number }).rows;
+  const renderer = createRenderer(mode, { out: ctx.stderr, color: ctx.stderrIsTTY && !ctx.env.NO_COLOR, columns, rows });
+  let result: BuildResult;
+  let reported = false;
+  const sink: EventSink = (event) => {
+    if (event.type === 'build.error') reported = true;
+    renderer.sink(event);
+  };
+  try {
+    result = await build(options, sink);
+  } catch (error) {
+    // The renderer has shown this failure (build.error); main() printing it again would say
+    // it twice, and in json mode put a non-event line on stderr. Bugs still get their stack.
+    if (reported && mode !== 'quiet' && isTsbuildError(error) && !(error instanceof InternalError)) return error.exitCode;
+    throw error;
+  } finally {
+    await renderer.finish();
+  }
+  await writeResults(args, ctx, result);
+  return 0;
+}
 
 function buildOptions(args: BuildArgs & GlobalOptions, ctx: CliContext): BuildOptions {
   return {
     contextDir: resolve(ctx.cwd, args.context),
-    file: args.file === undefined ? undefined : resolve(ctx.cwd, args.file),
+    file: args.file === undefined || args.file === STDIN_ARG ? undefined : resolve(ctx.cwd, args.file),
     storeRoot: args.root ?? defaultStoreRoot(ctx.env),
     tags: args.tag,
     buildArgs: buildArgValues(args.buildArg, ctx.env),

@@ -1,6 +1,6 @@
-import type { Readable } from 'node:stream';
 import { UsageError } from '../../errors.js';
 import { dockerConfigDir, login, normalizeRegistryName } from '../../index.js';
+import { readAllText } from '../stdin.js';
 import type { CommandSpec } from './types.js';
 import { registryFlags, registryOptions, type RegistryFlags } from './registry-flags.js';
 
@@ -29,7 +29,8 @@ export const loginCommand: CommandSpec<LoginArgs> = {
     const registry = normalizeRegistryName(args.registry);
     if (!args.username) throw new UsageError('no user name given', { hint: `Run tsbuild login -u USER --password-stdin ${registry}` });
     let password = args.password;
-    if (args.passwordStdin) password = await readAll(ctx.stdin);
+    // The whole of stdin, without its trailing newline (as `docker login --password-stdin`).
+    if (args.passwordStdin) password = (await readAllText(ctx.stdin)).replace(/\r?\n$/, '');
     else if (password !== undefined) ctx.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
     if (!password) throw new UsageError('no password given', { hint: `Pipe it in: … | tsbuild login -u ${args.username} --password-stdin ${registry}` });
     const configDir = dockerConfigDir(ctx.env);
@@ -38,11 +39,3 @@ export const loginCommand: CommandSpec<LoginArgs> = {
     return 0;
   },
 };
-
-/** The whole of stdin, without its trailing newline (as `docker login --password-stdin`). */
-async function readAll(stdin: Readable): Promise<string> {
-  stdin.setEncoding('utf8'); // decodes characters split across chunks
-  let text = '';
-  for await (const chunk of stdin) text += chunk as string;
-  return text.replace(/\r?\n$/, '');
-}
