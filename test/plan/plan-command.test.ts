@@ -72,6 +72,15 @@ describe('tsbuild plan', () => {
     expect(graph.source).toBeUndefined();
   });
 
+  it('-f - plans the Dockerfile given on stdin, named stdin', async () => {
+    const dir = testdir({ Dockerfile: 'FROM scratch AS ignored\n' });
+    const result = await runCli(['--root', join(dir, 'no-store'), 'plan', '-f', '-', '--format', 'json', '.'], { cwd: dir, env: {}, stdin: RECIPE });
+    expect(result.status, result.stderr).toBe(0);
+    const graph = JSON.parse(result.stdout);
+    expect(graph.file).toBe('stdin');
+    expect(graph.stages.map((stage: { index: number }) => stage.index)).toEqual([0, 2]);
+  });
+
   it('warns on stderr about unused build args and unresolved base images', async () => {
     const dir = testdir({ Dockerfile: 'FROM alpine:3.19\nRUN true\n' });
     const result = await run(dir, {}, 'plan', '--build-arg', 'NOPE=1', '.');

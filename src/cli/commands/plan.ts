@@ -12,6 +12,7 @@ import {
   type BaseImageInfo, type BuildGraph, type PlanOptions, type Recipe,
 } from '../../index.js';
 import type { CliContext, GlobalOptions } from '../context.js';
+import { readAllText, STDIN_ARG } from '../stdin.js';
 import { formatPlanText } from '../plan-output.js';
 import type { CommandSpec } from './types.js';
 
@@ -35,7 +36,7 @@ export const planCommand: CommandSpec<PlanArgs> = {
   builder: (y) =>
     y
       .positional('context', { type: 'string', describe: 'The build context directory' })
-      .option('file', { alias: 'f', type: 'string', describe: 'The Dockerfile (default: CONTEXT/Dockerfile)' })
+      .option('file', { alias: 'f', type: 'string', describe: 'The Dockerfile (default: CONTEXT/Dockerfile); - reads it from stdin' })
       .option('target', { type: 'string', describe: 'Plan this stage (name or index) instead of the last' })
       .option('build-arg', { type: 'string', array: true, nargs: 1, default: [], describe: 'Set a build arg K=V (K alone takes it from the environment)' })
       .option('platform', { type: 'string', describe: 'Target platform os/arch[/variant] (default: this host)' })
@@ -58,15 +59,7 @@ async function planFromArgs(args: PlanArgs & GlobalOptions, ctx: CliContext): Pr
   if (!info?.isDirectory()) {
     throw new UsageError(`build context ${contextDir} is not a directory`, { hint: 'Pass the directory holding your sources, e.g. tsbuild plan .' });
   }
-  const file = args.file === undefined ? resolve(contextDir, 'Dockerfile') : resolve(ctx.cwd, args.file);
-  const source = await readFile(file, 'utf8').catch((cause: unknown) => {
-    throw new BuildError('E_RECIPE_NOT_FOUND', `cannot read the Dockerfile ${file}`, {
-      cause,
-      hint: args.file === undefined ? 'Put a Dockerfile in the context, or name one with -f.' : 'Check the path given to -f.',
-    });
-  });
-  const shown = relative(ctx.cwd, file);
-  const recipe = parseRecipe(source, shown.startsWith('..') || isAbsolute(shown) ? file : shown);
+  const recipe = args.file === STDIN_ARG ? parseRecipe(await readAllText(ctx.stdin), 'stdin') : await readRecipeFile(contextDir, args.file, ctx.cwd);
   const options: PlanOptions = {
     ...(args.target !== undefined ? { target: args.target } : {}),
     ...(args.platform !== undefined ? { platform: args.platform } : {}),
@@ -74,6 +67,18 @@ async function planFromArgs(args: PlanArgs & GlobalOptions, ctx: CliContext): Pr
   };
   const baseImages = await storedBaseImages(args.root ?? defaultStoreRoot(ctx.env), recipe, options);
   return planBuild(recipe, { ...options, baseImages });
+}
+
+async function readRecipeFile(contextDir: string, given: string | undefined, cwd: string): Promise<Recipe> {
+  const file = given === undefined ? resolve(contextDir, 'Dockerfile') : resolve(cwd, given);
+  const source = await readFile(file, 'utf8').catch((cause: unknown) => {
+    throw new BuildError('E_RECIPE_NOT_FOUND', `cannot read the Dockerfile ${file}`, {
+      cause,
+      hint: given === undefined ? 'Put a Dockerfile in the context, or name one with -f.' : 'Check the path given to -f.',
+    });
+  });
+  const shown = relative(cwd, file);
+  return parseRecipe(source, shown.startsWith('..') || isAbsolute(shown) ? file : shown);
 }
 
 /** The configs of the base images the store at `root` has; none when there is no store there. */
