@@ -3,7 +3,7 @@
 
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
-import { CancelledError, isTsbuildError, type SourceLocation } from './errors.js';
+import { CancelledError, isTsbuildError, UsageError, type SourceLocation } from './errors.js';
 import type { EventSink } from './events.js';
 import type { SandboxLimits } from './exec/types.js';
 import { BUILD_ARCHIVE_TYPE, parseOutputSpec, writeOutput } from './export/outputs.js';
@@ -138,6 +138,8 @@ export interface BuildOptions {
   file?: string;
   /** The Dockerfile's text itself (`-f -`: read from stdin); `file` is then not read. */
   recipeText?: string;
+  /** `--build-context NAME=VALUE`: a directory (relative to `cwd`) or `docker-image://REF`. */
+  buildContexts?: Record<string, string>;
   /** The store directory (`--root`). */
   storeRoot: string;
   /** Names to tag the image with (`-t`). */
@@ -224,12 +226,17 @@ export async function build(options: BuildOptions, sink: EventSink): Promise<Bui
   let cache: BuildCache | undefined;
   let recipeText: string | undefined;
   try {
-    const { graph, bases, contextFilter, recipePath } = await prepareBuild(store, { ...options, displayDir: options.cwd, ...baseFetching(store, options, registry) });
+    const { graph, bases, contextFilter, recipePath, namedContexts } = await prepareBuild(store, { ...options, displayDir: options.cwd, ...baseFetching(store, options, registry) });
     recipeText = graph.source;
+    if (archiveDest !== undefined && namedContexts.size > 0) {
+      throw new UsageError('--archive with a --build-context directory: a build archive keeps only the main context, so its replay could not read the named one', {
+        hint: 'copy the named directory into the main context and COPY from there, or build without --archive',
+      });
+    }
     for (const warning of graph.warnings) sink({ type: 'warning', time: Date.now(), ...warning });
     cache = await openBuildCache(store, cacheFrom, registry);
     const solved = await solveBuild({
-      store: cache.store, graph, bases, contextDir: options.contextDir, contextFilter,
+      store: cache.store, graph, bases, contextDir: options.contextDir, contextFilter, namedContexts,
       network: options.network ?? 'none', limits: options.limits ?? {}, noCache: options.noCache ?? false,
       sourceDateEpoch: options.sourceDateEpoch ?? 0, labels: options.labels, secrets: options.secrets, signal: options.signal, sink,
       recordSteps: archiveDest !== undefined,

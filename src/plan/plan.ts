@@ -36,6 +36,14 @@ export function baseImageRefs(recipe: Recipe, options: PlanOptions = {}): string
   return [...new Set(refs)];
 }
 
+interface ResolvedBase {
+  base: StageBase;
+  config: StageConfig;
+  args: ArgScope;
+  triggers: Instruction[];
+  configKnown: boolean;
+}
+
 interface StageResult {
   planned: PlannedStage;
   final: StageConfig;
@@ -186,12 +194,18 @@ class Planner implements PlanContext {
     }
   }
 
-  private resolveBase(stage: Stage): { base: StageBase; config: StageConfig; args: ArgScope; triggers: Instruction[]; configKnown: boolean } {
+  private resolveBase(stage: Stage): ResolvedBase {
     const from = stage.from;
     const image = this.expandFromWord(from.image, from.argsLocation);
     if (image.trim() === '') {
       throw recipeError(this, 'E_RECIPE_SYNTAX', `base name (${from.image}) should not be blank`, from.argsLocation, 'Give the ARG used in FROM a value, e.g. with --build-arg.');
     }
+    const named = this.options.namedContexts?.[image.toLowerCase()];
+    if (named?.kind === 'dir') {
+      throw recipeError(this, 'E_RECIPE_NAMED_CONTEXT', `FROM ${image}: the named context ${image} is a local directory, which tsbuild can copy from but not build on`, from.argsLocation,
+        `Use COPY --from=${image} (or RUN --mount=from=${image}) in a stage FROM scratch or an image, or give --build-context ${image}=docker-image://REF.`);
+    }
+    if (named?.kind === 'image') return this.resolveImageBase(named.ref, from);
     const baseStage = this.recipe.stages.find((other) => other.index < stage.index && other.name === image.toLowerCase());
     if (baseStage) {
       const result = this.planStage(baseStage.index);
@@ -199,6 +213,10 @@ class Planner implements PlanContext {
       const triggers = result.final.onBuild.map((text) => this.parseTrigger(text, from.location));
       return { base: { kind: 'stage', stage: baseStage.index }, config: stageConfig(result.final), args: result.args.clone(), triggers, configKnown: result.configKnown };
     }
+    return this.resolveImageBase(image, from);
+  }
+
+  private resolveImageBase(image: string, from: Stage['from']): ResolvedBase {
     if (image.toLowerCase() === 'scratch') return { base: { kind: 'scratch' }, config: scratchConfig(), args: new ArgScope(), triggers: [], configKnown: true };
     const info = this.options.baseImages?.[image];
     if (!info) {
@@ -246,6 +264,12 @@ class Planner implements PlanContext {
 
   resolveSource(name: string, location: SourceLocation): FileSource {
     const current = this.current!;
+    const named = this.options.namedContexts?.[name.toLowerCase()];
+    if (named?.kind === 'dir') return { kind: 'named', name: name.toLowerCase() };
+    if (named?.kind === 'image') {
+      current.images.add(named.ref);
+      return { kind: 'image', ref: named.ref };
+    }
     const stages = this.recipe.stages;
     const byIndex = /^\d+$/.test(name) ? stages[Number(name)] : undefined;
     if (/^\d+$/.test(name) && !byIndex) {

@@ -37,7 +37,15 @@ export interface PlanOptions {
   buildPlatform?: string;
   /** Base image configs by the ref written in FROM (after ARG expansion). */
   baseImages?: Record<string, BaseImageInfo>;
+  /**
+   * `--build-context NAME=…` by lower-case name: they win over stages and images of that name
+   * in FROM, COPY --from and RUN --mount from=.
+   */
+  namedContexts?: Record<string, NamedContext>;
 }
+
+/** A named context: a local dir (its path is the engine's business), or another image ref. */
+export type NamedContext = { kind: 'dir' } | { kind: 'image'; ref: string };
 
 /** Same field names and units (nanoseconds) as the OCI config's Healthcheck. */
 export interface HealthcheckSpec {
@@ -78,9 +86,10 @@ export type StageBase =
   | { kind: 'image'; ref: string }
   | { kind: 'stage'; stage: number };
 
-/** Where COPY --from / RUN --mount from= read: the context, another stage, or an image. */
+/** Where COPY --from / RUN --mount from= read: the context, a named local context, another stage, or an image. */
 export type FileSource =
   | { kind: 'context' }
+  | { kind: 'named'; name: string }
   | { kind: 'stage'; stage: number }
   | { kind: 'image'; ref: string };
 

@@ -14,7 +14,7 @@ import { copyContentDigests, copyStep } from './copy-step.js';
 import { appendStep, EMPTY_STATE, type ImageState } from './image.js';
 import { definitionDigest, type KeyValue } from './key.js';
 import { runStep } from './run-step.js';
-import { atStep, type BuildRuntime } from './runtime.js';
+import { atStep, localDir, type BuildRuntime } from './runtime.js';
 import type { ExecContext, Vertex } from './solver.js';
 import { copyDefinition, mkdirDefinition, runDefinition } from './step-definitions.js';
 import { workdirStep } from './workdir-step.js';
@@ -46,7 +46,7 @@ export function buildVertices(runtime: BuildRuntime, bases: ReadonlyMap<string, 
     return vertex;
   };
   const sourceOf = (from: FileSource): BuildVertex | undefined => {
-    if (from.kind === 'context') return undefined;
+    if (from.kind === 'context' || from.kind === 'named') return undefined;
     if (from.kind === 'image') return imageVertex(from.ref);
     return stageEnd(stageEnds, from.stage);
   };
@@ -131,12 +131,15 @@ function runVertex(runtime: BuildRuntime, step: RunStep, id: number, parent: Bui
   });
   const vertex = layerVertex(runtime, step, id, runDefinition(step, runtime.keyContext), [parent, ...mountInputs.map((m) => m.vertex)], ([state, ...rest], ctx) =>
     runStep(runtime, step, state!, new Map(mountInputs.map((m, i) => [m.index, rest[i]!])), ctx));
-  const contextBinds = step.mounts.filter((mount): mount is BindMount => mount.type === 'bind' && mount.from.kind === 'context');
-  if (contextBinds.length === 0) return vertex;
+  const localBinds = step.mounts.flatMap((mount) => {
+    const source = mount.type === 'bind' ? localDir(runtime, mount.from) : undefined;
+    return source ? [{ mount: mount as BindMount, source }] : [];
+  });
+  if (localBinds.length === 0) return vertex;
   return {
     ...vertex,
-    contentDigests: () => atStep(runtime, step.location, () => Promise.all(contextBinds.map((mount) =>
-      hashCopySources({ source: { kind: 'dir', path: runtime.contextDir, filter: runtime.contextFilter }, sources: [mount.source || '/'], exclude: [], parents: false }, runtime.statCache)))),
+    contentDigests: () => atStep(runtime, step.location, () => Promise.all(localBinds.map(({ mount, source }) =>
+      hashCopySources({ source, sources: [mount.source || '/'], exclude: [], parents: false }, runtime.statCache)))),
   };
 }
 

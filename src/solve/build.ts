@@ -14,7 +14,7 @@ import type { ContentStore, StoredImage } from '../store/types.js';
 import { buildVertices } from './build-vertices.js';
 import { imageConfig, imageManifest, rfc3339, type ImageState } from './image.js';
 import type { SecretSource } from './run-mounts.js';
-import type { BuildRuntime } from './runtime.js';
+import type { BuildRuntime, LocalDir } from './runtime.js';
 import { Solver } from './solver.js';
 import { StepLogRecorder, type ImageStepLogs } from './step-logs.js';
 
@@ -25,6 +25,8 @@ export interface SolveBuildOptions {
   bases: ReadonlyMap<string, StoredImage>;
   contextDir: string;
   contextFilter?: ContextFilter;
+  /** `--build-context NAME=DIR`, by lower-case name. */
+  namedContexts?: ReadonlyMap<string, LocalDir>;
   network: 'none' | 'host';
   limits: SandboxLimits;
   noCache: boolean;
@@ -71,6 +73,7 @@ export async function solveBuild(options: SolveBuildOptions): Promise<SolvedImag
     graph,
     contextDir: options.contextDir,
     contextFilter: options.contextFilter,
+    namedContexts: options.namedContexts ?? new Map(),
     statCache,
     keyContext: { platform: graph.platform, network: options.network, sourceDateEpoch: options.sourceDateEpoch },
     limits: options.limits,

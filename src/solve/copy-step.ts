@@ -22,13 +22,14 @@ import type { LayerRef } from '../store/types.js';
 import { commitUpperDir } from './commit-layer.js';
 import type { ImageState } from './image.js';
 import { fetchRemoteSource, isHttpFile, remoteSourceDigest } from './remote-source.js';
-import { scratchUpper, snapshotDirs, type BuildRuntime } from './runtime.js';
+import { localDir, scratchUpper, snapshotDirs, type BuildRuntime } from './runtime.js';
 
 const REMOTE = /^(?:https?:\/\/|git@|git:\/\/)/i;
 
 /** Where the step reads from: the context dir, or the root of another stage or image. */
 async function copySource(runtime: BuildRuntime, step: CopyStep, from: ImageState | undefined): Promise<CopySource> {
-  if (step.from.kind === 'context') return { kind: 'dir', path: runtime.contextDir, filter: runtime.contextFilter };
+  const local = localDir(runtime, step.from);
+  if (local) return local;
   if (!from) throw new Error(`COPY --from input missing for ${step.instruction}`);
   return { kind: 'layers', lowerDirs: await snapshotDirs(runtime, from) };
 }

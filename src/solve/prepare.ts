@@ -2,16 +2,17 @@
 // plan. Every failure here is the user's to fix and says where (file:line:col when it can).
 
 import { readFile, stat } from 'node:fs/promises';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { BuildError, UsageError } from '../errors.js';
 import type { ContextFilter } from '../exec/copy/types.js';
 import { exceptionMayMatchBelow } from '../exec/context/index.js';
 import { parseRecipe } from '../recipe/parse.js';
 import { createIgnoreMatcher, ignoreFileCandidates, readIgnorePatterns } from '../recipe/dockerignore.js';
 import { baseImageRefs, planBuild } from '../plan/plan.js';
-import type { BaseImageInfo, BuildGraph, PlanOptions } from '../plan/types.js';
+import type { BaseImageInfo, BuildGraph, NamedContext, PlanOptions } from '../plan/types.js';
 import type { ContentStore, StoredImage } from '../store/types.js';
 import { baseImageInfo, findBaseImages, missingBaseError } from './base-images.js';
+import type { LocalDir } from './runtime.js';
 
 export interface PrepareOptions {
   contextDir: string;
@@ -32,6 +33,8 @@ export interface PrepareOptions {
    */
   fetchBases?: (refs: readonly string[]) => Promise<ReadonlyMap<string, Error>>;
   refreshBases?: boolean;
+  /** `--build-context NAME=VALUE`: VALUE a dir (relative to `displayDir`) or docker-image://REF. */
+  buildContexts?: Record<string, string>;
 }
 
 export interface PreparedBuild {
@@ -40,6 +43,8 @@ export interface PreparedBuild {
   recipePath: string;
   bases: Map<string, StoredImage>;
   contextFilter: ContextFilter;
+  /** The named contexts that are local dirs, by lower-case name. */
+  namedContexts: Map<string, LocalDir>;
 }
 
 export async function prepareBuild(store: ContentStore, options: PrepareOptions): Promise<PreparedBuild> {
@@ -48,7 +53,8 @@ export async function prepareBuild(store: ContentStore, options: PrepareOptions)
   const file = resolve(contextDir, options.file ?? 'Dockerfile');
   const source = options.recipeText ?? (await readRecipe(file, options.file === undefined));
   const recipe = parseRecipe(source, options.recipeText === undefined ? displayName(file, [options.displayDir, contextDir]) : 'stdin');
-  const planOptions: PlanOptions = { target: options.target, buildArgs: options.buildArgs, platform: options.platform };
+  const named = await namedContexts(options.buildContexts ?? {}, options.displayDir ?? contextDir);
+  const planOptions: PlanOptions = { target: options.target, buildArgs: options.buildArgs, platform: options.platform, namedContexts: named.plan };
   const refs = baseImageRefs(recipe, planOptions);
   let { found, missing } = await findBaseImages(store, refs);
   const wanted = options.refreshBases ? refs : missing;
@@ -61,7 +67,32 @@ export async function prepareBuild(store: ContentStore, options: PrepareOptions)
   for (const [ref, image] of found) baseImages[ref] = baseImageInfo(image);
   const graph = planBuild(recipe, { ...planOptions, baseImages });
   if (missing.length > 0 && !options.allowMissingBases) throw missingBaseError(missing[0]!, graph, fetchFailures.get(missing[0]!));
-  return { graph, recipePath: file, bases: found, contextFilter: await contextFilter(file, contextDir) };
+  return { graph, recipePath: file, bases: found, contextFilter: await contextFilter(file, contextDir), namedContexts: named.dirs };
+}
+
+const IMAGE_SCHEME = 'docker-image://';
+
+/** Parses `--build-context` values: local dirs (with their own .dockerignore) and image refs. */
+async function namedContexts(given: Record<string, string>, cwd: string): Promise<{ plan: Record<string, NamedContext>; dirs: Map<string, LocalDir> }> {
+  const plan: Record<string, NamedContext> = {};
+  const dirs = new Map<string, LocalDir>();
+  for (const [rawName, value] of Object.entries(given)) {
+    const name = rawName.toLowerCase();
+    if (value.startsWith(IMAGE_SCHEME)) {
+      plan[name] = { kind: 'image', ref: value.slice(IMAGE_SCHEME.length) };
+      continue;
+    }
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) || value.startsWith('target:')) {
+      throw new UsageError(`--build-context ${rawName}=${value}: only local directories and docker-image:// references are supported`, {
+        hint: 'download or clone the source into a directory and name that, or load the image and use docker-image://NAME',
+      });
+    }
+    const path = resolve(cwd, value);
+    await requireDirectory(path, `--build-context ${rawName}`);
+    plan[name] = { kind: 'dir' };
+    dirs.set(name, { path, filter: await contextFilter(join(path, 'Dockerfile'), path) });
+  }
+  return { plan, dirs };
 }
 
 /** The recipe's name in messages: relative to the first of `dirs` it is inside, else absolute. */
@@ -74,10 +105,10 @@ function displayName(file: string, dirs: Array<string | undefined>): string {
   return file;
 }
 
-async function requireDirectory(dir: string): Promise<void> {
+async function requireDirectory(dir: string, what = 'build context'): Promise<void> {
   const info = await stat(dir).catch(() => undefined);
   if (!info?.isDirectory()) {
-    throw new UsageError(`build context ${dir} is not a directory`, { hint: 'pass the directory holding your sources, e.g. tsbuild build .' });
+    throw new UsageError(`${what} ${dir} is not a directory`, { hint: 'pass the directory holding your sources, e.g. tsbuild build .' });
   }
 }
 

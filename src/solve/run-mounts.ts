@@ -26,7 +26,7 @@ import { acquireLock, withLock, type FileLock } from '../lib/lock.js';
 import type { RunMount, RunStep } from '../plan/types.js';
 import { StoreLayout } from '../store/layout.js';
 import type { ImageState } from './image.js';
-import { snapshotDirs, type BuildRuntime } from './runtime.js';
+import { localDir, snapshotDirs, type BuildRuntime } from './runtime.js';
 
 /** A secret given on the command line (`--secret id=ID,src=FILE` or `…,env=VAR`). */
 export interface SecretSource {
@@ -123,9 +123,8 @@ async function privateCacheDir(dir: string, mount: Extract<RunMount, { type: 'ca
 }
 
 async function materialize(runtime: BuildRuntime, mount: Extract<RunMount, { type: 'bind' }>, from: ImageState | undefined, dir: string) {
-  const source: CopySource = mount.from.kind === 'context'
-    ? { kind: 'dir', path: runtime.contextDir, filter: runtime.contextFilter }
-    : { kind: 'layers', lowerDirs: await snapshotDirs(runtime, from ?? { layers: [], history: [] }) };
+  const source: CopySource = localDir(runtime, mount.from)
+    ?? { kind: 'layers', lowerDirs: await snapshotDirs(runtime, from ?? { layers: [], history: [] }) };
   await mkdir(dir, { mode: 0o755 });
   await copyIntoLayer({
     source, sources: [mount.source || '/'], exclude: [], parents: false,

@@ -8,7 +8,7 @@ import type { SandboxLimits } from '../exec/types.js';
 import type { ContextFilter } from '../exec/copy/types.js';
 import type { StatCache } from '../exec/context/stat-cache.js';
 import { LayeredRoot } from '../exec/layered-root.js';
-import type { BuildGraph } from '../plan/types.js';
+import type { BuildGraph, FileSource } from '../plan/types.js';
 import type { ContentStore } from '../store/types.js';
 import type { ImageState } from './image.js';
 import type { SecretSource } from './run-mounts.js';
@@ -19,6 +19,8 @@ export interface BuildRuntime {
   graph: BuildGraph;
   contextDir: string;
   contextFilter?: ContextFilter;
+  /** `--build-context NAME=DIR`: the local dirs COPY --from=NAME and mounts read, by name. */
+  namedContexts: ReadonlyMap<string, LocalDir>;
   statCache: StatCache;
   keyContext: StepKeyContext;
   limits: SandboxLimits;
@@ -27,6 +29,20 @@ export interface BuildRuntime {
   created: string;
   /** `--secret` sources by id; only RUN's secret mounts read them, never a key. */
   secrets: Readonly<Record<string, SecretSource>>;
+}
+
+export interface LocalDir {
+  path: string;
+  filter?: ContextFilter;
+}
+
+/** The host dir a file source reads, when it is the context or a named local context. */
+export function localDir(runtime: BuildRuntime, from: FileSource): (LocalDir & { kind: 'dir' }) | undefined {
+  if (from.kind === 'context') return { kind: 'dir', path: runtime.contextDir, filter: runtime.contextFilter };
+  if (from.kind !== 'named') return undefined;
+  const named = runtime.namedContexts.get(from.name);
+  if (!named) throw new Error(`named context ${from.name} was planned but not given`);
+  return { kind: 'dir', ...named };
 }
 
 /** The snapshot dirs of a state's layers, bottom first, unpacking any that are missing. */

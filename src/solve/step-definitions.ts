@@ -81,6 +81,8 @@ function fileSourceDefinition(from: FileSource): KeyValue {
   switch (from.kind) {
     case 'context':
       return { kind: 'context' };
+    case 'named':
+      return { kind: 'named', name: from.name };
     case 'stage':
       return { kind: 'stage', stage: from.stage };
     case 'image':

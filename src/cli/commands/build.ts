@@ -36,6 +36,7 @@ interface BuildArgs extends RegistryFlags {
   metadataFile?: string;
   dryRun: boolean;
   secret: string[];
+  buildContext: string[];
   pull?: boolean;
   cacheFrom: string[];
   cacheTo: string[];
@@ -49,6 +50,7 @@ export const buildCommand: CommandSpec<BuildArgs> = {
     ['tsbuild build -t hello examples/hello', 'build and tag examples/hello'],
     ['tsbuild build -f ci.Dockerfile --target test .', 'build the test stage of ci.Dockerfile'],
     ['tsbuild build -f - . < ci.Dockerfile', 'read the Dockerfile from stdin (tsbuild build - < Dockerfile: no context)'],
+    ['tsbuild build --build-context docs=../docs --build-context alpine=docker-image://alpine:3.20 .', 'COPY --from=docs reads ../docs; FROM alpine uses alpine:3.20'],
     ['tsbuild build -q --build-arg VERSION=1.2 .', 'pass a build arg; print only the image digest'],
     ['tsbuild build -o type=oci,dest=image.tar .', 'also write an OCI image-layout tarball'],
     ['tsbuild build --archive release.tar -t app:1.4 .', 'keep the whole build environment for replay, shell and diff'],
@@ -73,6 +75,7 @@ export const buildCommand: CommandSpec<BuildArgs> = {
       .option('archive-cache-mounts', { type: 'boolean', default: false, describe: 'With --archive: also archive the contents of RUN --mount=type=cache dirs' })
       .option('platform', { type: 'string', describe: 'Target platform os/arch[/variant] (default: this host)' })
       .option('secret', { type: 'string', array: true, nargs: 1, default: [], describe: 'Give RUN --mount=type=secret a secret: id=ID,src=FILE or id=ID,env=VAR' })
+      .option('build-context', { type: 'string', array: true, nargs: 1, default: [], describe: 'Name another context NAME=DIR or NAME=docker-image://REF, for FROM NAME and COPY --from=NAME (repeatable)' })
       .option('label', { type: 'string', array: true, nargs: 1, default: [], describe: 'Add an image label K=V (repeatable)' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print only the image digest; no progress' })
       .option('iidfile', { type: 'string', describe: 'Write the image digest to this file' })
@@ -139,6 +142,7 @@ function buildOptions(args: BuildArgs & GlobalOptions, ctx: CliContext): BuildOp
     platform: args.platform,
     labels: parsePairs('--label', args.label),
     secrets: parseSecrets(args.secret, ctx),
+    buildContexts: parsePairs('--build-context', args.buildContext),
     outputs: args.output,
     pull: args.pull === undefined ? 'missing' : args.pull ? 'always' : 'never',
     cacheFrom: args.cacheFrom,
