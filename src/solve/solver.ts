@@ -4,7 +4,8 @@
 //
 // Per vertex: solve the inputs → key = definition + inputs' keys + content digests → cache
 // lookup → on a miss, run in the shared p-queue (bounded concurrency; independent branches run
-// in parallel) → save. Identical keys in flight run once. The first failure aborts the rest
+// in parallel) → save. Identical keys in flight run once: in this process through Flights, and
+// across processes sharing a cache through the vertex's claim. The first failure aborts the rest
 // (running steps see the AbortSignal) and solve() returns only once nothing is running.
 
 import PQueue from 'p-queue';
