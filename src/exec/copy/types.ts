@@ -57,6 +57,6 @@ export interface CopyRequest extends CopySelection {
 export interface CopyResult {
   /** Entries written to the upper dir (files, dirs, symlinks, hardlinks), created parents included. */
   written: number;
-  /** Bytes of regular-file content copied. */
+  /** Bytes of regular-file content written (copied, or linked from `reuseFrom`). */
   bytes: number;
 }
