@@ -147,8 +147,9 @@ function copyVertex(runtime: BuildRuntime, step: CopyStep, id: number, parent: B
   const inputs = from ? [parent, from] : [parent];
   const definition = copyDefinition(step, runtime.keyContext);
   const vertex = layerVertex(runtime, step, id, definition, inputs, async ([state, fromState], ctx) => {
-    // The last layer this COPY made on these same inputs, whatever the content was then.
-    const lineage = definitionDigest({ kind: 'copy-lineage', definition: definitionDigest(definition), inputs: [...ctx.inputKeys] });
+    // The last layer this COPY made on this parent, whatever it copied then (from a stage, that
+    // stage's result may differ too): only a likely match, as every linked file is compared.
+    const lineage = definitionDigest({ kind: 'copy-lineage', definition: definitionDigest(definition), parent: ctx.inputKeys[0]! });
     const layer = await copyStep(runtime, step, state!, fromState, await previousSnapshot(runtime, lineage));
     await runtime.store.putCacheRecord(lineage, { layer, createdAt: new Date().toISOString() });
     return layer;
