@@ -14,6 +14,7 @@ import { getCredentials } from './credentials.js';
 import { closeEndpoint, resolveEndpoint, type Endpoint } from './endpoint.js';
 import { errorDetail, isTlsVerificationError, NetworkError, readSmall, send, withRetries, type Body, type RetryPolicy } from './http.js';
 import { DEFAULTS, type RegistryOptions } from './options.js';
+import { proxyUnreachable } from './proxy.js';
 
 const MANIFEST_ACCEPT = [MediaType.ociIndex, MediaType.ociManifest, MediaType.dockerManifestList, MediaType.dockerManifest].join(', ');
 const MANIFEST_LIMIT = 4 << 20;
@@ -63,7 +64,8 @@ export class RegistryClient {
     try {
       await client.ping();
     } catch (error) {
-      if (!endpoint.allowHttp || !(error instanceof NetworkError) || error.code === 'ECONNREFUSED') {
+      // An unreachable proxy says nothing about whether the registry speaks TLS.
+      if (!endpoint.allowHttp || !(error instanceof NetworkError) || error.code === 'ECONNREFUSED' || error.proxy) {
         closeEndpoint(endpoint);
         throw client.unreachable(error);
       }
@@ -119,6 +121,7 @@ export class RegistryClient {
       });
     }
     const code = (error as NetworkError).code ?? (error as Error).message;
+    if (error instanceof NetworkError && error.proxy) return proxyUnreachable(error.proxy, this.domain, code, error);
     return new RegistryError('E_REGISTRY_UNREACHABLE', `cannot reach the registry ${this.domain} (${code})`, {
       hint: 'Check the host name and port, and that the registry is running.',
       cause: error,

@@ -2,7 +2,9 @@
 // HTTPS with the system CAs plus `--ca-cert` files and `/etc/docker/certs.d/HOST:PORT/*.crt`;
 // plain HTTP allowed only for loopback hosts and `--insecure-registry` ones (the ping in
 // client.ts tries HTTPS first and falls back). Verification is skipped only for hosts named
-// by `--insecure-registry`: loopback with TLS is still verified, so a wrong CA shows.
+// by `--insecure-registry`: loopback with TLS is still verified, so a wrong CA shows. Proxies
+// (proxy.ts) change only the path to the host, never these rules: a tunnelled connection is
+// verified against the same CAs.
 
 import { readdir, readFile } from 'node:fs/promises';
 import { Agent as HttpAgent } from 'node:http';
@@ -12,6 +14,7 @@ import { join } from 'node:path';
 import { RegistryError } from '../errors.js';
 import { isCode } from '../lib/lock.js';
 import { DEFAULTS, type RegistryOptions } from './options.js';
+import { isUsable, proxyConfig, proxyFor, TunnelAgent, type Proxy, type ProxyConfig } from './proxy.js';
 
 export interface Endpoint {
   /** The domain as references name it: `docker.io`, `127.0.0.1:5000`. */
@@ -22,6 +25,16 @@ export interface Endpoint {
   allowHttp: boolean;
   httpsAgent: HttpsAgent;
   httpAgent: HttpAgent;
+  /** Proxies from the environment, judged per URL: the registry, its token service and blob storage may differ. */
+  proxies: ProxyConfig;
+  /** HTTPS through the HTTPS proxy, when one is set: the same CAs and verification as httpsAgent. */
+  tunnelAgent?: HttpsAgent;
+}
+
+/** How one request travels: over which agent, and through which proxy if any. */
+export interface Route {
+  agent: HttpAgent;
+  proxy?: Proxy;
 }
 
 const DOCKER_HUB_API = 'registry-1.docker.io';
@@ -48,13 +61,26 @@ export async function resolveEndpoint(domain: string, options: RegistryOptions):
     ...(await certsDirCas(options.certsDir ?? DEFAULTS.certsDir, domain)),
   ];
   const ca = extraCas.length > 0 ? [...rootCertificates, ...extraCas] : undefined;
+  const tls = { keepAlive: true, maxSockets: 16, ca, rejectUnauthorized: !insecure };
+  const proxies = proxyConfig(options.proxyEnv);
   return {
     domain,
     apiHost: domain === 'docker.io' ? DOCKER_HUB_API : domain,
     allowHttp: insecure || isLoopbackHost(domain),
-    httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 16, ca, rejectUnauthorized: !insecure }),
+    httpsAgent: new HttpsAgent(tls),
+    // Plain HTTP through a proxy is ordinary HTTP to the proxy: this agent serves both ways.
     httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 16 }),
+    proxies,
+    tunnelAgent: isUsable(proxies.https) ? new TunnelAgent(proxies.https, tls) : undefined,
   };
+}
+
+/** The route to `url`; throws when it needs a proxy whose variable is set but unusable. */
+export function route(endpoint: Endpoint, url: URL): Route {
+  const proxy = proxyFor(endpoint.proxies, url);
+  if (url.protocol !== 'https:') return { agent: endpoint.httpAgent, proxy };
+  // proxyFor gives an https URL a proxy only when proxies.https is usable, so tunnelAgent exists.
+  return proxy ? { agent: endpoint.tunnelAgent!, proxy } : { agent: endpoint.httpsAgent };
 }
 
 async function readCaFile(path: string): Promise<string> {
@@ -83,4 +109,5 @@ async function certsDirCas(certsDir: string, domain: string): Promise<string[]> 
 export function closeEndpoint(endpoint: Endpoint): void {
   endpoint.httpsAgent.destroy();
   endpoint.httpAgent.destroy();
+  endpoint.tunnelAgent?.destroy();
 }

@@ -1,13 +1,17 @@
 // One HTTP exchange over node:http/https, streaming both ways, and the retry policy: 5xx,
 // 429 and dropped connections are retried with exponential backoff; everything else is the
-// caller's to judge. Bodies come from factories so that a retry can send them again.
+// caller's to judge. Bodies come from factories so that a retry can send them again. Each
+// request takes its own route (endpoint.ts): direct, tunnelled through an HTTPS proxy, or
+// sent to an HTTP proxy in absolute form.
 
 import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { urlToHttpOptions } from 'node:url';
 import { CancelledError, RegistryError } from '../errors.js';
-import type { Endpoint } from './endpoint.js';
+import { route, type Endpoint } from './endpoint.js';
+import { ProxyConnectError, proxyRefused, type Proxy } from './proxy.js';
 
 export type Body = Buffer | Readable;
 
@@ -26,13 +30,18 @@ export interface RetryPolicy {
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNABORTED', 'UND_ERR_SOCKET']);
 const TLS_CODE_RE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME|ALTNAME/;
+/** Failures to open a connection at all: through a proxy, the connection was the proxy's. */
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /** A failure to exchange at all (no HTTP response): worth retrying. */
 export class NetworkError extends Error {
   readonly code: string | undefined;
-  constructor(message: string, code: string | undefined, cause: unknown) {
+  /** Set when the proxy itself could not be reached: the registry was never asked. */
+  readonly proxy: Proxy | undefined;
+  constructor(message: string, code: string | undefined, cause: unknown, proxy?: Proxy) {
     super(message, { cause });
     this.code = code;
+    this.proxy = proxy;
   }
 }
 
@@ -43,23 +52,40 @@ export function isTlsVerificationError(error: unknown): boolean {
 
 /** Sends one request; resolves when the response head arrives (the body is the caller's). */
 export function send(endpoint: Endpoint, req: HttpRequest, signal?: AbortSignal): Promise<IncomingMessage> {
-  const secure = req.url.protocol === 'https:';
-  const request = secure ? httpsRequest : httpRequest;
-  const body = req.body?.();
-  const headers: OutgoingHttpHeaders = { 'user-agent': 'tsbuild', ...req.headers };
-  if (Buffer.isBuffer(body)) headers['content-length'] = body.length;
   return new Promise((resolve, reject) => {
-    const outgoing = request(req.url, { method: req.method, headers, agent: secure ? endpoint.httpsAgent : endpoint.httpAgent, signal }, resolve);
+    const { agent, proxy } = route(endpoint, req.url); // a throw here (an unusable proxy variable) rejects
+    // Plain HTTP through a proxy: the proxy is asked, with the whole URL as the request target.
+    const absolute = proxy !== undefined && req.url.protocol === 'http:' ? proxy : undefined;
+    const body = req.body?.();
+    const headers: OutgoingHttpHeaders = { 'user-agent': 'tsbuild', ...req.headers };
+    if (Buffer.isBuffer(body)) headers['content-length'] = body.length;
+    if (absolute) Object.assign(headers, { host: req.url.host }, absolute.authorization ? { 'proxy-authorization': absolute.authorization } : {});
+    const target = absolute ? { host: absolute.host, port: absolute.port, path: req.url.href } : urlToHttpOptions(req.url);
+    const request = req.url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const outgoing = request({ ...target, method: req.method, headers, agent, signal }, (res) => {
+      if (absolute && res.statusCode === 407) {
+        res.resume();
+        return reject(proxyRefused(absolute, req.url.host, 407, res.statusMessage));
+      }
+      resolve(res);
+    });
     outgoing.setTimeout(60_000, () => outgoing.destroy(Object.assign(new Error('no response for 60 s'), { code: 'ETIMEDOUT' })));
     outgoing.on('error', (error: NodeJS.ErrnoException) => {
       if (signal?.aborted) return reject(new CancelledError());
-      if (isTlsVerificationError(error)) return reject(error);
-      reject(new NetworkError(`${req.method} ${req.url.host}: ${error.code ?? error.message}`, error.code, error));
+      // A tunnel the proxy refused, and a certificate that failed, are final answers.
+      if (error instanceof RegistryError || isTlsVerificationError(error)) return reject(error);
+      reject(new NetworkError(`${req.method} ${req.url.host}: ${error.code ?? error.message}`, error.code, error, failedProxy(error, proxy)));
     });
     if (body === undefined) outgoing.end();
     else if (Buffer.isBuffer(body)) outgoing.end(body);
     else pipeline(body, outgoing).catch((error: unknown) => outgoing.destroy(error as Error));
   });
+}
+
+/** The proxy, when the connection failed before getting past it. */
+function failedProxy(error: NodeJS.ErrnoException, proxy: Proxy | undefined): Proxy | undefined {
+  if (error instanceof ProxyConnectError) return error.proxy;
+  return proxy !== undefined && CONNECT_CODES.has(error.code ?? '') ? proxy : undefined;
 }
 
 function isRetriableStatus(status: number): boolean {

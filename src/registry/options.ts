@@ -4,6 +4,7 @@
 import type { EventSink } from '../events.js';
 import type { Platform } from '../layer/oci.js';
 import type { Credentials } from './credentials.js';
+import type { ProxyEnv } from './proxy.js';
 
 export interface RegistryOptions {
   /** `HOST[:PORT]` names allowed over plain HTTP or unverified TLS (`--insecure-registry`). */
@@ -12,6 +13,11 @@ export interface RegistryOptions {
   caCertFiles?: string[];
   /** Docker's per-registry CA directory: `<certsDir>/HOST:PORT/*.crt`. Default /etc/docker/certs.d. */
   certsDir?: string;
+  /**
+   * The environment proxies are read from: HTTPS_PROXY, HTTP_PROXY, NO_PROXY and their
+   * lower-case forms (see proxy.ts). The CLI passes its env; absent: every connection is direct.
+   */
+  proxyEnv?: ProxyEnv;
   /** The directory of Docker's config.json (credentials); absent: anonymous access only. */
   dockerConfigDir?: string;
   /** Use these instead of what config.json holds (`tsbuild login` checking new ones). */
