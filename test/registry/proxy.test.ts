@@ -20,6 +20,8 @@ import { Store, load } from '../../src/store/index.js';
 import { renderError } from '../../src/ui/render-error.js';
 import { BUSYBOX_REFERENCE, busyboxImageLayout } from '../helpers/busybox-image.js';
 import { freePort, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { runCli } from '../helpers/run-cli.js';
+import { writeTree } from '../helpers/testdir.js';
 
 const ALICE = 'alice-registry-pw';
 const PROXY_USER = 'squid';
@@ -391,5 +393,32 @@ describe('an unreachable proxy', () => {
     expect(error).toMatchObject({ code: 'E_REGISTRY_PROXY', status: 502 });
     expect(error.message).toBe(`the proxy ${proxy.url} (HTTPS_PROXY) could not connect to ${nowhere} (502 Bad Gateway)`);
     expect(proxy.connects).toEqual([nowhere, nowhere, nowhere]);
+  });
+});
+
+describe('the CLI', () => {
+  it('pull and build read the proxy variables from the environment', async () => {
+    const proxy = await startProxy({ credentials: `${PROXY_USER}:${PROXY_PASSWORD}` });
+    const env = { DOCKER_CONFIG: dockerConfigDir, HTTPS_PROXY: withCredentials(proxy) };
+    const root = join(scratch, 'cli-store');
+    const ca = ['--ca-cert', tlsRegistry.caCert!];
+    const pull = await runCli(['--root', root, 'pull', '--progress', 'plain', ...ca, `${tlsRegistry.host}/proxy/busybox:1`], { env, cwd: scratch });
+    said.push(pull.stdout, pull.stderr);
+    expect(pull).toMatchObject({ status: 0, stdout: `${tlsRegistry.host}/proxy/busybox:1\n` });
+    expect(proxy.connects).toContain(tlsRegistry.host);
+
+    const context = join(scratch, 'cli-context');
+    writeTree(context, { Dockerfile: `FROM ${tlsRegistry.host}/proxy/busybox:1\nENV VIA=proxy\n` });
+    const before = proxy.connects.length;
+    const build = await runCli(['--root', join(scratch, 'cli-build-store'), 'build', '--progress', 'plain', ...ca, context], { env, cwd: scratch });
+    said.push(build.stdout, build.stderr);
+    expect(build.status).toBe(0);
+    expect(proxy.connects.length).toBeGreaterThan(before);
+
+    const refused = await runCli(['--root', root, 'pull', ...ca, `${tlsRegistry.host}/proxy/busybox:1`], { env: { ...env, HTTPS_PROXY: proxy.url }, cwd: scratch });
+    said.push(refused.stdout, refused.stderr);
+    expect(refused.status).toBe(4);
+    expect(refused.stderr).toContain(`the proxy ${proxy.url} (HTTPS_PROXY) requires authentication`);
+    expect(refused.stderr).not.toMatch(/\n\s+at /); // an expected error: no stack trace
   });
 });

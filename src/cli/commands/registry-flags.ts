@@ -1,5 +1,6 @@
 // The flags every registry verb shares (pull, push, login) and how they become
-// RegistryOptions: Docker's names and meanings, credentials from $DOCKER_CONFIG.
+// RegistryOptions: Docker's names and meanings, credentials from $DOCKER_CONFIG, proxies
+// from the environment.
 
 import type { Argv } from 'yargs';
 import type { EventSink } from '../../events.js';
@@ -43,6 +44,7 @@ export function registryOptions(args: RegistryFlags, ctx: CliContext): RegistryO
     insecureRegistries: args.insecureRegistry ?? [],
     caCertFiles: (args.caCert ?? []).map((file) => (file.startsWith('/') ? file : `${ctx.cwd}/${file}`)),
     dockerConfigDir: dockerConfigDir(ctx.env),
+    proxyEnv: ctx.env, // HTTPS_PROXY, HTTP_PROXY, NO_PROXY, as dockerd and curl read them
     signal: ctx.signal,
   };
 }
