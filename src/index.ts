@@ -147,6 +147,8 @@ export interface BuildOptions {
   buildArgs?: Record<string, string>;
   target?: string;
   noCache?: boolean;
+  /** `--no-cache-filter`: stages (names or indexes) whose steps run again; the rest may be cached. */
+  noCacheStages?: string[];
   /** RUN steps' network (default none: hermetic). */
   network?: 'none' | 'host';
   limits?: SandboxLimits;
@@ -237,7 +239,7 @@ export async function build(options: BuildOptions, sink: EventSink): Promise<Bui
     cache = await openBuildCache(store, cacheFrom, registry);
     const solved = await solveBuild({
       store: cache.store, graph, bases, contextDir: options.contextDir, contextFilter, namedContexts,
-      network: options.network ?? 'none', limits: options.limits ?? {}, noCache: options.noCache ?? false,
+      network: options.network ?? 'none', limits: options.limits ?? {}, noCache: options.noCache ?? false, noCacheStages: options.noCacheStages,
       sourceDateEpoch: options.sourceDateEpoch ?? 0, labels: options.labels, secrets: options.secrets, signal: options.signal, sink,
       recordSteps: archiveDest !== undefined,
     });

@@ -54,7 +54,7 @@ export async function main(argv: string[], ctx?: CliContext): Promise<number> {
 async function runCommand(argv: string[], ctx: CliContext): Promise<number> {
   let status: number = ExitStatus.ok;
   let helpShown = false;
-  const args = argv.map((arg) => (arg === '-' ? STDIN_ARG : arg));
+  const args = attachNoPrefixedValues(argv).map((arg) => (arg === '-' ? STDIN_ARG : arg));
   const parser = yargs(args)
     .scriptName('tsbuild')
     .usage('tsbuild <command> [options]\n\nReproducible, daemonless container builds from Dockerfiles.')
@@ -113,6 +113,24 @@ async function runCommand(argv: string[], ctx: CliContext): Promise<number> {
   });
   if (helpShown && output) ctx.stdout.write(output + '\n');
   return status;
+}
+
+/** Flags whose own name starts with `no-` (buildx spells them so). */
+const NO_PREFIXED_FLAGS = new Set(['--no-cache-filter']);
+
+/**
+ * yargs reads `--no-X VALUE` as "X is false" followed by a stray VALUE; written `--no-X=VALUE`
+ * it reads the flag `no-X`. So the value of a flag named `no-…` is attached to it first.
+ */
+function attachNoPrefixedValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') return [...out, ...argv.slice(i)];
+    if (NO_PREFIXED_FLAGS.has(arg) && i + 1 < argv.length) out.push(`${arg}=${argv[++i]}`);
+    else out.push(arg);
+  }
+  return out;
 }
 
 /**

@@ -31,7 +31,8 @@ export interface BuildVertices {
   plannedSteps: PlannedStep[];
 }
 
-export function buildVertices(runtime: BuildRuntime, bases: ReadonlyMap<string, StoredImage>): BuildVertices {
+/** `noCacheStages`: indexes of the stages whose steps ignore the cache (`--no-cache-filter`). */
+export function buildVertices(runtime: BuildRuntime, bases: ReadonlyMap<string, StoredImage>, noCacheStages: ReadonlySet<number> = new Set()): BuildVertices {
   const graph = runtime.graph;
   const stageEnds = new Map<number, BuildVertex>();
   const images = new Map<string, BuildVertex>();
@@ -68,6 +69,7 @@ export function buildVertices(runtime: BuildRuntime, bases: ReadonlyMap<string, 
       };
       steps.push(info);
       current = stepVertex(stageRuntime, step, info.id, current, sourceOf);
+      if (noCacheStages.has(stage.index)) current = { ...current, noCache: true };
       stepVertices.push(current);
       plannedSteps.push(step);
     });

@@ -30,6 +30,8 @@ export interface SolveBuildOptions {
   network: 'none' | 'host';
   limits: SandboxLimits;
   noCache: boolean;
+  /** `--no-cache-filter`: stages (by name or index) whose steps ignore the cache. */
+  noCacheStages?: readonly string[];
   sourceDateEpoch: number;
   /** `--label`: added to the image's labels. */
   labels?: Record<string, string>;
@@ -81,7 +83,7 @@ export async function solveBuild(options: SolveBuildOptions): Promise<SolvedImag
     created: rfc3339(options.sourceDateEpoch),
     secrets: options.secrets ?? {},
   };
-  const vertices = buildVertices(runtime, options.bases);
+  const vertices = buildVertices(runtime, options.bases, stageIndexes(graph, options.noCacheStages ?? [], options.sink));
   const counts = { cached: 0, run: 0 };
   const cachedSteps = new Set<number>();
   const logs = new StepLogRecorder(store.root);
@@ -125,6 +127,17 @@ function isHermetic(step: PlannedStep, buildNetwork: 'none' | 'host'): boolean {
 }
 
 /** File digests of this context's files by stat identity, kept in the store between builds. */
+/** Stage names or indexes → the indexes of the stages this build has; a name it lacks is a warning. */
+function stageIndexes(graph: BuildGraph, names: readonly string[], sink: EventSink): Set<number> {
+  const indexes = new Set<number>();
+  for (const name of names) {
+    const stage = graph.stages.find((s) => s.name === name.toLowerCase() || String(s.index) === name);
+    if (stage) indexes.add(stage.index);
+    else sink({ type: 'warning', time: Date.now(), message: `--no-cache-filter names stage "${name}", which this build does not use` });
+  }
+  return indexes;
+}
+
 function statCacheFile(store: ContentStore, contextDir: string): string {
   return join(store.root, 'context-cache', `${digestHex(sha256(contextDir))}.json`);
 }

@@ -37,6 +37,8 @@ export interface Vertex<R> {
    * after it. Its load/save, if any, only remember that it ran (for progress).
    */
   readonly pure?: boolean;
+  /** Ignore cache hits for this vertex (`--no-cache-filter`); its result is still saved. */
+  readonly noCache?: boolean;
   /** Digests of the content the vertex reads (COPY sources), known once the inputs are. */
   contentDigests?(inputs: readonly R[], signal: AbortSignal): Promise<string[]>;
   /**
@@ -182,7 +184,7 @@ class Job<R> {
       this.reportSuccess(vertex, hit, 'cached', 0, key);
       return { key, result: hit, outcome: inputsCached ? 'cached' : 'executed' };
     };
-    if (!this.options.noCache && vertex.load) {
+    if (!this.ignoresCache(vertex) && vertex.load) {
       const hit = await this.own(vertex.load(key, results));
       if (hit !== undefined) return cached(hit);
     }
@@ -211,7 +213,7 @@ class Job<R> {
     if (!input || inputs.length !== 1) throw new TypeError(`pure vertex ${vertex.name} needs exactly one input`);
     const results = [input.result];
     const ownKey = cacheKey(vertex.digest, [input.key], []);
-    const seen = !this.options.noCache && vertex.load !== undefined && (await this.own(vertex.load(ownKey, results))) !== undefined;
+    const seen = !this.ignoresCache(vertex) && vertex.load !== undefined && (await this.own(vertex.load(ownKey, results))) !== undefined;
     const result = await this.own(vertex.exec(results, { signal, key: ownKey, inputKeys: [input.key], log: () => {} }));
     if (!seen) await this.own(vertex.save?.(ownKey, result) ?? Promise.resolve());
     const outcome = seen && input.outcome === 'cached' ? 'cached' : 'executed';
@@ -248,7 +250,7 @@ class Job<R> {
     };
     // The claim is taken before the queue, so a queue slot never waits on another process.
     const work = async (signal: AbortSignal, started: () => void): Promise<Ran<R>> => {
-      const claim = this.options.noCache ? undefined : await vertex.claim?.(key, {
+      const claim = this.ignoresCache(vertex) ? undefined : await vertex.claim?.(key, {
         signal,
         onWait: (holder) => {
           started();
@@ -267,6 +269,10 @@ class Job<R> {
       if (this.controller.signal.aborted) throw new CancelledError();
       throw new OwnFailure(error);
     });
+  }
+
+  private ignoresCache(vertex: Vertex<R>): boolean {
+    return this.options.noCache === true || vertex.noCache === true;
   }
 
   private async own<T>(promise: Promise<T>): Promise<T> {

@@ -144,6 +144,19 @@ describe('tsbuild build: a multi-stage app on busybox', () => {
     expect(digest(fresh.events)).toBe(digest(cachedBuild.events));
   });
 
+  it('--no-cache-filter runs the steps of the named stages again, and only those', async () => {
+    const filtered = await session.buildJson(['--no-cache-filter', 'build', context]);
+    expect(filtered.status, filtered.stderr).toBe(0);
+    const { ran, cached } = stepOutcomes(filtered.events);
+    expect(ran.slice(0, 3)).toEqual(['WORKDIR /src', 'COPY app/ ./', 'RUN cat main.txt lib.txt > bundle.txt && echo built > /built-marker']);
+    // The final stage's layer steps stay cached: the re-run stage made the same bundle.
+    expect(cached).toEqual(expect.arrayContaining([USERS_RUN, 'COPY --from=build /src/bundle.txt /opt/app/', 'WORKDIR /home/svc/data']));
+    const unknown = await session.buildJson(['--no-cache-filter=nosuchstage,1', context]);
+    expect(unknown.status, unknown.stderr).toBe(0);
+    expect(unknown.events).toContainEqual(expect.objectContaining({ type: 'warning', message: '--no-cache-filter names stage "nosuchstage", which this build does not use' }));
+    expect(stepOutcomes(unknown.events).ran).toContain(USERS_RUN);
+  });
+
   it('--dry-run prints the plan with the base image config and builds nothing', async () => {
     const plan = await session.tsbuild(['build', '--dry-run', '-t', 'never', context]);
     expect(plan.status, plan.stderr).toBe(0);

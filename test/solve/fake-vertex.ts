@@ -29,6 +29,8 @@ export interface FakeOptions {
   ownValueOnly?: boolean;
   /** Take claims in the cache before running, as a store shared by processes does. */
   claims?: boolean;
+  /** Ignore cache hits for this vertex alone (`--no-cache-filter`). */
+  noCache?: boolean;
 }
 
 export interface FakeVertex extends Vertex<string> {
@@ -51,6 +53,7 @@ export function vtx(options: FakeOptions): FakeVertex {
     inputs: options.inputs ?? [],
     step: options.step,
     pure: options.pure,
+    noCache: options.noCache,
     cacheCallCount: 0,
     execCallCount: 0,
     aborted: false,

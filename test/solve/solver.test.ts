@@ -46,6 +46,16 @@ describe('Solver', () => {
     expect([a.cacheCallCount, b.cacheCallCount]).toEqual([0, 0]);
   });
 
+  it('a vertex marked noCache runs again while the vertices around it are cache hits', async () => {
+    const cache = newCache();
+    await new Solver().solve([vtx({ name: 'top', cache, inputs: [vtx({ name: 'mid', cache, inputs: [vtx({ name: 'base', cache })] })] })]);
+    const base = vtx({ name: 'base', cache });
+    const mid = vtx({ name: 'mid', cache, inputs: [base], noCache: true });
+    const top = vtx({ name: 'top', cache, inputs: [mid] });
+    await new Solver().solve([top]);
+    expect([base.execCallCount, mid.execCallCount, top.execCallCount]).toEqual([0, 1, 0]);
+  });
+
   it('a stage shared by two dependents runs once', async () => {
     const cache = newCache();
     const shared = vtx({ name: 'shared', cache });

@@ -22,6 +22,7 @@ interface BuildArgs extends RegistryFlags {
   buildArg: string[];
   target?: string;
   cache: boolean;
+  noCacheFilter: string[];
   network: 'none' | 'host' | 'default';
   memory?: string;
   pids?: number;
@@ -66,6 +67,7 @@ export const buildCommand: CommandSpec<BuildArgs> = {
       .option('build-arg', { type: 'string', array: true, nargs: 1, default: [], describe: 'Set a build arg K=V (K alone takes it from the environment)' })
       .option('target', { type: 'string', describe: 'Build this stage (name or index) instead of the last' })
       .option('cache', { type: 'boolean', default: true, describe: 'Use cached steps; --no-cache runs every step' })
+      .option('no-cache-filter', { type: 'string', array: true, nargs: 1, default: [], describe: 'Run the steps of these stages again (names or indexes, comma-separated or repeated); the rest may be cached' })
       .option('network', { choices: ['none', 'host', 'default'] as const, default: 'none' as const, describe: 'Network of RUN steps (default: none)' })
       .option('memory', { type: 'string', describe: 'Memory limit of each RUN step, e.g. 512MiB' })
       .option('pids', { type: 'number', describe: 'Process limit of each RUN step' })
@@ -134,6 +136,7 @@ function buildOptions(args: BuildArgs & GlobalOptions, ctx: CliContext): BuildOp
     buildArgs: buildArgValues(args.buildArg, ctx.env),
     target: args.target,
     noCache: !args.cache,
+    noCacheStages: args.noCacheFilter.flatMap((value) => value.split(',')).filter(Boolean),
     network: args.network === 'host' ? 'host' : 'none',
     limits: {
       ...(args.memory === undefined ? {} : { memoryBytes: parseSize(args.memory) }),
