@@ -62,6 +62,25 @@ describe('COPY with the result of an earlier run of it (reuseFrom)', () => {
     expect(await layerDigest(after)).toBe(await layerDigest(plain));
   });
 
+  it('compares large files in chunks: an unchanged one is linked, one with a changed last byte is copied', async () => {
+    const big = Buffer.alloc(9 << 20, 7);
+    const context = testdir({ 'same.bin': { file: big }, 'edited.bin': { file: big } });
+    const before = testdir();
+    await copyIntoLayer(copyRequest(context, before));
+    const edited = join(context, 'edited.bin');
+    const { mtime } = lstatSync(edited);
+    const changed = Buffer.from(big);
+    changed[changed.length - 1] = 8;
+    writeFileSync(edited, changed);
+    utimesSync(edited, mtime, mtime);
+    const after = testdir();
+    await copyIntoLayer(copyRequest(context, after, { reuseFrom: before }));
+    expect(inode(join(after, 'same.bin'))).toBe(inode(join(before, 'same.bin')));
+    expect(inode(join(after, 'edited.bin'))).not.toBe(inode(join(before, 'edited.bin')));
+    expect(readFileSync(join(after, 'edited.bin')).equals(changed)).toBe(true);
+    expect(readFileSync(join(before, 'edited.bin')).equals(big)).toBe(true);
+  });
+
   it('a linked file whose source gained an xattr without another change is copied after all', async () => {
     const context = testdir({ 'cap.bin': 'binary\n' });
     const before = testdir();

@@ -79,6 +79,19 @@ describe('file locks', () => {
     expect(waits).toEqual([expect.objectContaining({ pid: process.pid, purpose: 'first' })]);
   });
 
+  it('a waiter stops waiting when its signal aborts (Ctrl-C while another build runs the step)', async () => {
+    const path = await lockPath();
+    const lock = await acquireLock(path, { purpose: 'long step' });
+    const controller = new AbortController();
+    const waiting = acquireLock(path, { timeoutMs: Infinity, signal: controller.signal }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 30));
+    // Without the signal it would wait for as long as the holder lives (no timeout).
+    controller.abort(new Error('interrupted'));
+    expect(await waiting).toMatchObject({ message: 'interrupted' });
+    expect(await readLockHolder(path)).toMatchObject({ nonce: lock.holder.nonce });
+    await lock.release();
+  });
+
   it('reaps a lock whose holder was SIGKILLed', async () => {
     const path = await lockPath();
     const { child, held } = holdInChild(path);

@@ -3,7 +3,7 @@
 // checks for leftovers.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { runSandboxed, sandboxHelperPath, type SandboxRunOptions } from '../../src/exec/sandbox.js';
 import type { SandboxResult, SandboxSpec } from '../../src/exec/types.js';
@@ -34,19 +34,26 @@ export interface Mode {
 
 export const rootMode: Mode = { name: 'root', uid: 0, gid: 0, run: {}, rootfs: busyboxRootfs };
 
-/** A copy of the busybox root owned by uid:gid, made once per run. */
+/**
+ * A copy of the busybox root owned by uid:gid, made once and kept for later runs (as the
+ * fixture cache is): in /tmp, where the rootless user can reach it. Made in a temp dir and
+ * renamed into place, so test files starting at once never see half a copy.
+ */
 function rootfsOwnedBy(uid: number, gid: number): () => string {
-  let copy: string | undefined;
   return () => {
-    if (copy === undefined) {
-      const dir = mkdtempSync('/tmp/tsbuild-sandbox-rootfs-');
-      chmodSync(dir, 0o755);
-      execFileSync('cp', ['-a', `${busyboxRootfs()}/.`, dir]);
-      execFileSync('chown', ['-R', '-h', `${uid}:${gid}`, dir]);
-      process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-      copy = dir;
+    // The fixture dir's inode names its version: it is replaced whole when it is made again.
+    const dir = `/tmp/tsbuild-sandbox-rootfs-${uid}-${statSync(busyboxRootfs()).ino}`;
+    if (existsSync(join(dir, 'bin/busybox'))) return dir;
+    const staging = mkdtempSync(`${dir}.new-`);
+    chmodSync(staging, 0o755);
+    execFileSync('cp', ['-a', `${busyboxRootfs()}/.`, staging]);
+    execFileSync('chown', ['-R', '-h', `${uid}:${gid}`, staging]);
+    try {
+      renameSync(staging, dir);
+    } catch {
+      rmSync(staging, { recursive: true, force: true }); // another test file made it first
     }
-    return copy;
+    return dir;
   };
 }
 

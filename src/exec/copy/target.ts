@@ -21,7 +21,7 @@ import {
   symlinkSync,
   utimesSync,
 } from 'node:fs';
-import { copyFile } from 'node:fs/promises';
+import { copyFile, open } from 'node:fs/promises';
 import { dirname, join, posix, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { BuildError } from '../../errors.js';
@@ -173,7 +173,7 @@ export class TargetTree {
 
   private async writeNew(hostPath: string, source: LayeredEntry, meta: Meta, reuse = true): Promise<void> {
     const { stats } = source;
-    if (reuse && this.linkUnchanged(hostPath, source, meta)) return;
+    if (reuse && (await this.linkUnchanged(hostPath, source, meta))) return;
     this.copiedFrom.set(hostPath, source.hostPath);
     if (stats.isSymbolicLink()) {
       symlinkSync(readlinkSync(source.hostPath), hostPath);
@@ -203,14 +203,14 @@ export class TargetTree {
    * now (its xattrs are compared at the end): creating a file costs this ext4 about 25 times
    * what a link does. Snapshots are never written in place, so sharing the inode is safe.
    */
-  private linkUnchanged(hostPath: string, source: LayeredEntry, meta: Meta): boolean {
+  private async linkUnchanged(hostPath: string, source: LayeredEntry, meta: Meta): Promise<boolean> {
     const { stats } = source;
-    if (this.reuseFrom === undefined || !stats.isFile() || stats.nlink > 1 || stats.size > LARGE_FILE) return false;
+    if (this.reuseFrom === undefined || !stats.isFile() || stats.nlink > 1) return false;
     const previous = join(this.reuseFrom, relative(this.upperDir, hostPath));
     const before = lstatSync(previous, { throwIfNoEntry: false });
     const same = before?.isFile() && before.size === stats.size && (before.mode & 0o7777) === meta.mode
       && before.uid === meta.uid && before.gid === meta.gid && before.mtime.getTime() === stats.mtime.getTime();
-    if (!same || !readFileSync(previous).equals(readFileSync(source.hostPath))) return false;
+    if (!same || !(await sameContent(previous, source.hostPath, stats.size))) return false;
     linkSync(previous, hostPath);
     this.reused.set(hostPath, { source, meta, previous });
     this.bytes += stats.size;
@@ -262,8 +262,27 @@ export class TargetTree {
   }
 }
 
-/** Files larger than this are copied through the thread pool rather than synchronously, and never linked. */
+/** Files larger than this are copied, and compared before linking, through the thread pool rather than synchronously. */
 const LARGE_FILE = 8 << 20;
+
+/** Compares two files of `size` bytes: small ones read whole, large ones in chunks off the event loop. */
+async function sameContent(a: string, b: string, size: number): Promise<boolean> {
+  if (size <= LARGE_FILE) return readFileSync(a).equals(readFileSync(b));
+  const [fa, fb] = await Promise.all([open(a, 'r'), open(b, 'r')]);
+  try {
+    const [ba, bb] = [Buffer.alloc(COMPARE_CHUNK), Buffer.alloc(COMPARE_CHUNK)];
+    for (let offset = 0; offset < size; offset += COMPARE_CHUNK) {
+      const length = Math.min(COMPARE_CHUNK, size - offset);
+      const [ra, rb] = await Promise.all([fa.read(ba, 0, length, offset), fb.read(bb, 0, length, offset)]);
+      if (ra.bytesRead !== length || rb.bytesRead !== length || !ba.subarray(0, length).equals(bb.subarray(0, length))) return false;
+    }
+    return true;
+  } finally {
+    await Promise.all([fa.close(), fb.close()]);
+  }
+}
+
+const COMPARE_CHUNK = 1 << 20;
 
 function sameXattrs(a: [string, Buffer][], b: [string, Buffer][]): boolean {
   const byName = new Map(b);
