@@ -149,6 +149,8 @@ export interface BuildOptions {
   noCache?: boolean;
   /** `--no-cache-filter`: stages (names or indexes) whose steps run again; the rest may be cached. */
   noCacheStages?: string[];
+  /** `--max-parallelism`: how many steps run at once (default: two per CPU). */
+  maxParallelism?: number;
   /** RUN steps' network (default none: hermetic). */
   network?: 'none' | 'host';
   limits?: SandboxLimits;
@@ -240,6 +242,7 @@ export async function build(options: BuildOptions, sink: EventSink): Promise<Bui
     const solved = await solveBuild({
       store: cache.store, graph, bases, contextDir: options.contextDir, contextFilter, namedContexts,
       network: options.network ?? 'none', limits: options.limits ?? {}, noCache: options.noCache ?? false, noCacheStages: options.noCacheStages,
+      maxParallelism: options.maxParallelism,
       sourceDateEpoch: options.sourceDateEpoch ?? 0, labels: options.labels, secrets: options.secrets, signal: options.signal, sink,
       recordSteps: archiveDest !== undefined,
     });

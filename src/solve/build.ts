@@ -41,6 +41,8 @@ export interface SolveBuildOptions {
   sink: EventSink;
   /** Share one solver between builds in a process to share in-flight steps. */
   solver?: Solver;
+  /** Steps run at once (`--max-parallelism`); the shared default solver's when absent. */
+  maxParallelism?: number;
   /** Also store an image per step (the environment after it), for build archives and replay. */
   recordSteps?: boolean;
 }
@@ -98,7 +100,8 @@ export async function solveBuild(options: SolveBuildOptions): Promise<SolvedImag
   options.sink({ type: 'build.start', time: Date.now(), steps: vertices.steps });
   try {
     const targets = options.recordSteps ? [vertices.target, ...vertices.stepVertices] : [vertices.target];
-    const [solved, ...stepResults] = await (options.solver ?? defaultSolver).solve(targets, { signal: options.signal, noCache: options.noCache, sink });
+    const solver = options.solver ?? (options.maxParallelism === undefined ? defaultSolver : new Solver({ concurrency: options.maxParallelism }));
+    const [solved, ...stepResults] = await solver.solve(targets, { signal: options.signal, noCache: options.noCache, sink });
     await logs.flush();
     const image = await writeImage(store, solved!.result, finalConfig(graph, options.labels), runtime);
     const stepLogs = { steps: vertices.steps.map((step) => ({ step, ...(logs.logs.has(step.id) ? { logFile: logs.logs.get(step.id)! } : {}) })) };

@@ -220,6 +220,21 @@ describe('tsbuild build: a multi-stage app on busybox', () => {
     expect(order.slice(0, 2).sort()).toEqual(['step.start:1', 'step.start:2']);
   });
 
+  it('--max-parallelism 1 runs independent stages one after the other', async () => {
+    const ctx = testdir({
+      Dockerfile: 'FROM busybox AS left\nRUN sleep 0.3 && echo l > /l\nFROM busybox AS right\nRUN sleep 0.3 && echo r > /r\nFROM busybox\nCOPY --from=left /l /l\nCOPY --from=right /r /r\n',
+    });
+    const built = await session.buildJson(['--max-parallelism', '1', ctx]);
+    expect(built.status, built.stderr).toBe(0);
+    // The second RUN starts only once the first (0.3 s of sleep) has ended: a lower bound, whatever the load.
+    const starts = built.events.flatMap((e) => (e.type === 'step.start' && e.step <= 2 ? [e.time] : []));
+    expect(starts).toHaveLength(2);
+    expect(Math.abs(starts[1]! - starts[0]!)).toBeGreaterThanOrEqual(300);
+    const bad = await session.tsbuild(['build', '--max-parallelism', '0', ctx]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--max-parallelism must be a positive integer');
+  });
+
   it('RUN sees exactly the recipe environment: no host variables, fixed hostname, umask 022, HOME from passwd', async () => {
     const ctx = testdir({
       Dockerfile: 'FROM busybox\nARG FLAVOUR=plain\nRUN env | sort > /env && hostname > /hostname && umask > /umask && touch /made\n',

@@ -26,6 +26,7 @@ interface BuildArgs extends RegistryFlags {
   network: 'none' | 'host' | 'default';
   memory?: string;
   pids?: number;
+  maxParallelism?: number;
   progress: RequestedProgressMode;
   output: string[];
   archive?: string;
@@ -70,6 +71,7 @@ export const buildCommand: CommandSpec<BuildArgs> = {
       .option('no-cache-filter', { type: 'string', array: true, nargs: 1, default: [], describe: 'Run the steps of these stages again (names or indexes, comma-separated or repeated); the rest may be cached' })
       .option('network', { choices: ['none', 'host', 'default'] as const, default: 'none' as const, describe: 'Network of RUN steps (default: none)' })
       .option('memory', { type: 'string', describe: 'Memory limit of each RUN step, e.g. 512MiB' })
+      .option('max-parallelism', { type: 'number', describe: 'How many steps run at once (default: two per CPU)' })
       .option('pids', { type: 'number', describe: 'Process limit of each RUN step' })
       .option('progress', { choices: ['auto', 'tty', 'plain', 'json', 'quiet'] as const, default: 'auto' as const, describe: 'Progress output on stderr' })
       .option('output', { alias: 'o', type: 'string', array: true, nargs: 1, default: [], describe: 'Also write the image: type=oci|docker|tar,dest=FILE (- for stdout), type=local,dest=DIR, type=registry,name=REF (push), or the build: type=archive,dest=FILE' })
@@ -137,6 +139,7 @@ function buildOptions(args: BuildArgs & GlobalOptions, ctx: CliContext): BuildOp
     target: args.target,
     noCache: !args.cache,
     noCacheStages: args.noCacheFilter.flatMap((value) => value.split(',')).filter(Boolean),
+    ...(args.maxParallelism === undefined ? {} : { maxParallelism: positiveInteger('--max-parallelism', args.maxParallelism) }),
     network: args.network === 'host' ? 'host' : 'none',
     limits: {
       ...(args.memory === undefined ? {} : { memoryBytes: parseSize(args.memory) }),
