@@ -3,10 +3,10 @@
 // left as it was, and the layer is byte for byte the one a plain copy makes.
 
 import { execFileSync } from 'node:child_process';
-import { chmodSync, lstatSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { copyIntoLayer } from '../../src/exec/index.js';
 import { writeLayer } from '../../src/layer/write.js';
 import { testdir } from '../helpers/testdir.js';
@@ -79,6 +79,17 @@ describe('COPY with the result of an earlier run of it (reuseFrom)', () => {
     expect(inode(join(after, 'edited.bin'))).not.toBe(inode(join(before, 'edited.bin')));
     expect(readFileSync(join(after, 'edited.bin')).equals(changed)).toBe(true);
     expect(readFileSync(join(before, 'edited.bin')).equals(big)).toBe(true);
+  });
+
+  it('copies when the earlier result cannot be linked (another file system)', async () => {
+    const context = testdir({ 'a.txt': 'same\n' });
+    const before = mkdtempSync('/dev/shm/tsbuild-reuse-');
+    onTestFinished(() => rmSync(before, { recursive: true, force: true }));
+    await copyIntoLayer(copyRequest(context, before));
+    const after = testdir();
+    await copyIntoLayer(copyRequest(context, after, { reuseFrom: before }));
+    expect(readFileSync(join(after, 'a.txt'), 'utf8')).toBe('same\n');
+    expect(lstatSync(join(after, 'a.txt')).nlink).toBe(1);
   });
 
   it('a linked file whose source gained an xattr without another change is copied after all', async () => {

@@ -211,7 +211,13 @@ export class TargetTree {
     const same = before?.isFile() && before.size === stats.size && (before.mode & 0o7777) === meta.mode
       && before.uid === meta.uid && before.gid === meta.gid && before.mtime.getTime() === stats.mtime.getTime();
     if (!same || !(await sameContent(previous, source.hostPath, stats.size))) return false;
-    linkSync(previous, hostPath);
+    try {
+      linkSync(previous, hostPath);
+    } catch (error) {
+      // Too many links to one inode, another file system, a refusing fs: copy as usual.
+      if (['EMLINK', 'EXDEV', 'EPERM'].includes((error as NodeJS.ErrnoException).code ?? '')) return false;
+      throw error;
+    }
     this.reused.set(hostPath, { source, meta, previous });
     this.bytes += stats.size;
     return true;
