@@ -33,7 +33,13 @@ export async function compressedLayer(store: ContentStore, layer: Descriptor, op
   const known = (await store.getCacheRecord(key))?.layer?.descriptor;
   if (known) return known;
   let read: Readable = store.openBlob(layer.digest);
-  if (options.observe) read = read.pipe(options.observe(layer));
+  if (options.observe) {
+    // pipe() does not pass errors on: a corrupt blob must fail the observer, not crash the process.
+    const blob = read;
+    const observer = options.observe(layer);
+    blob.on('error', (error) => observer.destroy(error));
+    read = blob.pipe(observer);
+  }
   const { digest, size } = await store.ingest(compressLayer(read, options.compression, level));
   const compressed: Descriptor = { ...layer, mediaType, digest, size, annotations: { ...layer.annotations, [COMPRESSION_ANNOTATION]: settings } };
   await store.putCacheRecord(key, { layer: { descriptor: compressed, diffId: layer.digest }, createdAt: new Date().toISOString() });

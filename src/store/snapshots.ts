@@ -102,10 +102,13 @@ export class SnapshotStore {
     try {
       const fs = join(staging.path, 'fs');
       await mkdir(fs);
+      // Measured before the blob is opened: an opened blob streams at once, and a small corrupt
+      // one could fail its verification during this await, before anyone listens for that.
+      const maxBytes = await spaceForLayer(fs);
       const result = await extractLayer(this.blobs.open(layer.descriptor.digest), fs, {
         mediaType: layer.descriptor.mediaType,
         whiteouts: 'overlay',
-        maxBytes: await spaceForLayer(fs),
+        maxBytes,
       });
       if (result.diffId !== layer.diffId) {
         throw new StoreError('corrupt', `layer ${layer.descriptor.digest} unpacks to diffID ${result.diffId}, but the image says ${layer.diffId}`, {
