@@ -533,3 +533,30 @@ describe('baseImageRefs', () => {
     expect(baseImageRefs(recipe, { target: '2', buildArgs: { V: '3.20' } })).toEqual(['alpine:3.20', 'tools:1']);
   });
 });
+
+describe('named contexts (--build-context)', () => {
+  const named = (contexts: PlanOptions['namedContexts']): PlanOptions => ({ namedContexts: contexts, baseImages: BASE });
+
+  it('a local dir wins over the stage of its name: COPY --from reads it, and the stage is not planned', () => {
+    const graph = plan('FROM scratch AS src\nCOPY missing /\n\nFROM debian:12\nCOPY --from=SRC /a /a\nRUN --mount=from=src,target=/m true\n', named({ src: { kind: 'dir' } }));
+    expect(graph.stages.map((stage) => stage.name ?? stage.index)).toEqual([1]);
+    const [copy, run] = graph.stages[0]!.steps as [CopyStep, RunStep];
+    expect(copy.from).toEqual({ kind: 'named', name: 'src' });
+    expect(run.mounts[0]).toMatchObject({ type: 'bind', from: { kind: 'named', name: 'src' } });
+  });
+
+  it('docker-image://REF stands for the image REF in FROM and --from, and is what a pull fetches', () => {
+    const text = 'FROM base\nCOPY --from=tools /bin/x /x\n';
+    const options = named({ base: { kind: 'image', ref: 'debian:12' }, tools: { kind: 'image', ref: 'tools:2' } });
+    const graph = plan(text, options);
+    expect(graph.stages[0]!.base).toEqual({ kind: 'image', ref: 'debian:12' });
+    expect((graph.stages[0]!.steps[0] as CopyStep).from).toEqual({ kind: 'image', ref: 'tools:2' });
+    expect(baseImageRefs(parseRecipe(text, 'Dockerfile'), options)).toEqual(['debian:12', 'tools:2']);
+  });
+
+  it('FROM a local dir is an error at the FROM line', () => {
+    const error = planError('FROM scratch\nFROM docs\n', named({ docs: { kind: 'dir' } }));
+    expect(error.code).toBe('E_RECIPE_NAMED_CONTEXT');
+    expect(error.location?.line).toBe(2);
+  });
+});
