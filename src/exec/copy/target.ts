@@ -54,6 +54,10 @@ export class TargetTree {
   private readonly reuseFrom: string | undefined;
   /** Upper host path → what was linked there, to compare xattrs at the end. */
   private readonly reused = new Map<string, { source: LayeredEntry; meta: Meta; previous: string }>();
+  /** Dirs this copy made where the root had nothing: what is in them, this copy wrote. */
+  private readonly freshDirs = new Set<string>();
+  /** Leaves this copy wrote, by canonical path. */
+  private readonly writtenLeaves = new Set<string>();
 
   constructor(lowerDirs: readonly string[], upperDir: string, reuseFrom?: string) {
     this.lowerDirs = lowerDirs;
@@ -70,6 +74,7 @@ export class TargetTree {
   async writeExternally(canonicalDir: string, write: (hostDir: string) => Promise<void>): Promise<void> {
     await write(this.hostPath(canonicalDir));
     this.view = this.freshView();
+    this.freshDirs.clear();
   }
 
   private freshView(): LayeredRoot {
@@ -99,6 +104,7 @@ export class TargetTree {
     const existing = await this.existingDir(canonicalPath);
     if (existing?.layer === this.upperLayer) return;
     await this.makeUpperDir(canonicalPath, existing ? metaOf(existing.stats) : meta, existing?.hostPath ?? from);
+    if (!existing) this.freshDirs.add(canonicalPath);
   }
 
   /**
@@ -113,6 +119,7 @@ export class TargetTree {
       return;
     }
     await this.makeUpperDir(canonicalPath, meta, from);
+    if (!existing) this.freshDirs.add(canonicalPath);
   }
 
   private async existingDir(canonicalPath: string): Promise<LayeredEntry | undefined> {
@@ -160,7 +167,9 @@ export class TargetTree {
   }
 
   private async replace(canonicalPath: string, write: () => Promise<void>): Promise<void> {
-    const existing = await this.entry(canonicalPath);
+    // In a dir this copy made, only what it wrote there can be in the way: no lookup needed.
+    const nothingThere = this.freshDirs.has(posix.dirname(canonicalPath)) && !this.writtenLeaves.has(canonicalPath) && !this.freshDirs.has(canonicalPath);
+    const existing = nothingThere ? undefined : await this.entry(canonicalPath);
     if (existing?.stats.isDirectory()) {
       throw new BuildError('E_COPY_OVERWRITE_DIR', `cannot overwrite directory ${canonicalPath} with a non-directory`, {
         hint: 'remove the directory first, or copy to a different path',
@@ -168,6 +177,7 @@ export class TargetTree {
     }
     if (existing?.layer === this.upperLayer) rmSync(existing.hostPath);
     await write();
+    this.writtenLeaves.add(canonicalPath);
     this.written++;
   }
 
