@@ -18,15 +18,18 @@ describe('tsbuild build --build-context', () => {
   });
   afterAll(() => session.close());
 
-  const listing = async (archive: string) => (await session.list(archive)).listing;
+  /** Builds `context` with `args` into an OCI archive; the image's files, one line each. */
+  async function builtFiles(name: string, args: string[], context: string): Promise<string[]> {
+    const archive = join(session.dir, `${name}.tar`);
+    const built = await session.tsbuild(['build', '-q', ...args, '-o', `type=oci,dest=${archive}`, context]);
+    expect(built.status, built.stderr).toBe(0);
+    return (await session.list(archive)).listing;
+  }
 
   it('COPY --from and RUN --mount from= read a named directory, through its own .dockerignore', async () => {
     const context = join(session.dir, 'app');
     writeTree(context, { Dockerfile: 'FROM busybox\nCOPY --from=docs . /docs/\nRUN --mount=from=docs,target=/m cat /m/readme.txt > /mounted\n' });
-    const archive = join(session.dir, 'app.tar');
-    const built = await session.tsbuild(['build', '-q', '--build-context', 'docs=docs', '-o', `type=oci,dest=${archive}`, context]);
-    expect(built.status, built.stderr).toBe(0);
-    const files = await listing(archive);
+    const files = await builtFiles('app', ['--build-context', 'docs=docs'], context);
     expect(files.find((line: string) => line.startsWith('/docs/readme.txt '))).toMatch(/ 0644 0:0 8 /);
     expect(files.some((line: string) => line.startsWith('/docs/draft.txt '))).toBe(false);
     expect(files.find((line: string) => line.startsWith('/mounted '))).toMatch(/ 8 /);
@@ -40,10 +43,8 @@ describe('tsbuild build --build-context', () => {
   it('a named directory overrides the stage of the same name, which is then not built', async () => {
     const context = join(session.dir, 'override');
     writeTree(context, { Dockerfile: 'FROM scratch AS docs\nCOPY not-in-the-context.txt /\n\nFROM busybox\nCOPY --from=docs readme.txt /readme.txt\n' });
-    const archive = join(session.dir, 'override.tar');
-    const built = await session.tsbuild(['build', '-q', '--build-context', 'docs=docs', '-o', `type=oci,dest=${archive}`, context]);
-    expect(built.status, built.stderr).toBe(0);
-    expect((await listing(archive)).find((line: string) => line.startsWith('/readme.txt '))).toMatch(/ 12 /);
+    const files = await builtFiles('override', ['--build-context', 'docs=docs'], context);
+    expect(files.find((line: string) => line.startsWith('/readme.txt '))).toMatch(/ 12 /);
   });
 
   it('docker-image://REF stands for an image name in FROM', async () => {
