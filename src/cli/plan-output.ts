@@ -38,6 +38,8 @@ function baseText(graph: BuildGraph, stage: PlannedStage): string {
       return 'scratch';
     case 'image':
       return stage.base.ref;
+    case 'named':
+      return `context ${stage.base.name}`;
     case 'stage': {
       const index = stage.base.stage;
       const base = graph.stages.find((s) => s.index === index);

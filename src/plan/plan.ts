@@ -201,10 +201,8 @@ class Planner implements PlanContext {
       throw recipeError(this, 'E_RECIPE_SYNTAX', `base name (${from.image}) should not be blank`, from.argsLocation, 'Give the ARG used in FROM a value, e.g. with --build-arg.');
     }
     const named = this.options.namedContexts?.[image.toLowerCase()];
-    if (named?.kind === 'dir') {
-      throw recipeError(this, 'E_RECIPE_NAMED_CONTEXT', `FROM ${image}: the named context ${image} is a local directory, which tsbuild can copy from but not build on`, from.argsLocation,
-        `Use COPY --from=${image} (or RUN --mount=from=${image}) in a stage FROM scratch or an image, or give --build-context ${image}=docker-image://REF.`);
-    }
+    // As BuildKit does: the directory's files, as root's, with no image config.
+    if (named?.kind === 'dir') return { base: { kind: 'named', name: image.toLowerCase() }, config: scratchConfig(), args: new ArgScope(), triggers: [], configKnown: true };
     if (named?.kind === 'image') return this.resolveImageBase(named.ref, from);
     const baseStage = this.recipe.stages.find((other) => other.index < stage.index && other.name === image.toLowerCase());
     if (baseStage) {

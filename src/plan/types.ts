@@ -84,7 +84,9 @@ export interface StageConfig {
 export type StageBase =
   | { kind: 'scratch' }
   | { kind: 'image'; ref: string }
-  | { kind: 'stage'; stage: number };
+  | { kind: 'stage'; stage: number }
+  /** A named local context (`--build-context NAME=DIR`): its files are the stage's root. */
+  | { kind: 'named'; name: string };
 
 /** Where COPY --from / RUN --mount from= read: the context, a named local context, another stage, or an image. */
 export type FileSource =

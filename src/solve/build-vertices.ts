@@ -6,11 +6,11 @@
 
 import { BuildError, LayerError, StoreError, type SourceLocation } from '../errors.js';
 import type { StepInfo } from '../events.js';
-import type { ConfigStep, CopyStep, FileSource, PlannedStep, RunMount, RunStep, StageBase } from '../plan/types.js';
+import type { ConfigStep, CopyStep, FileSource, PlannedStage, PlannedStep, RunMount, RunStep } from '../plan/types.js';
 import { imageLayers } from '../store/images.js';
 import type { LayerRef, StoredImage } from '../store/types.js';
 import { hashCopySources } from '../exec/context/hash.js';
-import { copyContentDigests, copyStep } from './copy-step.js';
+import { contextLayer, copyContentDigests, copyStep } from './copy-step.js';
 import { appendStep, EMPTY_STATE, type ImageState } from './image.js';
 import { definitionDigest, type KeyValue } from './key.js';
 import { runStep } from './run-step.js';
@@ -55,7 +55,7 @@ export function buildVertices(runtime: BuildRuntime, bases: ReadonlyMap<string, 
   const stepVertices: BuildVertex[] = [];
   const plannedSteps: PlannedStep[] = [];
   for (const stage of graph.stages) {
-    let current = baseVertex(stage.base, imageVertex, stageEnds);
+    let current = baseVertex(runtime, stage, imageVertex, stageEnds);
     // A stage's steps run and are keyed for its own platform (FROM --platform=…).
     const stageRuntime: BuildRuntime = { ...runtime, keyContext: { ...runtime.keyContext, platform: stage.platform } };
     stage.steps.forEach((step, i) => {
@@ -84,10 +84,24 @@ function stageEnd(ends: Map<number, BuildVertex>, index: number): BuildVertex {
   return vertex;
 }
 
-function baseVertex(base: StageBase, imageVertex: (ref: string) => BuildVertex, ends: Map<number, BuildVertex>): BuildVertex {
+function baseVertex(runtime: BuildRuntime, stage: PlannedStage, imageVertex: (ref: string) => BuildVertex, ends: Map<number, BuildVertex>): BuildVertex {
+  const base = stage.base;
   if (base.kind === 'scratch') return sourceVertex('scratch', { kind: 'scratch' }, EMPTY_STATE);
   if (base.kind === 'image') return imageVertex(base.ref);
+  if (base.kind === 'named') return namedContextVertex(runtime, base.name, stage.location);
   return stageEnd(ends, base.stage);
+}
+
+/** FROM a named local context: its files as one layer on scratch, keyed by their content. */
+function namedContextVertex(runtime: BuildRuntime, name: string, location: SourceLocation): BuildVertex {
+  const source = localDir(runtime, { kind: 'named', name })!;
+  const step = { instruction: `FROM ${name}`, createdBy: `FROM ${name} (named context)`, location };
+  const scratch = sourceVertex('scratch', { kind: 'scratch' }, EMPTY_STATE);
+  const vertex = layerVertex(runtime, step, undefined, { kind: 'named-context', name }, [scratch], () => contextLayer(runtime, source));
+  return {
+    ...vertex,
+    contentDigests: () => atStep(runtime, location, async () => [await hashCopySources({ source, sources: ['/'], exclude: [], parents: false }, runtime.statCache)]),
+  };
 }
 
 export function imageState(image: StoredImage): ImageState {
@@ -187,7 +201,8 @@ type MakeLayer = (inputs: readonly ImageState[], ctx: ExecContext) => Promise<La
 function layerVertex(
   runtime: BuildRuntime,
   step: { instruction: string; createdBy: string; noHistory?: boolean; location: SourceLocation },
-  id: number,
+  /** The step number progress shows; none for a stage's base. */
+  id: number | undefined,
   definition: KeyValue,
   inputs: BuildVertex[],
   make: MakeLayer,

@@ -96,6 +96,19 @@ export async function copyStep(
   }
 }
 
+/** A local directory's files (as root's) as one layer: FROM a named context. */
+export async function contextLayer(runtime: BuildRuntime, source: CopySource): Promise<LayerRef | null> {
+  const scratch = await scratchUpper(runtime, 'context');
+  try {
+    await copyIntoLayer({
+      source, sources: ['/'], exclude: [], parents: false, dest: '/', workdir: '/', lowerDirs: [], upperDir: scratch.upperDir, link: false,
+    });
+    return await commitUpperDir(runtime.store, scratch.upperDir, { sourceDateEpoch: runtime.sourceDateEpoch, kind: 'overlay-upper' });
+  } finally {
+    await scratch.release();
+  }
+}
+
 /** ADD sources that name a local tar archive (plain or compressed) are extracted, not copied. */
 async function splitArchives(contextDir: string, sources: string[]): Promise<{ archives: string[]; files: string[] }> {
   const root = new LayeredRoot([contextDir], { overlayMarkers: false });

@@ -554,9 +554,9 @@ describe('named contexts (--build-context)', () => {
     expect(baseImageRefs(parseRecipe(text, 'Dockerfile'), options)).toEqual(['debian:12', 'tools:2']);
   });
 
-  it('FROM a local dir is an error at the FROM line', () => {
-    const error = planError('FROM scratch\nFROM docs\n', named({ docs: { kind: 'dir' } }));
-    expect(error.code).toBe('E_RECIPE_NAMED_CONTEXT');
-    expect(error.location?.line).toBe(2);
+  it('FROM a local dir starts from its files, with no image config', () => {
+    const graph = plan('FROM DOCS\nRUN true\n', named({ docs: { kind: 'dir' } }));
+    expect(graph.stages[0]!.base).toEqual({ kind: 'named', name: 'docs' });
+    expect(graph.stages[0]!.baseConfig).toEqual(plan('FROM scratch\nRUN true\n').stages[0]!.baseConfig);
   });
 });
