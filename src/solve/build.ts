@@ -2,14 +2,13 @@
 // config and manifest written to the store. Reading the recipe and context, tagging and
 // outputs happen around it (src/index.ts).
 
-import { join } from 'node:path';
 import type { BuildEvent, EventSink, StepInfo } from '../events.js';
 import { StatCache } from '../exec/context/stat-cache.js';
 import type { ContextFilter } from '../exec/copy/types.js';
 import type { SandboxLimits } from '../exec/types.js';
-import { digestHex, sha256 } from '../lib/digest.js';
 import { MediaType } from '../layer/oci.js';
 import type { BuildGraph, PlannedStep, StageConfig } from '../plan/types.js';
+import { StoreLayout } from '../store/layout.js';
 import type { ContentStore, StoredImage } from '../store/types.js';
 import { buildVertices } from './build-vertices.js';
 import { imageConfig, imageManifest, rfc3339, type ImageState } from './image.js';
@@ -71,7 +70,7 @@ const defaultSolver = new Solver();
 
 export async function solveBuild(options: SolveBuildOptions): Promise<SolvedImage> {
   const { store, graph } = options;
-  const statCache = await StatCache.open(statCacheFile(store, options.contextDir));
+  const statCache = await StatCache.open(new StoreLayout(store.root).contextCache(options.contextDir));
   const runtime: BuildRuntime = {
     store,
     graph,
@@ -141,9 +140,7 @@ function stageIndexes(graph: BuildGraph, names: readonly string[], sink: EventSi
   return indexes;
 }
 
-function statCacheFile(store: ContentStore, contextDir: string): string {
-  return join(store.root, 'context-cache', `${digestHex(sha256(contextDir))}.json`);
-}
+
 
 function finalConfig(graph: BuildGraph, labels: Record<string, string> = {}): StageConfig {
   const stage = graph.stages.find((s) => s.index === graph.target) ?? graph.stages.at(-1)!;

@@ -1,7 +1,8 @@
 // What builds keep in the store beside its objects (layout.ts): step logs by cache key, build
-// records by image manifest, and cache mount dirs. None is reachable from a tag, so prune
-// judges them by what they describe: a log goes with its cache record, a build record with
-// its manifest, and cache mounts only with `prune --all` while no other process uses the store.
+// records by image manifest, cache mount dirs and the contexts' remembered file digests. None
+// is reachable from a tag, so prune judges them by what they describe: a log goes with its
+// cache record, a build record with its manifest; cache mounts go only with `prune --all`
+// while no other process uses the store, and context caches with `prune --all`.
 
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { treeSize } from './snapshots.js';
 
 export interface SideRecord {
   path: string;
-  kind: 'step log' | 'build record' | 'cache mount';
+  kind: 'step log' | 'build record' | 'cache mount' | 'context cache';
   size: number;
 }
 
@@ -20,6 +21,8 @@ export interface SideRecordJudge {
   hasBlob(digest: Digest): Promise<boolean>;
   /** Whether cache mount dirs go too (`prune --all` with nobody else using the store). */
   cacheMounts: boolean;
+  /** Whether the contexts' remembered file digests go too (`prune --all`): they only save re-reading. */
+  contextCaches: boolean;
 }
 
 /** The step logs, build records and (when asked) cache mounts that nothing describes any more. */
@@ -32,6 +35,9 @@ export async function orphanedSideRecords(layout: StoreLayout, judge: SideRecord
   for (const name of await list(layout.buildsDir)) {
     const manifest = keyOf(name, '.json');
     if (manifest !== undefined && !(await judge.hasBlob(manifest))) out.push(await fileRecord(join(layout.buildsDir, name), 'build record'));
+  }
+  if (judge.contextCaches) {
+    for (const name of await list(layout.contextCachesDir)) out.push(await fileRecord(join(layout.contextCachesDir, name), 'context cache'));
   }
   if (judge.cacheMounts) {
     for (const name of await list(layout.cacheMountsDir)) {

@@ -13,6 +13,7 @@
 //   logs/<key hex>.log          a step's whole output, by cache key (solve/step-logs.ts)
 //   builds/<manifest hex>.json  a built image's steps and where their logs are
 //   cache-mounts/<sha256(id)>/  RUN --mount=type=cache dirs, by id (solve/run-mounts.ts)
+//   context-cache/<sha256(dir)>.json  file digests of a context dir by stat identity (exec/context/stat-cache.ts)
 
 import { join } from 'node:path';
 import { assertDigest, digestHex, sha256, isDigest, type Digest } from '../lib/digest.js';
@@ -55,6 +56,9 @@ export class StoreLayout {
   get cacheMountsDir(): string {
     return join(this.root, 'cache-mounts');
   }
+  get contextCachesDir(): string {
+    return join(this.root, 'context-cache');
+  }
   get indexPath(): string {
     return join(this.root, 'index.json');
   }
@@ -80,6 +84,10 @@ export class StoreLayout {
   /** The id is hashed into the name, so no id can point outside. */
   cacheMount(id: string): string {
     return join(this.cacheMountsDir, digestHex(sha256(id)));
+  }
+  /** Where the file digests of the context dir `contextDir` are remembered between builds. */
+  contextCache(contextDir: string): string {
+    return join(this.contextCachesDir, `${digestHex(sha256(contextDir))}.json`);
   }
   /** Cache keys are digests in practice; any other string is hashed to a file name. */
   cacheRecord(key: string): string {

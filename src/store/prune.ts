@@ -35,6 +35,8 @@ export interface PruneReport {
   /** Step logs and build records of what is gone. */
   removedLogs: number;
   removedCacheMounts: number;
+  /** The contexts' remembered file digests (`--all`): the next build reads its context again. */
+  removedContextCaches: number;
   /** Kept because another process had the store open (prune --all only). */
   keptCacheMounts: boolean;
   reclaimedBytes: number;
@@ -72,7 +74,7 @@ async function pruneLocked(store: Store, options: PruneOptions): Promise<PruneRe
   const live = await mark([...fixedRoots, ...keptEntries.flatMap((e) => entryNodes.get(e)!)], refs);
 
   const report: PruneReport = {
-    removedBlobs: 0, removedSnapshots: 0, removedCacheRecords: 0, removedLeftovers: 0, removedLogs: 0, removedCacheMounts: 0, keptCacheMounts: false, reclaimedBytes: 0,
+    removedBlobs: 0, removedSnapshots: 0, removedCacheRecords: 0, removedLeftovers: 0, removedLogs: 0, removedCacheMounts: 0, removedContextCaches: 0, keptCacheMounts: false, reclaimedBytes: 0,
   };
   for (const entry of evicted) {
     await store.cache.remove(entry.file);
@@ -105,10 +107,12 @@ async function pruneSideRecords(store: Store, options: PruneOptions, report: Pru
     hasCacheRecord: async (key) => existsSync(store.layout.cacheRecord(key)),
     hasBlob: (digest) => store.blobs.exists(digest),
     cacheMounts: options.all === true && !othersLive,
+    contextCaches: options.all === true,
   });
   await removeSideRecords(records);
   for (const record of records) {
     if (record.kind === 'cache mount') report.removedCacheMounts++;
+    else if (record.kind === 'context cache') report.removedContextCaches++;
     else report.removedLogs++;
     report.reclaimedBytes += record.size;
   }

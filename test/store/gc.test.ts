@@ -207,8 +207,14 @@ describe('prune of what builds keep beside the objects', () => {
     expect(existsSync(store.layout.buildRecord(dropped.manifest.digest))).toBe(false);
     expect(existsSync(deadTemp)).toBe(false);
 
-    expect(await prune(store, { all: true })).toMatchObject({ removedCacheRecords: 1, removedLogs: 1 });
+    const contextCache = store.layout.contextCache('/some/context');
+    await writeSide(contextCache, '{"format":1,"entries":{}}');
+    expect(await prune(store)).toMatchObject({ removedContextCaches: 0 });
+    expect(existsSync(contextCache)).toBe(true);
+
+    expect(await prune(store, { all: true })).toMatchObject({ removedCacheRecords: 1, removedLogs: 1, removedContextCaches: 1 });
     expect(existsSync(store.layout.stepLog(keyA))).toBe(false);
+    expect(existsSync(contextCache)).toBe(false);
     expect(existsSync(store.layout.buildRecord(kept.manifest.digest))).toBe(true);
   });
 

@@ -35,7 +35,8 @@ export const pruneCommand: CommandSpec<PruneArgs> = {
       const report = await prune(store, options);
       ctx.stdout.write(
         `Removed ${report.removedBlobs} blobs, ${report.removedSnapshots} snapshots, ${report.removedCacheRecords} cache records, ` +
-          `${report.removedLogs} step logs, ${report.removedCacheMounts} cache mounts, ${report.removedLeftovers} leftovers\n` +
+          `${report.removedLogs} step logs, ${report.removedCacheMounts} cache mounts, ${report.removedContextCaches} context caches, ` +
+          `${report.removedLeftovers} leftovers\n` +
           `Reclaimed ${formatSize(report.reclaimedBytes)}\n`,
       );
       if (report.keptCacheMounts) {
