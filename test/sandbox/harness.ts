@@ -3,6 +3,7 @@
 // checks for leftovers.
 
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { runSandboxed, sandboxHelperPath, type SandboxRunOptions } from '../../src/exec/sandbox.js';
@@ -41,8 +42,9 @@ export const rootMode: Mode = { name: 'root', uid: 0, gid: 0, run: {}, rootfs: b
  */
 function rootfsOwnedBy(uid: number, gid: number): () => string {
   return () => {
-    // The fixture dir's inode names its version: it is replaced whole when it is made again.
-    const dir = `/tmp/tsbuild-sandbox-rootfs-${uid}-${statSync(busyboxRootfs()).ino}`;
+    // Named by what the fixture is made from (its script and the host's busybox), so clones and
+    // later runs share one copy, and a changed fixture gets a new one.
+    const dir = `/tmp/tsbuild-sandbox-rootfs-${uid}-${fixtureVersion()}`;
     if (existsSync(join(dir, 'bin/busybox'))) return dir;
     const staging = mkdtempSync(`${dir}.new-`);
     chmodSync(staging, 0o755);
@@ -55,6 +57,12 @@ function rootfsOwnedBy(uid: number, gid: number): () => string {
     }
     return dir;
   };
+}
+
+function fixtureVersion(): string {
+  const script = readFileSync(resolve(REPO_ROOT, 'fixtures/base/make-busybox-rootfs.sh'));
+  const busybox = statSync('/bin/busybox');
+  return createHash('sha256').update(script).update(`${busybox.size}:${busybox.mtimeMs}`).digest('hex').slice(0, 16);
 }
 
 /**

@@ -2,10 +2,10 @@
 // parallel, and what stays after the build. Catches what frame tests cannot: leftover frames,
 // finished steps printed twice, lines wider than the terminal.
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { compiledSrc } from '../helpers/compiled-src.js';
 import { REPO_ROOT } from '../helpers/fixtures.js';
 import { TmuxSession, tmuxAvailable } from '../helpers/tmux.js';
@@ -21,7 +21,9 @@ describe.skipIf(!hasTmux)('tty view in a real terminal', () => {
   afterAll(() => session?.kill());
 
   it('shows parallel stages live, then leaves each finished step once and the summary', async () => {
-    const gate = join(mkdtempSync(join(tmpdir(), 'tsbuild-ui-')), 'continue');
+    const gateDir = mkdtempSync(join(tmpdir(), 'tsbuild-ui-'));
+    onTestFinished(() => rmSync(gateDir, { recursive: true, force: true }));
+    const gate = join(gateDir, 'continue');
     const driver = join(REPO_ROOT, 'test/ui/drive-tty.mjs');
     session!.run(`clear; NO_COLOR=1 CI=true node ${driver} ${compiledSrc()} ${gate}`);
 
