@@ -96,6 +96,7 @@ export {
 
 // Sandbox (src/exec/sandbox.ts): run one step isolated by the native helper.
 export { runSandboxed, sandboxHelperPath, sandboxHelperVersion } from './exec/sandbox.js';
+export { startsLikeArchive } from './exec/copy/archive.js';
 export type { SandboxIO, SandboxLimits, SandboxMount, SandboxResult, SandboxSpec } from './exec/types.js';
 
 // Recipe frontend (src/recipe, src/plan): Dockerfile text → Recipe → BuildGraph, .dockerignore.

@@ -7,7 +7,7 @@ import { renderError } from '../ui/render-error.js';
 import { commands } from './commands/index.js';
 import type { CommandEntry } from './commands/types.js';
 import type { CliContext, GlobalOptions } from './context.js';
-import { STDIN_ARG } from './stdin.js';
+import { normalizeArgv } from './argv.js';
 
 export function processContext(signal: AbortSignal): CliContext {
   return {
@@ -54,7 +54,7 @@ export async function main(argv: string[], ctx?: CliContext): Promise<number> {
 async function runCommand(argv: string[], ctx: CliContext): Promise<number> {
   let status: number = ExitStatus.ok;
   let helpShown = false;
-  const args = attachNoPrefixedValues(argv).map((arg) => (arg === '-' ? STDIN_ARG : arg));
+  const args = normalizeArgv(argv);
   const parser = yargs(args)
     .scriptName('tsbuild')
     .usage('tsbuild <command> [options]\n\nReproducible, daemonless container builds from Dockerfiles.')
@@ -113,24 +113,6 @@ async function runCommand(argv: string[], ctx: CliContext): Promise<number> {
   });
   if (helpShown && output) ctx.stdout.write(output + '\n');
   return status;
-}
-
-/** Flags whose own name starts with `no-` (buildx spells them so). */
-const NO_PREFIXED_FLAGS = new Set(['--no-cache-filter']);
-
-/**
- * yargs reads `--no-X VALUE` as "X is false" followed by a stray VALUE; written `--no-X=VALUE`
- * it reads the flag `no-X`. So the value of a flag named `no-…` is attached to it first.
- */
-function attachNoPrefixedValues(argv: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--') return [...out, ...argv.slice(i)];
-    if (NO_PREFIXED_FLAGS.has(arg) && i + 1 < argv.length) out.push(`${arg}=${argv[++i]}`);
-    else out.push(arg);
-  }
-  return out;
 }
 
 /**

@@ -7,13 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { UsageError } from '../errors.js';
-
-/**
- * A bare `-` on the command line, as the handlers see it. yargs re-parses positionals as
- * `--name value`, which turns a `-` value into an empty string; main() therefore hands it this
- * token instead, which no real argument can equal (argv strings hold no NUL).
- */
-export const STDIN_ARG = '\0-';
+import { startsLikeArchive } from '../index.js';
+import { STDIN_ARG } from './argv.js';
 
 export async function readAll(stdin: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -23,14 +18,6 @@ export async function readAll(stdin: Readable): Promise<Buffer> {
 
 export async function readAllText(stdin: Readable): Promise<string> {
   return (await readAll(stdin)).toString('utf8');
-}
-
-const COMPRESSED_MAGIC = [[0x1f, 0x8b], [0x42, 0x5a, 0x68], [0xfd, 0x37, 0x7a, 0x58, 0x5a], [0x28, 0xb5, 0x2f, 0xfd]];
-
-/** A tar archive (plain, or gzip, bzip2, xz or zstd compressed) rather than text. */
-export function looksLikeArchive(bytes: Buffer): boolean {
-  const compressed = COMPRESSED_MAGIC.some((magic) => magic.every((byte, i) => bytes[i] === byte));
-  return compressed || bytes.subarray(257, 262).toString('latin1') === 'ustar';
 }
 
 /** What `build` takes from stdin: its Dockerfile (`-f -`), or its Dockerfile and no context (`build -`). */
@@ -50,7 +37,7 @@ export async function recipeFromStdin(file: string | undefined, context: string,
     });
   }
   const bytes = await readAll(stdin);
-  if (looksLikeArchive(bytes)) {
+  if (startsLikeArchive(bytes)) {
     throw new UsageError('stdin holds an archive: tsbuild reads only a Dockerfile from stdin, not a context tarball', {
       hint: 'extract the archive and pass its directory: mkdir ctx && tar -xf context.tar -C ctx && tsbuild build ctx',
     });

@@ -88,7 +88,7 @@ class OwnFailure {
  * per CPU leaves one idle whenever its step lags (measured: four 2 s CPU-bound stages on 2
  * CPUs, 1.85–1.96× serial with 4 slots against 1.58–1.95× with 2).
  */
-export function defaultConcurrency(): number {
+function defaultConcurrency(): number {
   return 2 * availableParallelism();
 }
 

@@ -9,7 +9,8 @@ import { build, defaultStoreRoot, parseSize, parseSourceDateEpoch, planContext, 
 import { chooseProgressMode, createRenderer, type RequestedProgressMode } from '../../ui/index.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { formatPlanText } from '../plan-output.js';
-import { recipeFromStdin, STDIN_ARG } from '../stdin.js';
+import { STDIN_ARG } from '../argv.js';
+import { recipeFromStdin } from '../stdin.js';
 import { parsePairs, parseSecrets } from '../flag-values.js';
 import { buildArgValues } from './plan.js';
 import { registryFlags, registryOptions, type RegistryFlags } from './registry-flags.js';

@@ -12,7 +12,8 @@ import {
   type BaseImageInfo, type BuildGraph, type PlanOptions, type Recipe,
 } from '../../index.js';
 import type { CliContext, GlobalOptions } from '../context.js';
-import { readAllText, STDIN_ARG } from '../stdin.js';
+import { STDIN_ARG } from '../argv.js';
+import { readAllText } from '../stdin.js';
 import { formatPlanText } from '../plan-output.js';
 import type { CommandSpec } from './types.js';
 

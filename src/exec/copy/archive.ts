@@ -26,6 +26,11 @@ export function detectCompression(head: Uint8Array): Compression {
   return 'none';
 }
 
+/** Whether bytes in hand start like an archive: a compressor's magic, or a tar header. */
+export function startsLikeArchive(head: Uint8Array): boolean {
+  return detectCompression(head) !== 'none' || isTarHeader(head);
+}
+
 /** Whether `path` is a tar archive, plain or compressed, that ADD extracts. */
 export async function isArchiveFile(path: string): Promise<boolean> {
   const head = await readHead(path, TAR_BLOCK);
