@@ -2,9 +2,9 @@
 // compiled into .cache/e2e-cli/<pid>/dist, beside a bin/tsbuild.js and links to native/ and
 // package.json, so a concurrent rebuild of the shared dist/ cannot change the code under test.
 
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { compileSrcInto } from '../helpers/compiled-src.js';
+import { compileSrcInto, processCacheDir } from '../helpers/compiled-src.js';
 import { REPO_ROOT } from '../helpers/fixtures.js';
 
 let cli: string | undefined;
@@ -12,12 +12,7 @@ let cli: string | undefined;
 /** Path of a bin/tsbuild.js over a dist/ compiled for this test process. */
 export function isolatedCli(): string {
   if (cli) return cli;
-  const parent = join(REPO_ROOT, '.cache', 'e2e-cli');
-  for (const name of existsSync(parent) ? readdirSync(parent) : []) {
-    if (!existsSync(`/proc/${name}`)) rmSync(join(parent, name), { recursive: true, force: true });
-  }
-  const root = join(parent, String(process.pid));
-  rmSync(root, { recursive: true, force: true });
+  const root = processCacheDir('e2e-cli');
   mkdirSync(join(root, 'bin'), { recursive: true });
   compileSrcInto(join(root, 'dist'), 'cli/main.js');
   copyFileSync(join(REPO_ROOT, 'bin/tsbuild.js'), join(root, 'bin/tsbuild.js'));

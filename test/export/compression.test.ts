@@ -2,30 +2,28 @@
 // (and so the diffIDs) untouched; an unsupported compressor or level is a usage error.
 
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { busyboxImageTar } from '../helpers/busybox-image.js';
-import { runCli } from '../helpers/run-cli.js';
+import { writeTree } from '../helpers/testdir.js';
+import { openSession, type Session } from '../e2e/session.js';
 
 const raw = (archive: string, what: string) =>
   JSON.parse(execFileSync('skopeo', ['inspect', '--raw', ...(what === 'config' ? ['--config'] : []), `oci-archive:${archive}`], { encoding: 'utf8' }));
 
 describe('compressed outputs', () => {
+  let session: Session;
   let work: string;
-  let build: (output: string) => ReturnType<typeof runCli>;
+  let build: (output: string) => ReturnType<Session['tsbuild']>;
 
   beforeAll(async () => {
-    work = mkdtempSync(join(tmpdir(), 'tsbuild-compression-'));
-    const store = join(work, 'store');
-    expect((await runCli(['load', '--root', store, '-t', 'busybox:latest', await busyboxImageTar()])).status).toBe(0);
+    session = await openSession();
+    work = session.dir;
     const context = join(work, 'context');
-    mkdirSync(context);
-    writeFileSync(join(context, 'Dockerfile'), 'FROM busybox\nRUN seq 1 20000 > /numbers\n');
-    build = (output) => runCli(['build', '--root', store, '--progress', 'quiet', '-t', 'compressed:latest', '-o', output, context]);
+    writeTree(context, { Dockerfile: 'FROM busybox\nRUN seq 1 20000 > /numbers\n' });
+    build = (output) => session.tsbuild(['build', '--progress', 'quiet', '-t', 'compressed:latest', '-o', output, context]);
   });
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  afterAll(() => session.close());
 
   it('gzip layers, deterministic, smaller, with the same config', async () => {
     const plain = join(work, 'plain.tar');

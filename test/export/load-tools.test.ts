@@ -3,12 +3,11 @@
 // `podman load` reads it too.
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { busyboxImageTar } from '../helpers/busybox-image.js';
-import { runCli } from '../helpers/run-cli.js';
+import { writeTree } from '../helpers/testdir.js';
+import { openSession, type Session } from '../e2e/session.js';
 
 const DOCKERD = '/usr/sbin/dockerd';
 const DOCKER = '/usr/bin/docker';
@@ -23,21 +22,20 @@ async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
 }
 
 describe('type=docker output in docker and podman', () => {
+  let session: Session;
   let work: string;
   let archive: string;
 
   beforeAll(async () => {
-    work = mkdtempSync(join(tmpdir(), 'tsbuild-load-'));
-    const store = join(work, 'store');
-    expect((await runCli(['load', '--root', store, '-t', 'busybox:latest', await busyboxImageTar()])).status).toBe(0);
+    session = await openSession();
+    work = session.dir;
     const context = join(work, 'context');
-    mkdirSync(context);
-    writeFileSync(join(context, 'Dockerfile'), 'FROM busybox\nRUN echo "hello from a tsbuild image" > /greeting\nCMD ["cat", "/greeting"]\n');
+    writeTree(context, { Dockerfile: 'FROM busybox\nRUN echo "hello from a tsbuild image" > /greeting\nCMD ["cat", "/greeting"]\n' });
     archive = join(work, 'image.tar');
-    const built = await runCli(['build', '--root', store, '--progress', 'quiet', '-t', 'tsbuild-load-test:1', '-o', `type=docker,dest=${archive}`, context]);
+    const built = await session.tsbuild(['build', '--progress', 'quiet', '-t', 'tsbuild-load-test:1', '-o', `type=docker,dest=${archive}`, context]);
     expect(built.status, built.stderr).toBe(0);
   });
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  afterAll(() => session.close());
 
   describe.skipIf(!existsSync(DOCKERD))('docker', () => {
     let daemon: ChildProcess;

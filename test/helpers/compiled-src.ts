@@ -12,15 +12,24 @@ let compiled: string | undefined;
 /** The directory holding src/ as .js (dist layout): `${dir}/store/index.js` and so on. */
 export function compiledSrc(): string {
   if (compiled) return compiled;
-  const parent = join(REPO_ROOT, '.cache', 'test-dist');
-  // Outputs of earlier test processes that are gone.
-  for (const name of existsSync(parent) ? readdirSync(parent) : []) {
-    if (!existsSync(`/proc/${name}`)) rmSync(join(parent, name), { recursive: true, force: true });
-  }
-  const outDir = join(parent, String(process.pid));
+  const outDir = processCacheDir('test-dist');
   compileSrcInto(outDir, 'index.js');
   compiled = outDir;
   return outDir;
+}
+
+/**
+ * `.cache/<kind>/<pid>` of this test process, emptied; the dirs of earlier processes that are
+ * gone are removed on the way.
+ */
+export function processCacheDir(kind: string): string {
+  const parent = join(REPO_ROOT, '.cache', kind);
+  for (const name of existsSync(parent) ? readdirSync(parent) : []) {
+    if (!existsSync(`/proc/${name}`)) rmSync(join(parent, name), { recursive: true, force: true });
+  }
+  const dir = join(parent, String(process.pid));
+  rmSync(dir, { recursive: true, force: true });
+  return dir;
 }
 
 /** Compiles src/ into `outDir` (dist layout); fails unless `expected` (relative) was emitted. */
