@@ -2,28 +2,29 @@
 // (a file a later step deleted is gone), as a directory, a tarball, or a tarball on stdout.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { busyboxImageTar } from '../helpers/busybox-image.js';
 import { runCli } from '../helpers/run-cli.js';
+import { writeTree } from '../helpers/testdir.js';
+import { openSession, type Session } from '../e2e/session.js';
 
 describe('root filesystem outputs', () => {
+  let session: Session;
   let work: string;
   let store: string;
   let context: string;
 
   beforeAll(async () => {
-    work = mkdtempSync(join(tmpdir(), 'tsbuild-rootfs-'));
-    store = join(work, 'store');
-    expect((await runCli(['load', '--root', store, '-t', 'busybox:latest', await busyboxImageTar()])).status).toBe(0);
+    session = await openSession();
+    ({ dir: work, store } = session);
     context = join(work, 'context');
-    mkdirSync(context);
-    writeFileSync(join(context, 'greeting'), 'hello from tsbuild\n');
-    writeFileSync(join(context, 'Dockerfile'), 'FROM busybox\nCOPY greeting /etc/greeting\nRUN rm /etc/group && chmod 0600 /etc/greeting\n');
+    writeTree(context, {
+      greeting: 'hello from tsbuild\n',
+      Dockerfile: 'FROM busybox\nCOPY greeting /etc/greeting\nRUN rm /etc/group && chmod 0600 /etc/greeting\n',
+    });
   });
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  afterAll(() => session.close());
 
   it('type=local writes the files, with deletions of later steps applied', async () => {
     const dest = join(work, 'rootfs');
