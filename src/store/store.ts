@@ -20,7 +20,7 @@ import { createLease, waitForPrune, type Lease } from './leases.js';
 import { parseReference } from './reference.js';
 import { SnapshotStore } from './snapshots.js';
 import { TagStore } from './tags.js';
-import type { CacheRecord, ContentStore, LayerRef, StoredImage } from './types.js';
+import type { CacheRecord, ContentStore, LayerRef, StepClaimOptions, StoredImage } from './types.js';
 
 /** DESIGN.md: $TSBUILD_ROOT, else /var/lib/tsbuild for root, else $XDG_DATA_HOME/tsbuild. */
 export function defaultStoreRoot(env: NodeJS.ProcessEnv, uid: number = process.getuid?.() ?? 0): string {
@@ -176,7 +176,7 @@ export class Store implements ContentStore {
     return this.cache.put(key, record);
   }
 
-  claimStep(key: string, options: { signal: AbortSignal; onWait?(holder: { pid: number }): void }): Promise<{ release(): Promise<void> }> {
+  claimStep(key: string, options: StepClaimOptions): Promise<{ release(): Promise<void> }> {
     // No timeout: a live holder is running the step, however long it takes; a dead one is reaped.
     return acquireLock(this.layout.lock(`step-${digestHex(key as Digest)}`), { ...options, purpose: 'running a build step', timeoutMs: Infinity });
   }

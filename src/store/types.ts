@@ -24,6 +24,13 @@ export interface StoredImage {
   config: ImageConfig;
 }
 
+export interface StepClaimOptions {
+  /** Stops the wait (Ctrl-C, a failed sibling). */
+  signal: AbortSignal;
+  /** Told once, when the claim is held by another live process and this call starts waiting. */
+  onWait?(holder: { pid: number }): void;
+}
+
 export interface ContentStore {
   readonly root: string;
 
@@ -58,7 +65,7 @@ export interface ContentStore {
    * The store-wide right to run the step of cache key `key`: a second process about to run the
    * same step waits here (`onWait` says who it waits for), then finds the result in the cache.
    */
-  claimStep(key: string, options: { signal: AbortSignal; onWait?(holder: { pid: number }): void }): Promise<{ release(): Promise<void> }>;
+  claimStep(key: string, options: StepClaimOptions): Promise<{ release(): Promise<void> }>;
 
   /** A scratch directory on the store's filesystem (so results can be renamed in), removed by `release`. */
   createTempDir(purpose: string): Promise<{ path: string; release(): Promise<void> }>;

@@ -199,6 +199,7 @@ describe('prune of what builds keep beside the objects', () => {
     await writeSide(deadTemp);
     await store.close(); // its lease would keep the untagged image
 
+    expect((await diskUsage(store)).logs).toEqual({ count: 5, size: 'output\n'.length * 2 + 2 * 2 + 1 });
     const report = await prune(store);
     expect(report).toMatchObject({ removedLogs: 2, removedCacheMounts: 0, removedLeftovers: 1 });
     expect(existsSync(store.layout.stepLog(keyA))).toBe(true);
