@@ -52,8 +52,11 @@ export async function extractLayer(input: Readable, dest: string, options: Extra
   const digester = new DigestingStream();
   // Listen before the first await: a small input can end, and fail its own verification
   // (a corrupt blob), while we wait, and an error nobody listens to would crash the process.
+  // The input's error is passed to the digester, which the tar reader has not started on yet;
+  // its iterator throws the error it was destroyed with, so the reader still sees it.
   const onInputError = (error: Error) => digester.destroy(decompressionError(error, options.mediaType));
   input.on('error', onInputError);
+  digester.on('error', () => {});
   const limits = await defaultLimits(root, options);
   let stream: Readable;
   try {

@@ -65,6 +65,10 @@ export class BlobStore {
   }
 
   async ingest(source: Readable, expected: ExpectedContent = {}): Promise<{ digest: Digest; size: number }> {
+    // The source can fail while the temp file is made (a corrupt blob being recompressed fails
+    // as soon as it is opened); pipeline() below rethrows the error it was destroyed with, so
+    // this listener only keeps it from being an uncaught exception meanwhile.
+    source.on('error', () => {});
     await mkdir(this.layout.ingestDir, { recursive: true });
     const temp = join(this.layout.ingestDir, `${ownerTag()}.${randomBytes(8).toString('hex')}`);
     try {

@@ -193,6 +193,18 @@ describe('extractLayer edges', () => {
     expect((error as InstanceType<typeof StoreError>).kind).toBe('corrupt');
   });
 
+  it('passes on an input error raised before it starts reading, with no stray error', async () => {
+    // A small corrupt blob fails its verification as soon as it is opened, while extraction is
+    // still awaiting its set-up; vitest fails the run on an error nobody listens to.
+    const root = tempDir();
+    const { StoreError } = await import('../../src/errors.js');
+    const { PassThrough } = await import('node:stream');
+    const input = new PassThrough();
+    const extraction = extractLayer(input, root, { whiteouts: 'overlay' }).catch((e: unknown) => e);
+    input.destroy(new StoreError('corrupt', 'blob sha256:abc does not match its digest'));
+    expect(await extraction).toMatchObject({ kind: 'corrupt' });
+  });
+
   it('skips, with a warning, attributes the file system refuses (user.* on a symlink)', async () => {
     const root = tempDir();
     const { pax, symlink } = await import('../../fixtures/tars/build.js');

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { expect, it } from 'vitest';
 import { StoreError } from '../../src/errors.js';
 import { sha256, type Digest } from '../../src/lib/digest.js';
@@ -72,6 +72,16 @@ export function contentSuite(test: Test, getStore: () => Store): void {
     await expect(store.ingest(Readable.from(failing()))).rejects.toThrow('source broke');
     expect(await store.hasBlob(sha256(prefix))).toBe(false);
     expect(await ingestFilesHolding(store, prefix)).toEqual([]);
+  });
+
+  test('a source that fails before ingest starts reading propagates its error (no stray error)', async () => {
+    // A corrupt blob compressed on its way in fails as soon as it is opened, while ingest is
+    // still making its temp file; vitest fails the run on an error nobody listens to.
+    const store = getStore();
+    const source = new PassThrough();
+    const ingesting = store.ingest(source).catch((e: unknown) => e);
+    source.destroy(new StoreError('corrupt', 'blob sha256:abc is corrupt'));
+    expect(await ingesting).toMatchObject({ kind: 'corrupt' });
   });
 
   test('ingesting the same content twice, even at once, gives one blob', async () => {
