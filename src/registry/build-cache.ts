@@ -6,6 +6,7 @@
 
 import { CancelledError, isTsbuildError } from '../errors.js';
 import type { LayerRef, CacheRecord, ContentStore, StoredImage } from '../store/types.js';
+import { isLocalRecordKey } from '../store/cache.js';
 import { exportCache, importCache, type CacheExportResult, type CacheSource, type CacheTarget, type ImportedCache } from './cache.js';
 import { withImportedCache } from './cache-store.js';
 import type { RegistryOptions } from './options.js';
@@ -85,12 +86,12 @@ function recordingCache(store: ContentStore, used: Map<string, CacheRecord>): Co
   const overrides: Pick<ContentStore, 'getCacheRecord' | 'putCacheRecord'> = {
     async getCacheRecord(key) {
       const record = await store.getCacheRecord(key);
-      if (record) used.set(key, record);
+      if (record && !isLocalRecordKey(key)) used.set(key, record);
       return record;
     },
     async putCacheRecord(key, record) {
       await store.putCacheRecord(key, record);
-      used.set(key, record);
+      if (!isLocalRecordKey(key)) used.set(key, record);
     },
   };
   return new Proxy(store, {

@@ -5,6 +5,7 @@
 // until it unpacks or exports a layer.
 
 import type { ContentStore } from '../store/types.js';
+import { isLocalRecordKey } from '../store/cache.js';
 import type { ImportedCache } from './cache.js';
 
 export function withImportedCache(store: ContentStore, imported: ImportedCache): ContentStore {
@@ -27,7 +28,7 @@ export function withImportedCache(store: ContentStore, imported: ImportedCache):
     },
     commitSnapshot: (diffId, dir) => store.commitSnapshot(diffId, dir),
     async getCacheRecord(key) {
-      return (await store.getCacheRecord(key)) ?? imported.get(key);
+      return (await store.getCacheRecord(key)) ?? (isLocalRecordKey(key) ? undefined : imported.get(key));
     },
     putCacheRecord: (key, record) => store.putCacheRecord(key, record),
     claimStep: (key, options) => store.claimStep(key, options),

@@ -8,6 +8,7 @@ import { BuildError, LayerError, StoreError, type SourceLocation } from '../erro
 import type { StepInfo } from '../events.js';
 import type { ConfigStep, CopyStep, FileSource, PlannedStage, PlannedStep, RunMount, RunStep } from '../plan/types.js';
 import { imageLayers } from '../store/images.js';
+import { localRecordKey } from '../store/cache.js';
 import type { LayerRef, StoredImage } from '../store/types.js';
 import { hashCopySources } from '../exec/context/hash.js';
 import { contextLayer, copyContentDigests, copyStep } from './copy-step.js';
@@ -165,7 +166,7 @@ function copyVertex(runtime: BuildRuntime, step: CopyStep, id: number, parent: B
   const vertex = layerVertex(runtime, step, id, definition, inputs, async ([state, fromState], ctx) => {
     // The last layer this COPY made on this parent, whatever it copied then (from a stage, that
     // stage's result may differ too): only a likely match, as every linked file is compared.
-    const lineage = definitionDigest({ kind: 'copy-lineage', definition: definitionDigest(definition), parent: ctx.inputKeys[0]! });
+    const lineage = localRecordKey('copy-lineage', definitionDigest({ definition: definitionDigest(definition), parent: ctx.inputKeys[0]! }));
     const layer = await copyStep(runtime, step, state!, fromState, await previousSnapshot(runtime, lineage));
     await runtime.store.putCacheRecord(lineage, { layer, createdAt: new Date().toISOString() });
     return layer;

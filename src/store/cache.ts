@@ -15,6 +15,21 @@ import type { StoreLayout } from './layout.js';
 import type { BlobStore, Protect } from './blobs.js';
 import type { CacheRecord } from './types.js';
 
+/**
+ * Keys in the `tsbuild.` namespace are this store's own bookkeeping, not build steps: the
+ * compressed copy of a layer, the layer a COPY last made on a parent. They name what this
+ * store holds, so a cache export leaves them out and an imported cache is not asked for them.
+ */
+const LOCAL_KEY_PREFIX = 'tsbuild.';
+
+export function localRecordKey(kind: string, id: string): string {
+  return `${LOCAL_KEY_PREFIX}${kind}:${id}`;
+}
+
+export function isLocalRecordKey(key: string): boolean {
+  return key.startsWith(LOCAL_KEY_PREFIX);
+}
+
 export interface CacheEntry {
   key: string;
   record: CacheRecord;

@@ -6,6 +6,7 @@
 import type { Readable, Transform } from 'node:stream';
 import { compressLayer, DEFAULT_GZIP_LEVEL, type Compression } from '../layer/compress.js';
 import { MediaType, type Descriptor } from '../layer/oci.js';
+import { localRecordKey } from './cache.js';
 import type { ContentStore } from './types.js';
 
 const COMPRESSED_TYPES: Record<string, Partial<Record<Compression, string>>> = {
@@ -29,7 +30,7 @@ export async function compressedLayer(store: ContentStore, layer: Descriptor, op
   if (!mediaType) return layer;
   const level = options.level ?? DEFAULT_GZIP_LEVEL;
   const settings = `${options.compression}-${level}`;
-  const key = `tsbuild.registry.compressed:${settings}:${layer.digest}`;
+  const key = localRecordKey('registry.compressed', `${settings}:${layer.digest}`);
   const known = (await store.getCacheRecord(key))?.layer?.descriptor;
   if (known) return known;
   let read: Readable = store.openBlob(layer.digest);

@@ -2,6 +2,7 @@
 // loading, and the maintenance operations (verify, du, prune).
 
 export type { CacheRecord, ContentStore, LayerRef, StoredImage } from './types.js';
+export { isLocalRecordKey, localRecordKey } from './cache.js';
 export { Store, defaultStoreRoot } from './store.js';
 export { load, describeLoaded, type LoadOptions, type LoadedImage } from './load.js';
 export { hostPlatform, imageLayers } from './images.js';

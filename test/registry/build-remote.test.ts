@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildEvent } from '../../src/events.js';
 import { loadImage, pushImage, Store, verifyStore } from '../../src/index.js';
+import { isLocalRecordKey } from '../../src/store/index.js';
 import type { Digest } from '../../src/lib/digest.js';
 import { BUSYBOX_REFERENCE, busyboxImageLayout } from '../helpers/busybox-image.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
@@ -41,8 +42,27 @@ const pulledBlobs = (events: BuildEvent[]) => new Set(ofType(events, 'transfer')
 async function recordLayers(runner: string): Promise<Digest[]> {
   const store = await Store.open(join(work, runner));
   try {
-    const steps = (await store.cache.list()).filter((entry) => !entry.key.startsWith('tsbuild.registry.'));
+    const steps = (await store.cache.list()).filter((entry) => !isLocalRecordKey(entry.key));
     return steps.flatMap((entry) => (entry.record.layer ? [entry.record.layer.descriptor.digest] : []));
+  } finally {
+    await store.close();
+  }
+}
+
+/** The keys of the records a `--cache-to type=local` export holds. */
+async function localCacheKeys(dir: string): Promise<string[]> {
+  const blob = async (digest: string) => JSON.parse(await readFile(join(dir, 'blobs', 'sha256', digest.slice('sha256:'.length)), 'utf8'));
+  const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8'));
+  const manifest = await blob(index.manifests[0].digest);
+  const config = (await blob(manifest.config.digest)) as { records: Array<{ key: string }> };
+  return config.records.map((r) => r.key);
+}
+
+/** The store's own bookkeeping records on a runner. */
+async function localRecordKeys(runner: string): Promise<string[]> {
+  const store = await Store.open(join(work, runner));
+  try {
+    return (await store.cache.list()).map((entry) => entry.key).filter(isLocalRecordKey);
   } finally {
     await store.close();
   }
@@ -111,6 +131,12 @@ describe('tsbuild build with a registry', () => {
     } finally {
       await store.close();
     }
+
+    // The store's own records (the layer each COPY last made, for linking) stay home.
+    const exportedKeys = await localCacheKeys(localCache);
+    expect(exportedKeys.length).toBeGreaterThan(0);
+    expect(exportedKeys.filter(isLocalRecordKey)).toEqual([]);
+    expect(await localRecordKeys('runner1')).toContainEqual(expect.stringMatching(/^tsbuild\.copy-lineage:/));
 
     const third = await buildOn('runner3', '--cache-from', `type=local,src=${localCache}`);
     expect(third.status, third.stderr).toBe(0);
