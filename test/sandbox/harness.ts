@@ -213,12 +213,17 @@ export function leftoverCgroups(): string[] {
   return found.sort();
 }
 
-function cmdline(pid: string): string {
+/** A /proc file of `pid`, or '' once the process is gone (other test files run steps meanwhile). */
+function procFile(pid: string, name: string): string {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+/g, ' ').trim();
+    return readFileSync(`/proc/${pid}/${name}`, 'utf8');
   } catch {
     return '';
   }
+}
+
+function cmdline(pid: string): string {
+  return procFile(pid, 'cmdline').replace(/\0+/g, ' ').trim();
 }
 
 /** Host processes whose command line contains `marker`. */
@@ -238,7 +243,8 @@ export function hostIsClean(mountsBefore: string[]): { mounts: string[]; cgroups
 export function orphanedInits(): string[] {
   return processesMatching('tsbuild-init').filter((line) => {
     const pid = line.slice(0, line.indexOf(':'));
-    const ppid = /PPid:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '0';
-    return !cmdline(ppid).includes('tsbuild-sandbox');
+    const status = procFile(pid, 'status');
+    const ppid = /PPid:\s+(\d+)/.exec(status)?.[1];
+    return ppid !== undefined && !cmdline(ppid).includes('tsbuild-sandbox');
   });
 }
