@@ -250,7 +250,7 @@ export async function build(options: BuildOptions, sink: EventSink): Promise<Bui
     const { image } = solved;
     // Layers only an imported cache had are downloaded now: those of the image (and of each step, for an archive).
     await cache.fetchLayers([image, ...(solved.steps ?? []).map((step) => step.image)].flatMap(imageLayers));
-    await writeImageStepLogs(store.root, image.manifestDescriptor.digest, solved.stepLogs);
+    await writeImageStepLogs(store.layout, image.manifestDescriptor.digest, solved.stepLogs);
     for (const output of outputs) {
       await writeOutput(output, store, image, { names, sourceDateEpoch: options.sourceDateEpoch ?? 0, stdout: options.stdout });
     }
@@ -258,7 +258,7 @@ export async function build(options: BuildOptions, sink: EventSink): Promise<Bui
       await writeBuildArchiveFile(store, {
         graph, bases, solved, contextDir: resolve(options.contextDir), recipePath, contextFilter, target: options.target,
         network: options.network ?? 'none', sourceDateEpoch: options.sourceDateEpoch ?? 0, names,
-        storeRoot: store.root, tsbuildVersion: readPackageVersion(), startedOn: new Date(started),
+        storeLayout: store.layout, tsbuildVersion: readPackageVersion(), startedOn: new Date(started),
         cacheMounts: options.archiveCacheMounts ?? false,
       }, archiveDest);
     }

@@ -13,6 +13,9 @@ export function withImportedCache(store: ContentStore, imported: ImportedCache):
     get root() {
       return store.root;
     },
+    get layout() {
+      return store.layout;
+    },
     hasBlob: (digest) => store.hasBlob(digest),
     ingest: (source, expected) => store.ingest(source, expected),
     putJson: (value, mediaType) => store.putJson(value, mediaType),

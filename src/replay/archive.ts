@@ -10,7 +10,6 @@ import { extractLayer, type Descriptor, type Manifest } from '../layer/index.js'
 import { ArchiveMediaType } from '../export/build-archive.js';
 import type { ArchivedBuildInfo } from '../export/build-record.js';
 import { load, type Store } from '../store/index.js';
-import { cacheMountDir } from '../solve/run-mounts.js';
 import type { StoredImage } from '../store/types.js';
 
 const TITLE = 'org.opencontainers.image.title';
@@ -87,12 +86,12 @@ async function readText(store: Store, blob: Descriptor | undefined): Promise<str
 async function restoreCacheMounts(store: Store, archive: OpenedArchive): Promise<void> {
   for (const blob of archive.artifact.layers) {
     const id = blob.mediaType === ArchiveMediaType.cacheMount ? blob.annotations?.[TITLE]?.replace(/^cache\//, '') : undefined;
-    if (id === undefined || existsSync(cacheMountDir(store.root, id))) continue;
+    if (id === undefined || existsSync(store.layout.cacheMount(id))) continue;
     const scratch = await store.createTempDir('cache-mount');
     try {
       await extractLayer(store.openBlob(blob.digest), scratch.path, { whiteouts: 'none' });
       await mkdir(store.layout.cacheMountsDir, { recursive: true, mode: 0o700 });
-      await rename(scratch.path, cacheMountDir(store.root, id));
+      await rename(scratch.path, store.layout.cacheMount(id));
     } finally {
       await scratch.release();
     }

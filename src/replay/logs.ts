@@ -23,7 +23,7 @@ export async function stepLogs(store: Store, environment: Environment): Promise<
       ...(step.log ? { open: () => store.openBlob(step.log as Digest) } : {}),
     }));
   }
-  const index = await readImageStepLogs(store.root, environment.image.manifestDescriptor.digest);
+  const index = await readImageStepLogs(store.layout, environment.image.manifestDescriptor.digest);
   if (!index) {
     throw new BuildError('E_NO_LOGS', `no build logs are kept for ${environment.label}`, {
       hint: 'logs are kept for images built in this store; for another machine\'s build, use its archive (tsbuild build --archive)',

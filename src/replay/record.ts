@@ -12,8 +12,8 @@ import { formatPlatform } from '../plan/index.js';
 import type { BuildGraph } from '../plan/types.js';
 import { ignoreFileCandidates } from '../recipe/dockerignore.js';
 import type { SolvedImage } from '../solve/build.js';
-import { cacheMountDir } from '../solve/run-mounts.js';
 import type { ContentStore, StoredImage } from '../store/types.js';
+import type { StoreLayout } from '../store/layout.js';
 import { writeBuildArchive } from '../export/build-archive.js';
 import type { BuildRecord } from '../export/build-record.js';
 import { writeFileAtomically } from '../export/outputs.js';
@@ -30,7 +30,7 @@ export interface RecordInputs {
   network: 'none' | 'host';
   sourceDateEpoch: number;
   names: string[];
-  storeRoot: string;
+  storeLayout: StoreLayout;
   tsbuildVersion: string;
   startedOn: Date;
   /** `--archive-cache-mounts`: also keep the contents of the cache mounts the build used. */
@@ -63,19 +63,19 @@ export async function collectBuildRecord(inputs: RecordInputs): Promise<BuildRec
     })),
     final: solved.image,
     names: inputs.names,
-    ...(inputs.cacheMounts ? { cacheMounts: await usedCacheMounts(inputs.graph, inputs.storeRoot) } : {}),
+    ...(inputs.cacheMounts ? { cacheMounts: await usedCacheMounts(inputs.graph, inputs.storeLayout) } : {}),
   };
 }
 
 /** The cache mounts the build's RUN steps name that exist in the store. */
-async function usedCacheMounts(graph: BuildGraph, storeRoot: string): Promise<Array<{ id: string; dir: string }>> {
+async function usedCacheMounts(graph: BuildGraph, layout: StoreLayout): Promise<Array<{ id: string; dir: string }>> {
   const ids = new Set<string>();
   for (const stage of graph.stages) {
     for (const step of stage.steps) {
       if (step.kind === 'run') for (const mount of step.mounts) if (mount.type === 'cache') ids.add(mount.id);
     }
   }
-  return [...ids].sort().map((id) => ({ id, dir: cacheMountDir(storeRoot, id) })).filter((mount) => existsSync(mount.dir));
+  return [...ids].sort().map((id) => ({ id, dir: layout.cacheMount(id) })).filter((mount) => existsSync(mount.dir));
 }
 
 function recipeName(recipePath: string, contextDir: string): string {

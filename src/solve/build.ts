@@ -8,7 +8,6 @@ import type { ContextFilter } from '../exec/copy/types.js';
 import type { SandboxLimits } from '../exec/types.js';
 import { MediaType } from '../layer/oci.js';
 import type { BuildGraph, PlannedStep, StageConfig } from '../plan/types.js';
-import { StoreLayout } from '../store/layout.js';
 import type { ContentStore, StoredImage } from '../store/types.js';
 import { buildVertices } from './build-vertices.js';
 import { imageConfig, imageManifest, rfc3339, type ImageState } from './image.js';
@@ -70,7 +69,7 @@ const defaultSolver = new Solver();
 
 export async function solveBuild(options: SolveBuildOptions): Promise<SolvedImage> {
   const { store, graph } = options;
-  const statCache = await StatCache.open(new StoreLayout(store.root).contextCache(options.contextDir));
+  const statCache = await StatCache.open(store.layout.contextCache(options.contextDir));
   const runtime: BuildRuntime = {
     store,
     graph,
@@ -87,7 +86,7 @@ export async function solveBuild(options: SolveBuildOptions): Promise<SolvedImag
   const vertices = buildVertices(runtime, options.bases, stageIndexes(graph, options.noCacheStages ?? [], options.sink));
   const counts = { cached: 0, run: 0 };
   const cachedSteps = new Set<number>();
-  const logs = new StepLogRecorder(store.root);
+  const logs = new StepLogRecorder(store.layout);
   const sink = logs.wrap((event: BuildEvent) => {
     if (event.type === 'step.cached') {
       counts.cached++;

@@ -24,7 +24,6 @@ import type { SandboxMount } from '../exec/types.js';
 import { digestHex, sha256 } from '../lib/digest.js';
 import { acquireLock, withLock, type FileLock } from '../lib/lock.js';
 import type { RunMount, RunStep } from '../plan/types.js';
-import { StoreLayout } from '../store/layout.js';
 import type { ImageState } from './image.js';
 import { localDir, snapshotDirs, type BuildRuntime } from './runtime.js';
 
@@ -71,7 +70,7 @@ export async function prepareMounts(runtime: BuildRuntime, step: RunStep, inputs
           // A subpath of a cache dir other steps write is where BuildKit's CVE-2024-23651 race lived.
           if (mount.source !== undefined && mount.source.replace(/\/+/g, '/') !== '/') throw unsupported(step, 'cache mounts with source= (a subpath of the cache)');
           let dir = await cacheDir(runtime, mount);
-          const lock = new StoreLayout(runtime.store.root).lock(`cache-mount-${digestHex(sha256(mount.id))}`);
+          const lock = runtime.store.layout.lock(`cache-mount-${digestHex(sha256(mount.id))}`);
           if (mount.sharing === 'locked') locks.push(lock);
           if (mount.sharing === 'private') {
             // The cache itself when no locked or private step holds it, else a dir of its own.
@@ -134,21 +133,16 @@ async function materialize(runtime: BuildRuntime, mount: Extract<RunMount, { typ
   return path;
 }
 
-/** Where the cache mount `id` lives in the store. */
-export function cacheMountDir(storeRoot: string, id: string): string {
-  return new StoreLayout(storeRoot).cacheMount(id);
-}
-
 /** One dir per cache id in the store, made with the mount's owner and mode the first time. */
 async function cacheDir(runtime: BuildRuntime, mount: Extract<RunMount, { type: 'cache' }>): Promise<string> {
-  const dir = cacheMountDir(runtime.store.root, mount.id);
+  const dir = runtime.store.layout.cacheMount(mount.id);
   try {
     await mkdir(dir, { recursive: false, mode: mount.mode });
     await chown(dir, mount.uid, mount.gid);
     await chmod(dir, mount.mode);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      await mkdir(new StoreLayout(runtime.store.root).cacheMountsDir, { recursive: true, mode: 0o700 });
+      await mkdir(runtime.store.layout.cacheMountsDir, { recursive: true, mode: 0o700 });
       return cacheDir(runtime, mount);
     }
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;

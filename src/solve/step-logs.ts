@@ -8,23 +8,19 @@ import { join } from 'node:path';
 import { tempPathBeside, writeFileAtomic } from '../lib/atomic.js';
 import { canonicalJson } from '../lib/canonical-json.js';
 import type { Digest } from '../lib/digest.js';
-import { StoreLayout } from '../store/layout.js';
+import type { StoreLayout } from '../store/layout.js';
 import type { BuildEvent, EventSink, StepInfo } from '../events.js';
-
-export function stepLogPath(storeRoot: string, cacheKey: string): string {
-  return new StoreLayout(storeRoot).stepLog(cacheKey);
-}
 
 export class StepLogRecorder {
   private readonly open = new Map<number, { path: string; stream: WriteStream }>();
   private readonly pending: Promise<void>[] = [];
   /** Step id → its kept log, for steps that ran or were cached with a log. */
   readonly logs = new Map<number, string>();
-  private readonly root: string;
+  private readonly layout: StoreLayout;
   private dirMade = false;
 
-  constructor(storeRoot: string) {
-    this.root = storeRoot;
+  constructor(layout: StoreLayout) {
+    this.layout = layout;
   }
 
   /** Wraps `sink`: events pass through unchanged, logs are written on the side. */
@@ -47,7 +43,7 @@ export class StepLogRecorder {
         this.pending.push(this.finish(event.step, event.cacheKey));
         break;
       case 'step.cached':
-        if (event.cacheKey && existsSync(stepLogPath(this.root, event.cacheKey))) this.logs.set(event.step, stepLogPath(this.root, event.cacheKey));
+        if (event.cacheKey && existsSync(this.layout.stepLog(event.cacheKey))) this.logs.set(event.step, this.layout.stepLog(event.cacheKey));
         break;
       case 'step.error':
       case 'step.cancelled':
@@ -58,7 +54,7 @@ export class StepLogRecorder {
   }
 
   private start(step: number): void {
-    const logsDir = new StoreLayout(this.root).logsDir;
+    const { logsDir } = this.layout;
     if (!this.dirMade) mkdirSync(logsDir, { recursive: true });
     this.dirMade = true;
     const path = tempPathBeside(join(logsDir, `step-${step}`));
@@ -74,7 +70,7 @@ export class StepLogRecorder {
     this.open.delete(step);
     await new Promise<void>((resolve) => entry.stream.end(resolve));
     if (!cacheKey) return rm(entry.path, { force: true });
-    const target = stepLogPath(this.root, cacheKey);
+    const target = this.layout.stepLog(cacheKey);
     await rename(entry.path, target);
     this.logs.set(step, target);
   }
@@ -91,15 +87,11 @@ export interface ImageStepLogs {
   steps: Array<{ step: StepInfo; logFile?: string }>;
 }
 
-function imageLogIndexPath(storeRoot: string, manifest: Digest): string {
-  return new StoreLayout(storeRoot).buildRecord(manifest);
+export async function writeImageStepLogs(layout: StoreLayout, manifest: Digest, logs: ImageStepLogs): Promise<void> {
+  await writeFileAtomic(layout.buildRecord(manifest), canonicalJson(logs));
 }
 
-export async function writeImageStepLogs(storeRoot: string, manifest: Digest, logs: ImageStepLogs): Promise<void> {
-  await writeFileAtomic(imageLogIndexPath(storeRoot, manifest), canonicalJson(logs));
-}
-
-export async function readImageStepLogs(storeRoot: string, manifest: Digest): Promise<ImageStepLogs | undefined> {
-  const text = await readFile(imageLogIndexPath(storeRoot, manifest), 'utf8').catch(() => undefined);
+export async function readImageStepLogs(layout: StoreLayout, manifest: Digest): Promise<ImageStepLogs | undefined> {
+  const text = await readFile(layout.buildRecord(manifest), 'utf8').catch(() => undefined);
   return text === undefined ? undefined : (JSON.parse(text) as ImageStepLogs);
 }

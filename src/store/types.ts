@@ -4,6 +4,7 @@
 import type { Readable } from 'node:stream';
 import type { Digest } from '../lib/digest.js';
 import type { Descriptor, ImageConfig, Manifest } from '../layer/oci.js';
+import type { StoreLayout } from './layout.js';
 
 /** A layer as the build knows it: its stored blob and its uncompressed digest. */
 export interface LayerRef {
@@ -33,6 +34,8 @@ export interface StepClaimOptions {
 
 export interface ContentStore {
   readonly root: string;
+  /** Where each kind of thing lives under `root`, the store's side records included. */
+  readonly layout: StoreLayout;
 
   // Blobs: ingest → verify → rename; never visible half-written.
   hasBlob(digest: Digest): Promise<boolean>;

@@ -10,7 +10,7 @@ import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cacheMountDir } from '../../src/solve/run-mounts.js';
+import { StoreLayout } from '../../src/store/layout.js';
 import { busyboxImageLayout } from '../helpers/busybox-image.js';
 import { runCli, type CliRun } from '../helpers/run-cli.js';
 import { listTree, testdir, type Tree } from '../helpers/testdir.js';
@@ -75,7 +75,7 @@ describe('mount safety', () => {
     for (const id of [canary, `${canary}/sub`, '/', 'a/b/c']) {
       const result = await build(`FROM busybox\nRUN --mount=type=cache,id=${id},target=/c touch /c/pwned-by-id\n`);
       expect(result.status, result.stderr).toBe(0);
-      const dir = cacheMountDir(store, id);
+      const dir = new StoreLayout(store).cacheMount(id);
       expect(dir.startsWith(join(store, 'cache-mounts') + '/')).toBe(true);
       expect(existsSync(join(dir, 'pwned-by-id'))).toBe(true);
     }
@@ -180,7 +180,7 @@ describe('mount safety', () => {
     expectCanaryUntouched();
     expect(existsSync('/pwned')).toBe(false);
     // Whatever the race left, it is inside the cache dir in the store.
-    const dir = cacheMountDir(store, 'race');
+    const dir = new StoreLayout(store).cacheMount('race');
     for (const name of readdirSync(dir)) expect(['d', 'pwned']).toContain(name);
   });
 
