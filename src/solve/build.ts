@@ -69,7 +69,7 @@ const defaultSolver = new Solver();
 
 export async function solveBuild(options: SolveBuildOptions): Promise<SolvedImage> {
   const { store, graph } = options;
-  const statCache = await StatCache.open(store.layout.contextCache(options.contextDir));
+  const statCache = await StatCache.open(store.layout.contextCache(options.contextDir), { contextDir: options.contextDir });
   const runtime: BuildRuntime = {
     store,
     graph,

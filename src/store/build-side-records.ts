@@ -1,10 +1,12 @@
 // What builds keep in the store beside its objects (layout.ts): step logs by cache key, build
 // records by image manifest, cache mount dirs and the contexts' remembered file digests. None
 // is reachable from a tag, so prune judges them by what they describe: a log goes with its
-// cache record, a build record with its manifest; cache mounts go only with `prune --all`
-// while no other process uses the store, and context caches with `prune --all`.
+// cache record, a build record with its manifest, a context cache with its context dir (the
+// `contextDir` its file names: a CI checkout dir is often gone after the job); cache mounts go
+// only with `prune --all` while no other process uses the store, and with it every context cache.
 
-import { readdir, rm, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isDigest, type Digest } from '../lib/digest.js';
 import type { StoreLayout } from './layout.js';
@@ -21,8 +23,11 @@ export interface SideRecordJudge {
   hasBlob(digest: Digest): Promise<boolean>;
   /** Whether cache mount dirs go too (`prune --all` with nobody else using the store). */
   cacheMounts: boolean;
-  /** Whether the contexts' remembered file digests go too (`prune --all`): they only save re-reading. */
-  contextCaches: boolean;
+  /**
+   * Which contexts' remembered file digests go: those whose dir is gone, or all (`prune --all`;
+   * they only save re-reading).
+   */
+  contextCaches: 'orphaned' | 'all';
 }
 
 /** The step logs, build records and (when asked) cache mounts that nothing describes any more. */
@@ -36,8 +41,9 @@ export async function orphanedSideRecords(layout: StoreLayout, judge: SideRecord
     const manifest = keyOf(name, '.json');
     if (manifest !== undefined && !(await judge.hasBlob(manifest))) out.push(await fileRecord(join(layout.buildsDir, name), 'build record'));
   }
-  if (judge.contextCaches) {
-    for (const name of await list(layout.contextCachesDir)) out.push(await fileRecord(join(layout.contextCachesDir, name), 'context cache'));
+  for (const name of await list(layout.contextCachesDir)) {
+    const path = join(layout.contextCachesDir, name);
+    if (judge.contextCaches === 'all' || (await contextIsGone(path))) out.push(await fileRecord(path, 'context cache'));
   }
   if (judge.cacheMounts) {
     for (const name of await list(layout.cacheMountsDir)) {
@@ -79,6 +85,18 @@ function keyOf(name: string, suffix: string): Digest | undefined {
   if (!name.endsWith(suffix)) return undefined;
   const digest = `sha256:${name.slice(0, -suffix.length)}`;
   return isDigest(digest) ? digest : undefined;
+}
+
+/** Whether the context dir a context cache names is gone (a cache that names none is kept). */
+async function contextIsGone(path: string): Promise<boolean> {
+  const text = await readFile(path, 'utf8').catch(() => undefined);
+  let contextDir: unknown;
+  try {
+    contextDir = text === undefined ? undefined : (JSON.parse(text) as { contextDir?: unknown }).contextDir;
+  } catch {
+    return false; // a damaged cache costs only re-reading; --all removes it
+  }
+  return typeof contextDir === 'string' && !existsSync(contextDir);
 }
 
 async function fileRecord(path: string, kind: SideRecord['kind']): Promise<SideRecord> {

@@ -35,7 +35,7 @@ export interface PruneReport {
   /** Step logs and build records of what is gone. */
   removedLogs: number;
   removedCacheMounts: number;
-  /** The contexts' remembered file digests (`--all`): the next build reads its context again. */
+  /** The contexts' remembered file digests: of gone dirs, or all with `--all` (the next build reads its context again). */
   removedContextCaches: number;
   /** Kept because another process had the store open (prune --all only). */
   keptCacheMounts: boolean;
@@ -107,7 +107,7 @@ async function pruneSideRecords(store: Store, options: PruneOptions, report: Pru
     hasCacheRecord: async (key) => existsSync(store.layout.cacheRecord(key)),
     hasBlob: (digest) => store.blobs.exists(digest),
     cacheMounts: options.all === true && !othersLive,
-    contextCaches: options.all === true,
+    contextCaches: options.all === true ? 'all' : 'orphaned',
   });
   await removeSideRecords(records);
   for (const record of records) {

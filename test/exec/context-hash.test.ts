@@ -1,7 +1,7 @@
 // The content digest of COPY sources: it changes exactly when what the copy would write
 // changes, and a warm hash reads only the files that changed.
 
-import { chmodSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -106,10 +106,11 @@ describe('hashCopySources: the stat cache', () => {
       return (await sha256File(path)).digest;
     };
 
-    const cold = await StatCache.open(cacheFile, { digestFile, now: later });
+    const cold = await StatCache.open(cacheFile, { digestFile, now: later, contextDir: context });
     const first = await hashCopySources(spec(context), cold);
     await cold.save();
     expect([cold.hits, cold.misses, reads.length]).toEqual([0, 3, 3]);
+    expect(JSON.parse(readFileSync(cacheFile, 'utf8'))).toMatchObject({ contextDir: context }); // prune's test of whether it is still needed
 
     reads.length = 0;
     const warm = await StatCache.open(cacheFile, { digestFile, now: later });

@@ -1,8 +1,9 @@
 // GC: the pure mark, the cache eviction policy, prune against tags, cache records and leases,
 // and du's sharing arithmetic.
 
-import { mkdir, utimes, writeFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, utimes, writeFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/lib/digest.js';
@@ -208,14 +209,23 @@ describe('prune of what builds keep beside the objects', () => {
     expect(existsSync(store.layout.buildRecord(dropped.manifest.digest))).toBe(false);
     expect(existsSync(deadTemp)).toBe(false);
 
-    const contextCache = store.layout.contextCache('/some/context');
-    await writeSide(contextCache, '{"format":1,"entries":{}}');
-    expect(await prune(store)).toMatchObject({ removedContextCaches: 0 });
-    expect(existsSync(contextCache)).toBe(true);
+    // Context caches: one per context dir; a CI job's checkout dir is often gone after the job.
+    const liveContext = await mkdtemp(join(tmpdir(), 'tsbuild-gc-context-'));
+    const goneContext = join(liveContext, 'gone');
+    const contextCache = (dir: string | undefined, name = dir ?? '/unnamed') => {
+      const path = store.layout.contextCache(name);
+      return writeSide(path, JSON.stringify({ format: 1, contextDir: dir, entries: {} })).then(() => path);
+    };
+    const live = await contextCache(liveContext);
+    const gone = await contextCache(goneContext);
+    const unnamed = await contextCache(undefined);
+    expect(await prune(store)).toMatchObject({ removedContextCaches: 1 });
+    expect([existsSync(live), existsSync(gone), existsSync(unnamed)]).toEqual([true, false, true]);
 
-    expect(await prune(store, { all: true })).toMatchObject({ removedCacheRecords: 1, removedLogs: 1, removedContextCaches: 1 });
+    expect(await prune(store, { all: true })).toMatchObject({ removedCacheRecords: 1, removedLogs: 1, removedContextCaches: 2 });
     expect(existsSync(store.layout.stepLog(keyA))).toBe(false);
-    expect(existsSync(contextCache)).toBe(false);
+    expect([existsSync(live), existsSync(unnamed)]).toEqual([false, false]);
+    await rm(liveContext, { recursive: true });
     expect(existsSync(store.layout.buildRecord(kept.manifest.digest))).toBe(true);
   });
 

@@ -36,6 +36,8 @@ export interface StatCacheOptions {
   now?: () => number;
   /** Entries kept in the file before unused ones are dropped (default 250,000). */
   maxEntries?: number;
+  /** The context dir whose files it remembers, named in the file: prune drops it once the dir is gone. */
+  contextDir?: string;
 }
 
 export class StatCache {
@@ -51,6 +53,7 @@ export class StatCache {
   private readonly digestFile: (hostPath: string, size: number) => Promise<Digest>;
   private readonly now: () => number;
   private readonly maxEntries: number;
+  private readonly contextDir: string | undefined;
 
   private constructor(file: string | undefined, entries: Map<string, CachedDigest>, options: StatCacheOptions) {
     this.file = file;
@@ -58,6 +61,7 @@ export class StatCache {
     this.digestFile = options.digestFile ?? defaultDigester;
     this.now = options.now ?? Date.now;
     this.maxEntries = options.maxEntries ?? MAX_ENTRIES;
+    this.contextDir = options.contextDir;
   }
 
   /** Loads the cache file if it exists (a missing or unreadable one starts empty). */
@@ -103,7 +107,7 @@ export class StatCache {
     // Entries of deleted files would pile up over months: past a size, only this build's stay.
     const kept = this.entries.size > this.maxEntries ? [...this.entries].filter(([path]) => this.seen.has(path)) : [...this.entries];
     const entries = Object.fromEntries(kept.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    await writeFileAtomic(this.file, JSON.stringify({ format: FORMAT, entries }));
+    await writeFileAtomic(this.file, JSON.stringify({ format: FORMAT, contextDir: this.contextDir, entries }));
     this.dirty = false;
   }
 }
