@@ -89,15 +89,33 @@ function lstatOrUndefined(path: string): Stats | undefined {
 export function listOpaqueDirs(layerDir: string): Promise<Set<string>> {
   // Lower dirs are unpacked layers, immutable once made: one dump per layer per process. The
   // dir's inode in the key tells a snapshot removed and made again at the same path apart.
-  const key = `${layerDir}\0${statSync(layerDir).ino}`;
-  let listed = opaqueDirsByLayer.get(key);
-  if (!listed) {
-    listed = readOpaqueDirs(layerDir);
-    listed.catch(() => opaqueDirsByLayer.delete(key));
-    if (opaqueDirsByLayer.size >= OPAQUE_CACHE_LAYERS) opaqueDirsByLayer.delete(opaqueDirsByLayer.keys().next().value!);
-    opaqueDirsByLayer.set(key, listed);
-  }
-  return listed;
+  const key = opaqueCacheKey(layerDir);
+  const listed = opaqueDirsByLayer.get(key);
+  if (listed) return listed;
+  const reading = readOpaqueDirs(layerDir);
+  reading.catch(() => opaqueDirsByLayer.delete(key));
+  cacheOpaqueDirs(key, reading);
+  return reading;
+}
+
+/**
+ * Tells what the opaque dirs (relative, `a/b`) of a lower dir are, known from when it was
+ * made (the store records them per snapshot), so that no process has to scan it for them:
+ * `getfattr -R` over a base image of 10,000 files takes a few hundred ms.
+ */
+export function knowOpaqueDirs(layerDir: string, opaqueDirs: readonly string[]): void {
+  const real = realDir(layerDir);
+  cacheOpaqueDirs(opaqueCacheKey(real), Promise.resolve(new Set(opaqueDirs.map((dir) => join(real, dir)))));
+}
+
+function opaqueCacheKey(layerDir: string): string {
+  return `${layerDir}\0${statSync(layerDir).ino}`;
+}
+
+function cacheOpaqueDirs(key: string, dirs: Promise<Set<string>>): void {
+  opaqueDirsByLayer.delete(key);
+  if (opaqueDirsByLayer.size >= OPAQUE_CACHE_LAYERS) opaqueDirsByLayer.delete(opaqueDirsByLayer.keys().next().value!);
+  opaqueDirsByLayer.set(key, dirs);
 }
 
 const OPAQUE_CACHE_LAYERS = 512;

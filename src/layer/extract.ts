@@ -38,6 +38,8 @@ export interface ExtractLayerResult {
   size: number;
   /** What could not be restored and was skipped (extended attributes the file system refuses). */
   warnings: string[];
+  /** `overlay` mode: the directories marked opaque (relative, `a/b`), unless an attribute could not be set. */
+  opaqueDirs?: string[];
 }
 
 /** Free space left alone so a layer cannot fill the disk to the last byte. */
@@ -84,7 +86,8 @@ export async function extractLayer(input: Readable, dest: string, options: Extra
     // Store errors (a corrupt blob) and layer errors pass through with their kind.
     throw isTsbuildError(error) ? error : asLayerError(error, current);
   }
-  return { diffId: digester.digest(), size: digester.size, warnings };
+  const opaqueDirs = options.whiteouts === 'overlay' ? extraction.opaqueDirs : undefined;
+  return { diffId: digester.digest(), size: digester.size, warnings, ...(opaqueDirs ? { opaqueDirs } : {}) };
 }
 
 async function defaultLimits(dest: string, options: ExtractLayerOptions): Promise<ExtractionLimits> {

@@ -22,7 +22,7 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { LayerError } from '../errors.js';
 import { removeTree } from './remove-tree.js';
 import { cleanEntryName, DirectPathChecker, lstatOrNull, resolveDirInRoot } from './safe-path.js';
@@ -101,6 +101,13 @@ export class Extraction {
     if (xattrs.length > 0) this.xattrs.set(target, new Map([...(this.xattrs.get(target) ?? []), ...xattrs]));
   }
 
+  /**
+   * After finish(): the directories (relative, `a/b`) marked opaque, so that readers of the
+   * tree need not scan it for them; undefined when an attribute could not be set, as the tree
+   * may then differ from what the layer says.
+   */
+  opaqueDirs: string[] | undefined;
+
   /** Applies the deferred work: extended attributes, then directory mtimes. Returns warnings. */
   async finish(): Promise<string[]> {
     // Nothing is applied through a symlink that a later entry put on the way.
@@ -109,6 +116,8 @@ export class Extraction {
     // Sorted so that setfattr sees the same input for the same layer.
     targets.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const warnings = targets.length > 0 ? await applyXattrs(targets) : [];
+    const opaque = targets.filter(([, xattrs]) => xattrs.get(OPAQUE_XATTR)?.toString() === 'y');
+    this.opaqueDirs = warnings.length > 0 ? undefined : opaque.map(([target]) => relative(this.root, target));
     const dirs = [...this.dirTimes].sort(([a], [b]) => b.length - a.length);
     for (const [target, mtime] of dirs) {
       if (checker.check(target)?.isDirectory()) lutimesSync(target, mtime, mtime);

@@ -10,7 +10,7 @@
 // (measured with bench/layer-write.js).
 
 import { closeSync, constants, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CancelledError, LayerError } from '../errors.js';
@@ -50,6 +50,11 @@ export interface WriteLayerResult {
   size: number;
   /** The blob as written to `out` when compressed; absent for `compression: 'none'`. */
   compressed?: { digest: Digest; size: number; mediaType: string };
+  /**
+   * Directories of the tree (relative, `a/b`; `''` for the root) marked opaque
+   * (`trusted.overlay.opaque=y`), as overlayfs would read them if the tree became a lower dir.
+   */
+  opaqueDirs: string[];
 }
 
 const OPAQUE_XATTR = 'trusted.overlay.opaque';
@@ -88,12 +93,18 @@ async function streamLayer(root: string, out: Writable, options: WriteLayerOptio
   const blob = new DigestingStream();
   const tar = Readable.from(tarChunks(root, options, xattrs), { objectMode: false, highWaterMark: CHUNK });
   await pipeline(compress ? [tar, diff, compress, blob, out] : [tar, diff, out], { signal: options.signal });
-  const result: WriteLayerResult = { diffId: diff.digest(), size: diff.size };
+  const result: WriteLayerResult = { diffId: diff.digest(), size: diff.size, opaqueDirs: opaqueDirsOf(root, xattrs) };
   if (compress) {
     const mediaType = compression === 'gzip' ? MediaType.ociLayerGzip : MediaType.ociLayerZstd;
     result.compressed = { digest: blob.digest(), size: blob.size, mediaType };
   }
   return result;
+}
+
+function opaqueDirsOf(root: string, xattrs: Map<string, Xattrs>): string[] {
+  const dirs: string[] = [];
+  for (const [abs, attrs] of xattrs) if (attrs.get(OPAQUE_XATTR)?.toString() === 'y') dirs.push(relative(root, abs));
+  return dirs.sort();
 }
 
 interface Frame {

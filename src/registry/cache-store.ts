@@ -29,7 +29,8 @@ export function withImportedCache(store: ContentStore, imported: ImportedCache):
       if (!(await store.hasBlob(layer.descriptor.digest))) await imported.ensureLayer(layer);
       return store.ensureSnapshot(layer);
     },
-    commitSnapshot: (diffId, dir) => store.commitSnapshot(diffId, dir),
+    commitSnapshot: (diffId, dir, opaqueDirs) => store.commitSnapshot(diffId, dir, opaqueDirs),
+    snapshotOpaqueDirs: (diffId) => store.snapshotOpaqueDirs(diffId),
     async getCacheRecord(key) {
       return (await store.getCacheRecord(key)) ?? (isLocalRecordKey(key) ? undefined : imported.get(key));
     },

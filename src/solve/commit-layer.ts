@@ -25,6 +25,6 @@ export async function commitUpperDir(
       throw error;
     }),
   ]);
-  await store.commitSnapshot(layer.diffId, upperDir);
+  await store.commitSnapshot(layer.diffId, upperDir, layer.opaqueDirs);
   return { diffId: layer.diffId, descriptor: { mediaType: MediaType.ociLayer, digest: blob.digest, size: blob.size } };
 }

@@ -7,7 +7,7 @@ import { BuildError, type SourceLocation } from '../errors.js';
 import type { SandboxLimits } from '../exec/types.js';
 import type { ContextFilter } from '../exec/copy/types.js';
 import type { StatCache } from '../exec/context/stat-cache.js';
-import { LayeredRoot } from '../exec/layered-root.js';
+import { knowOpaqueDirs, LayeredRoot } from '../exec/layered-root.js';
 import type { BuildGraph, FileSource } from '../plan/types.js';
 import type { ContentStore } from '../store/types.js';
 import type { ImageState } from './image.js';
@@ -47,7 +47,14 @@ export function localDir(runtime: BuildRuntime, from: FileSource): (LocalDir & {
 
 /** The snapshot dirs of a state's layers, bottom first, unpacking any that are missing. */
 export function snapshotDirs(runtime: BuildRuntime, state: ImageState): Promise<string[]> {
-  return Promise.all(state.layers.map((layer) => runtime.store.ensureSnapshot(layer)));
+  return Promise.all(
+    state.layers.map(async (layer) => {
+      const dir = await runtime.store.ensureSnapshot(layer);
+      const opaqueDirs = await runtime.store.snapshotOpaqueDirs(layer.diffId);
+      if (opaqueDirs) knowOpaqueDirs(dir, opaqueDirs);
+      return dir;
+    }),
+  );
 }
 
 export async function layeredRoot(runtime: BuildRuntime, state: ImageState): Promise<LayeredRoot> {

@@ -25,6 +25,8 @@ export interface SnapshotInfo {
   files: number;
   /** The blob it was unpacked from, or none for an adopted upper dir. */
   source?: Digest;
+  /** Dirs (relative) marked opaque; absent in snapshots made before it was recorded, or unknown. */
+  opaqueDirs?: string[];
   createdAt: string;
 }
 
@@ -115,14 +117,14 @@ export class SnapshotStore {
           hint: 'The image config does not match its layers; load or pull the image again.',
         });
       }
-      return await this.install(layer.diffId, staging.path, layer.descriptor.digest);
+      return await this.install(layer.diffId, staging.path, { source: layer.descriptor.digest, opaqueDirs: result.opaqueDirs });
     } finally {
       await staging.release();
     }
   }
 
   /** Adopts `dir` (on the store's file system, e.g. from createTempDir) as the snapshot of `diffId`. */
-  async commit(diffId: Digest, dir: string): Promise<string> {
+  async commit(diffId: Digest, dir: string, opaqueDirs?: string[]): Promise<string> {
     await this.protect([diffId]);
     if (await this.exists(diffId)) {
       await rm(dir, { recursive: true, force: true });
@@ -140,7 +142,7 @@ export class SnapshotStore {
         }
         throw error;
       }
-      return await this.install(diffId, staging.path);
+      return await this.install(diffId, staging.path, { opaqueDirs });
     } catch (error) {
       throw storeFsError(error, `committing snapshot ${diffId}`);
     } finally {
@@ -149,9 +151,10 @@ export class SnapshotStore {
   }
 
   /** staging/fs is complete: describe it in staging/info.json and rename staging into place. */
-  private async install(diffId: Digest, staging: string, source?: Digest): Promise<string> {
+  private async install(diffId: Digest, staging: string, facts: Pick<SnapshotInfo, 'source' | 'opaqueDirs'>): Promise<string> {
     const { size, files } = await treeSize(join(staging, 'fs'));
-    const info: SnapshotInfo = { diffId, size, files, ...(source ? { source } : {}), createdAt: new Date().toISOString() };
+    const { source, opaqueDirs } = facts;
+    const info: SnapshotInfo = { diffId, size, files, ...(source ? { source } : {}), ...(opaqueDirs ? { opaqueDirs } : {}), createdAt: new Date().toISOString() };
     await writeFile(join(staging, 'info.json'), canonicalJson(info) + '\n');
     await mkdir(this.layout.snapshotsDir, { recursive: true });
     try {

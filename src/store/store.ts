@@ -162,8 +162,12 @@ export class Store implements ContentStore {
     return this.snapshots.ensure(layer);
   }
 
-  commitSnapshot(diffId: Digest, dir: string): Promise<string> {
-    return this.snapshots.commit(diffId, dir);
+  commitSnapshot(diffId: Digest, dir: string, opaqueDirs?: string[]): Promise<string> {
+    return this.snapshots.commit(diffId, dir, opaqueDirs);
+  }
+
+  async snapshotOpaqueDirs(diffId: Digest): Promise<string[] | undefined> {
+    return (await this.snapshots.info(diffId))?.opaqueDirs;
   }
 
   // Cache index

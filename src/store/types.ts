@@ -57,8 +57,16 @@ export interface ContentStore {
   // Snapshots: unpacked layers, one directory per diffID, usable as overlay lowerdirs.
   /** Unpacks the layer if needed and returns its directory. */
   ensureSnapshot(layer: LayerRef): Promise<string>;
-  /** Adopts a finished directory (e.g. an overlay upper dir) as the snapshot of `diffId`. */
-  commitSnapshot(diffId: Digest, dir: string): Promise<string>;
+  /**
+   * Adopts a finished directory (e.g. an overlay upper dir) as the snapshot of `diffId`;
+   * `opaqueDirs` (relative paths) are its dirs marked opaque, when the caller knows them.
+   */
+  commitSnapshot(diffId: Digest, dir: string, opaqueDirs?: string[]): Promise<string>;
+  /**
+   * The dirs (relative, `a/b`) of a snapshot marked opaque, as recorded when it was made, or
+   * undefined when not recorded: snapshots are never written in place, so this stays true.
+   */
+  snapshotOpaqueDirs(diffId: Digest): Promise<string[] | undefined>;
 
   // Cache index: step cache key → result.
   getCacheRecord(key: string): Promise<CacheRecord | undefined>;

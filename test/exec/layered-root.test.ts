@@ -2,6 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { LayeredRoot } from '../../src/exec/index.js';
+import { knowOpaqueDirs } from '../../src/exec/layered-root.js';
 import { testdir } from '../helpers/testdir.js';
 
 describe('LayeredRoot: merging lower dirs', () => {
@@ -22,6 +23,17 @@ describe('LayeredRoot: merging lower dirs', () => {
     expect(await root.readdir('/d')).toEqual(['new']);
     expect(await root.lstat('/d/old')).toBeUndefined();
     expect(await root.readdir('/e')).toEqual(['kept']);
+  });
+
+  it('opaque dirs told by the store are used instead of scanning the layer for them', async () => {
+    // The marker is on disk but the store's record says otherwise: the record wins, which
+    // shows that no scan ran (records are made from the same tree, so they never disagree).
+    const bottom = testdir({ 'd/old': 'old', 'e/kept': 'k' });
+    const top = testdir({ 'd/': { dir: true, opaque: true }, 'd/new': 'new', 'e/': { dir: true }, 'e/new': 'n' });
+    knowOpaqueDirs(top, ['e']);
+    const root = new LayeredRoot([bottom, top]);
+    expect(await root.readdir('/d')).toEqual(['new', 'old']);
+    expect(await root.readdir('/e')).toEqual(['new']);
   });
 
   it('a file above hides a dir of the same name below, and its contents', async () => {

@@ -176,6 +176,8 @@ describe('overlay upper dirs', () => {
     expect(describeTree(snapshot)['d']).toContain('trusted.overlay.opaque=0x79');
     const again = await layerBytes(snapshot, { kind: 'overlay-upper' });
     expect(again.diffId).toBe(layer.diffId);
+    // Both directions say which dirs are opaque, so the store can record it with the snapshot.
+    expect([layer.opaqueDirs, result.opaqueDirs, again.opaqueDirs]).toEqual([['d'], ['d'], ['d']]);
 
     // apply mode: on a copy of lower, the whiteouts delete.
     const applied = tempDir();

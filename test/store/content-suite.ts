@@ -11,6 +11,7 @@ import { StoreError } from '../../src/errors.js';
 import { sha256, type Digest } from '../../src/lib/digest.js';
 import { MediaType } from '../../src/layer/index.js';
 import type { Store } from '../../src/store/index.js';
+import { dir, file, tar } from '../../fixtures/tars/build.js';
 import { flipByte, readStream, putTinyImage, layerOf } from './store-helpers.js';
 
 type Test = typeof it;
@@ -202,6 +203,24 @@ export function contentSuite(test: Test, getStore: () => Store): void {
     for (let i = 0; i < 40; i++) {
       await expect(store.ensureSnapshot(image.layer)).rejects.toMatchObject({ kind: 'corrupt' });
     }
+  });
+
+  test('a snapshot records its opaque dirs: found unpacking its layer, or told at commit', async () => {
+    const store = getStore();
+    const bytes = tar(dir('d'), file('d/.wh..wh..opq', ''), file('d/x', `opaque ${Math.random()}`));
+    const { digest, size } = await store.ingest(Readable.from([bytes]));
+    const layer = { descriptor: { mediaType: MediaType.ociLayer, digest, size }, diffId: digest };
+    await store.ensureSnapshot(layer);
+    expect(await store.snapshotOpaqueDirs(layer.diffId)).toEqual(['d']);
+
+    const told = sha256(`told ${Math.random()}`);
+    const upper = await store.createTempDir('upper');
+    await store.commitSnapshot(told, upper.path, ['a/b']);
+    expect(await store.snapshotOpaqueDirs(told)).toEqual(['a/b']);
+    const untold = sha256(`untold ${Math.random()}`);
+    const other = await store.createTempDir('upper');
+    await store.commitSnapshot(untold, other.path);
+    expect(await store.snapshotOpaqueDirs(untold)).toBeUndefined(); // unknown: readers scan the dir
   });
 
   test('commitSnapshot adopts a directory by rename; a second commit keeps the first', async () => {
