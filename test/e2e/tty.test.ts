@@ -60,13 +60,20 @@ describe.skipIf(!hasTmux)('tsbuild build in a terminal', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Runs tsbuild in the pane; CI=true checks that ink's CI detection does not turn the view off. */
-  const tsbuild = (args: string) => {
-    session.run(`clear; tmux clear-history 2>/dev/null; NO_COLOR=1 CI=true node ${BIN} --root ${store} ${args}; echo "EXIT $?"`);
+  let runs = 0;
+  /**
+   * Runs tsbuild in the pane; CI=true checks that ink's CI detection does not turn the view off.
+   * Returns what the pane shows once this run has ended: numbered, because on a loaded machine
+   * the previous run's end can still be on screen before `clear` has run.
+   */
+  const tsbuild = (args: string): RegExp => {
+    runs++;
+    session.run(`clear; tmux clear-history 2>/dev/null; NO_COLOR=1 CI=true node ${BIN} --root ${store} ${args}; echo "EXIT $? (run ${runs})"`);
+    return new RegExp(`EXIT \\d+ \\(run ${runs}\\)`);
   };
 
   it('shows both stages live side by side, then each step once and the summary', async () => {
-    tsbuild('build -t e2e/two:latest .');
+    const built = tsbuild('build -t e2e/two:latest .');
 
     // While both stages run: one header, the two steps on one line, their output under them
     const mid = await session.waitFor((s) => /left line \d+/.test(s) && /right line \d+/.test(s) && s.includes('2 running'), 60_000);
@@ -78,7 +85,7 @@ describe.skipIf(!hasTmux)('tsbuild build in a terminal', () => {
     expect(mid).toMatch(/· \[stage-2 3\/3\] RUN wc -l \/left\.txt \/right\.txt +waiting/);
 
     // At the end: the finished steps once each, the summary, nothing live left behind
-    await session.waitFor((s) => /EXIT \d+/.test(s), 60_000);
+    await session.waitFor((s) => built.test(s), 60_000);
     const all = session.capture({ history: true });
     expect(all).toContain('EXIT 0');
     expect(count(all, '[+] Building')).toBe(1);
@@ -93,8 +100,8 @@ describe.skipIf(!hasTmux)('tsbuild build in a terminal', () => {
     for (const line of all.split('\n')) expect([...line].length).toBeLessThanOrEqual(COLUMNS);
 
     // The same build again: every step cached
-    tsbuild('build -t e2e/two:latest .');
-    await session.waitFor((s) => /EXIT \d+/.test(s), 60_000);
+    const rebuilt = tsbuild('build -t e2e/two:latest .');
+    await session.waitFor((s) => rebuilt.test(s), 60_000);
     const cached = session.capture({ history: true });
     expect(count(cached, '=> CACHED ')).toBe(5);
     expect(cached).toMatch(/✔ Built in \d+\.\ds: 5 steps, 0 run, 5 cached/);
@@ -103,11 +110,11 @@ describe.skipIf(!hasTmux)('tsbuild build in a terminal', () => {
   // main() listens with process.on('SIGINT'): with `once`, ink's signal-exit handler found
   // itself alone and re-raised SIGINT, killing the process before the build could cancel.
   it('Ctrl-C mid-build cancels the build, says so, and exits 130', async () => {
-    tsbuild('build --no-cache -t e2e/two:latest .');
+    const cancelled = tsbuild('build --no-cache -t e2e/two:latest .');
     await session.waitFor((s) => /left line \d+/.test(s) && /right line \d+/.test(s) && s.includes('2 running'), 60_000);
     session.keys('C-c');
     // A process killed by SIGINT ends the command line before `echo EXIT`: wait for the prompt.
-    const end = await session.waitFor((s) => /EXIT \d+/.test(s) || s.split('\n').some((l) => l.trim() === PROMPT), 30_000);
+    const end = await session.waitFor((s) => cancelled.test(s) || s.split('\n').some((l) => l.trim() === PROMPT), 30_000);
     expect(end).toContain('EXIT 130');
     expect(end).toMatch(/\[\+\] Building \d+\.\ds \(\d\/5\) CANCELLED/);
     expect(end).toMatch(/=> CANCELLED \[left 1\/1\]/);
