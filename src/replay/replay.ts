@@ -23,6 +23,8 @@ export interface ReplayReport {
   total: number;
   reproduced: number;
   divergent: number[];
+  /** The final image's manifest digest, archived and rebuilt (absent when the rebuild failed). */
+  image: { archived: Digest; rebuilt?: Digest };
   /** The first step that did not reproduce, with what differs. */
   first?: {
     step: ArchivedBuildInfo['steps'][number];
@@ -70,7 +72,8 @@ export async function replayArchive(store: Store, archivePath: string, options: 
     }
     const rebuilt = (solved.steps ?? []).map((step) => ({ id: step.info.id, diffIds: step.image.config.rootfs.diff_ids, image: step.image }));
     const comparison = compareSteps(info.steps, rebuilt);
-    return await reportOf(store, info, comparison, new Map(rebuilt.map((s) => [s.id, s.image])));
+    const image = { archived: info.final, rebuilt: solved.image.manifestDescriptor.digest };
+    return await reportOf(store, info, comparison, image, new Map(rebuilt.map((s) => [s.id, s.image])));
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -84,12 +87,15 @@ function failedReplay(info: ArchivedBuildInfo, failedStep: number | undefined, m
     total: info.steps.length,
     reproduced: info.steps.length - divergent.length,
     divergent,
+    image: { archived: info.final },
     first: { step, layerIndex: step.diffIds.length - 1, changes: [], error: message },
   };
 }
 
-async function reportOf(store: Store, info: ArchivedBuildInfo, comparison: StepComparison, rebuilt: Map<number, StoredImage>): Promise<ReplayReport> {
-  const report: ReplayReport = { total: comparison.total, reproduced: comparison.reproduced, divergent: comparison.divergent };
+async function reportOf(
+  store: Store, info: ArchivedBuildInfo, comparison: StepComparison, image: ReplayReport['image'], rebuilt: Map<number, StoredImage>,
+): Promise<ReplayReport> {
+  const report: ReplayReport = { total: comparison.total, reproduced: comparison.reproduced, divergent: comparison.divergent, image };
   if (!comparison.first) return report;
   const { step: id, layerIndex } = comparison.first;
   const step = info.steps.find((s) => s.id === id)!;
