@@ -1,4 +1,4 @@
-// `tsbuild replay ARCHIVE`: rebuild an archived build from the archive alone (recipe, context,
+// `tsbuild replay ARCHIVE`: rebuild an archived build from the archive alone (recipe, contexts,
 // base images; no network, no cache) and compare every step's layers with the archived ones.
 // The report names the first step that did not reproduce, its Dockerfile line, and what
 // changed in its layer, file by file.
@@ -15,7 +15,7 @@ import type { SecretSource } from '../solve/run-mounts.js';
 import type { Store } from '../store/index.js';
 import type { StoredImage } from '../store/types.js';
 import type { ArchivedBuildInfo } from '../export/build-record.js';
-import { archivedImage, openArchive, restoreSources } from './archive.js';
+import { archivedImage, openArchive, requireReplayableVersion, restoreSources } from './archive.js';
 import { compareSteps, type StepComparison } from './compare.js';
 import { diffEntries, readLayerEntries, type FileChange } from './layer-diff.js';
 
@@ -46,6 +46,7 @@ export interface ReplayOptions {
 
 export async function replayArchive(store: Store, archivePath: string, options: ReplayOptions): Promise<ReplayReport> {
   const archive = await openArchive(store, archivePath);
+  requireReplayableVersion(archive);
   const { info } = archive;
   for (const base of info.baseImages) await store.setTag(base.ref, (await archivedImage(store, base.digest)).manifestDescriptor);
   const work = await mkdtemp(join(tmpdir(), 'tsbuild-replay-'));
@@ -53,6 +54,7 @@ export async function replayArchive(store: Store, archivePath: string, options: 
     const sources = await restoreSources(store, archive, work);
     const prepared = await prepareBuild(store, {
       contextDir: sources.context, file: sources.recipe, target: info.target, buildArgs: info.buildArgs, platform: info.platform,
+      buildContexts: sources.buildContexts,
     });
     let failedStep: number | undefined;
     const sink: EventSink = (event) => {
@@ -63,8 +65,8 @@ export async function replayArchive(store: Store, archivePath: string, options: 
     try {
       solved = await solveBuild({
         store, graph: prepared.graph, bases: prepared.bases, contextDir: sources.context, contextFilter: prepared.contextFilter,
-        network: info.network, limits: {}, noCache: true, sourceDateEpoch: info.sourceDateEpoch, secrets: options.secrets,
-        signal: options.signal, sink, recordSteps: true,
+        namedContexts: prepared.namedContexts, network: info.network, limits: {}, noCache: true, sourceDateEpoch: info.sourceDateEpoch,
+        secrets: options.secrets, signal: options.signal, sink, recordSteps: true,
       });
     } catch (error) {
       if (!isTsbuildError(error) || options.signal?.aborted) throw error;
