@@ -88,9 +88,14 @@ async function namedContexts(given: Record<string, string>, cwd: string): Promis
   const images = new Map<string, string>();
   for (const [rawName, value] of Object.entries(given)) {
     const name = rawName.toLowerCase();
+    // Names ignore case, as FROM and --from= do; two spellings of one name would leave either meaning.
+    if (dirs.has(name) || images.has(name)) {
+      throw new UsageError(`--build-context ${rawName}: the name ${name} is given twice (names ignore case)`, { hint: 'give each named context once' });
+    }
     if (value.startsWith(IMAGE_SCHEME)) {
-      plan[name] = { kind: 'image', ref: value.slice(IMAGE_SCHEME.length) };
-      images.set(name, value.slice(IMAGE_SCHEME.length));
+      const ref = value.slice(IMAGE_SCHEME.length);
+      plan[name] = { kind: 'image', ref };
+      images.set(name, ref);
       continue;
     }
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) || value.startsWith('target:')) {

@@ -83,7 +83,10 @@ describe('tsbuild build --build-context', () => {
     const missing = await session.tsbuild(['build', '--build-context', 'src=nowhere', context]);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain('--build-context src');
-    for (const run of [git, missing]) expect(run.stderr).not.toMatch(/\n\s+at /);
+    const twice = await session.tsbuild(['build', '--build-context', 'Docs=docs', '--build-context', 'docs=docker-image://busybox', context]);
+    expect(twice.status).toBe(2);
+    expect(twice.stderr).toContain('the name docs is given twice (names ignore case)');
+    for (const run of [git, missing, twice]) expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 
   /** `tsbuild build -q --archive` of `context`; the image digest it printed. */
