@@ -1,8 +1,9 @@
 // The build archive (`--archive FILE`, `--output type=archive`): one OCI image layout tarball
 // holding the final image, one image per step (the environment after it, with the config the
-// step saw), and a build artifact whose blobs are the recipe, the context, build.json, every
-// step's whole log, the provenance, the named contexts' files, and optionally the cache mounts. Any OCI tool reads it;
-// every blob is stored once, so steps share their layers with the final image.
+// step saw), and a build artifact whose blobs are the recipe, the context and the named
+// contexts, build.json, every step's whole log, the provenance, and optionally the cache
+// mounts. Any OCI tool reads it; every blob is stored once, so steps share their layers with
+// the final image.
 
 import { createReadStream } from 'node:fs';
 import { PassThrough, Readable, Writable } from 'node:stream';
@@ -177,7 +178,8 @@ async function namedContextBlobs(record: BuildRecord): Promise<Map<string, Strea
   const blobs = new Map<string, StreamedBlob>();
   for (const named of record.namedContexts) {
     if (named.kind !== 'dir') continue;
-    blobs.set(named.name, await contextBlob(named.dir, named.files, record.sourceDateEpoch, ArchiveMediaType.namedContext, `contexts/${named.name}.tar`));
+    const title = `contexts/${named.name}.tar`;
+    blobs.set(named.name, await contextBlob(named.dir, named.files, record.sourceDateEpoch, ArchiveMediaType.namedContext, title));
   }
   return blobs;
 }

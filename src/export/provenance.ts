@@ -35,7 +35,9 @@ export function provenanceStatement(info: ArchivedBuildInfo, recipeDigest: strin
         resolvedDependencies: [
           { uri: `recipe:${info.recipe}`, digest: digestMap(recipeDigest) },
           { uri: 'context:', digest: digestMap(contextDigest) },
-          ...(info.namedContexts ?? []).flatMap((named) => (named.kind === 'dir' ? [{ uri: `context:${named.name}`, digest: digestMap(named.context) }] : [])),
+          ...(info.namedContexts ?? []).flatMap((named) => (named.kind === 'dir'
+            ? [{ uri: `context:${named.name}`, digest: digestMap(named.context) }]
+            : [])),
           ...info.baseImages.map((base) => ({ uri: `docker-image:${base.ref}`, digest: digestMap(base.digest) })),
         ],
       },

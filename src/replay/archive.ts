@@ -93,7 +93,8 @@ export async function restoreSources(store: Store, archive: OpenedArchive, dir: 
 export function requireReplayableVersion({ path, info }: OpenedArchive): void {
   if (Number.isInteger(info.version) && info.version >= 1 && info.version <= BUILD_RECORD_VERSION) return;
   const writer = info.versions?.tsbuild ? ` (written by tsbuild ${info.versions.tsbuild})` : '';
-  throw new BuildError('E_ARCHIVE_VERSION', `${path} is a build archive of version ${String(info.version)}${writer}; this tsbuild replays versions 1–${BUILD_RECORD_VERSION}`, {
+  const message = `${path} is a build archive of version ${String(info.version)}${writer}; this tsbuild replays versions 1–${BUILD_RECORD_VERSION}`;
+  throw new BuildError('E_ARCHIVE_VERSION', message, {
     hint: 'replay it with a tsbuild at least as new as the one that wrote it',
   });
 }

@@ -90,7 +90,9 @@ async function namedContexts(given: Record<string, string>, cwd: string): Promis
     const name = rawName.toLowerCase();
     // Names ignore case, as FROM and --from= do; two spellings of one name would leave either meaning.
     if (dirs.has(name) || images.has(name)) {
-      throw new UsageError(`--build-context ${rawName}: the name ${name} is given twice (names ignore case)`, { hint: 'give each named context once' });
+      throw new UsageError(`--build-context ${rawName}: the name ${name} is given twice (names ignore case)`, {
+        hint: 'give each named context once',
+      });
     }
     if (value.startsWith(IMAGE_SCHEME)) {
       const ref = value.slice(IMAGE_SCHEME.length);

@@ -10,6 +10,8 @@ describe('formatReplayReport', () => {
 
   it('names both digests when every step reproduced and the image did not (its config differs)', () => {
     const report = { total: 2, reproduced: 2, divergent: [], image: { archived: sha256('archived'), rebuilt: sha256('rebuilt') } };
-    expect(formatReplayReport(report)).toBe(`the image did not reproduce: archived ${sha256('archived')}, rebuilt ${sha256('rebuilt')}\nreproduced 2/2 steps\n`);
+    expect(formatReplayReport(report)).toBe(
+      `the image did not reproduce: archived ${sha256('archived')}, rebuilt ${sha256('rebuilt')}\nreproduced 2/2 steps\n`,
+    );
   });
 });
