@@ -3,7 +3,7 @@
 
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
-import { CancelledError, isTsbuildError, UsageError, type SourceLocation } from './errors.js';
+import { CancelledError, isTsbuildError, type SourceLocation } from './errors.js';
 import type { EventSink } from './events.js';
 import type { SandboxLimits } from './exec/types.js';
 import { BUILD_ARCHIVE_TYPE, parseOutputSpec, writeOutput } from './export/outputs.js';
@@ -231,13 +231,10 @@ export async function build(options: BuildOptions, sink: EventSink): Promise<Bui
   let cache: BuildCache | undefined;
   let recipeText: string | undefined;
   try {
-    const { graph, bases, contextFilter, recipePath, namedContexts } = await prepareBuild(store, { ...options, displayDir: options.cwd, ...baseFetching(store, options, registry) });
+    const { graph, bases, contextFilter, recipePath, namedContexts, namedImages } = await prepareBuild(store, {
+      ...options, displayDir: options.cwd, ...baseFetching(store, options, registry),
+    });
     recipeText = graph.source;
-    if (archiveDest !== undefined && namedContexts.size > 0) {
-      throw new UsageError('--archive with a --build-context directory: a build archive keeps only the main context, so its replay could not read the named one', {
-        hint: 'copy the named directory into the main context and COPY from there, or build without --archive',
-      });
-    }
     for (const warning of graph.warnings) sink({ type: 'warning', time: Date.now(), ...warning });
     cache = await openBuildCache(store, cacheFrom, registry);
     const solved = await solveBuild({
@@ -256,7 +253,7 @@ export async function build(options: BuildOptions, sink: EventSink): Promise<Bui
     }
     if (archiveDest !== undefined) {
       await writeBuildArchiveFile(store, {
-        graph, bases, solved, contextDir: resolve(options.contextDir), recipePath, contextFilter, target: options.target,
+        graph, bases, solved, contextDir: resolve(options.contextDir), recipePath, contextFilter, namedContexts, namedImages, target: options.target,
         network: options.network ?? 'none', sourceDateEpoch: options.sourceDateEpoch ?? 0, names,
         storeLayout: store.layout, tsbuildVersion: readPackageVersion(), startedOn: new Date(started),
         cacheMounts: options.archiveCacheMounts ?? false,

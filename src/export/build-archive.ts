@@ -1,8 +1,9 @@
 // The build archive (`--archive FILE`, `--output type=archive`): one OCI image layout tarball
 // holding the final image, one image per step (the environment after it, with the config the
-// step saw), and a build artifact whose blobs are the recipe, the context, build.json, every
-// step's whole log, the provenance, and optionally the cache mounts. Any OCI tool reads it;
-// every blob is stored once, so steps share their layers with the final image.
+// step saw), and a build artifact whose blobs are the recipe, the context and the named
+// contexts, build.json, every step's whole log, the provenance, and optionally the cache
+// mounts. Any OCI tool reads it; every blob is stored once, so steps share their layers with
+// the final image.
 
 import { createReadStream } from 'node:fs';
 import { PassThrough, Readable, Writable } from 'node:stream';
@@ -11,7 +12,7 @@ import { digestHex } from '../lib/digest.js';
 import { Annotation, MediaType, type Descriptor, type Index, type Manifest } from '../layer/oci.js';
 import { writeLayer } from '../layer/index.js';
 import type { ContentStore } from '../store/types.js';
-import { BUILD_RECORD_VERSION, type ArchivedBuildInfo, type BuildRecord } from './build-record.js';
+import { BUILD_RECORD_VERSION, type ArchivedBuildInfo, type ArchivedNamedContext, type BuildRecord } from './build-record.js';
 import { writeArchive, type ArchiveEntry } from './image-archive.js';
 import { provenanceStatement } from './provenance.js';
 
@@ -19,6 +20,8 @@ export const ArchiveMediaType = {
   build: 'application/vnd.tsbuild.build.v1+json',
   recipe: 'application/vnd.tsbuild.recipe.v1',
   context: 'application/vnd.tsbuild.context.v1.tar',
+  /** A `--build-context NAME=DIR` as the main context is kept; build.json names it by digest. */
+  namedContext: 'application/vnd.tsbuild.named-context.v1.tar',
   log: 'application/vnd.tsbuild.log.v1',
   cacheMount: 'application/vnd.tsbuild.cache-mount.v1.tar',
   empty: 'application/vnd.oci.empty.v1+json',
@@ -32,14 +35,15 @@ const TITLE = 'org.opencontainers.image.title';
 export async function writeBuildArchive(store: ContentStore, record: BuildRecord, out: Writable): Promise<void> {
   const recipe = await putText(store, record.recipe.content, ArchiveMediaType.recipe, record.recipe.name);
   const ignore = record.ignoreFile && (await putText(store, record.ignoreFile.content, ArchiveMediaType.recipe, record.ignoreFile.name));
-  const context = await contextBlob(record);
+  const context = await contextBlob(record.contextDir, record.contextFiles, record.sourceDateEpoch, ArchiveMediaType.context, 'context.tar');
+  const namedDirs = await namedContextBlobs(record);
   const logs = new Map<number, Descriptor>();
   for (const step of record.steps) {
     if (step.logFile) logs.set(step.id, await putFile(store, step.logFile, ArchiveMediaType.log, `logs/step-${step.id}.log`));
   }
   const caches = [];
   for (const mount of record.cacheMounts ?? []) caches.push(await putTree(store, mount.dir, ArchiveMediaType.cacheMount, `cache/${mount.id}`, record.sourceDateEpoch));
-  const info = buildInfo(record, logs);
+  const info = buildInfo(record, logs, namedDirs);
   const infoBlob = await store.putJson(info, ArchiveMediaType.build);
   const provenance = await store.putJson(provenanceStatement(info, recipe.digest, context.descriptor.digest), MediaType.inTotoStatement);
   const emptyConfig = await store.putJson({}, ArchiveMediaType.empty);
@@ -51,7 +55,8 @@ export async function writeBuildArchive(store: ContentStore, record: BuildRecord
     layers: [
       { ...infoBlob, annotations: { [TITLE]: 'build.json' } },
       { ...provenance, annotations: { [TITLE]: 'provenance.intoto.json' } },
-      recipe, ...(ignore ? [ignore] : []), context.descriptor, ...logs.values(), ...caches,
+      recipe, ...(ignore ? [ignore] : []), context.descriptor, ...[...namedDirs.values()].map((blob) => blob.descriptor),
+      ...logs.values(), ...caches,
     ],
   };
   const artifactDescriptor = await store.putJson(artifact, MediaType.ociManifest);
@@ -83,6 +88,7 @@ export async function writeBuildArchive(store: ContentStore, record: BuildRecord
     ...images.flatMap((image) => [image.manifestDescriptor, image.manifest.config, ...image.manifest.layers]),
     artifactDescriptor, ...artifact.layers, emptyConfig,
   ];
+  const streamed = new Map([context, ...namedDirs.values()].map((blob) => [blob.descriptor.digest, blob]));
   const seen = new Set<string>();
   const entries: ArchiveEntry[] = [
     { name: 'oci-layout', data: '{"imageLayoutVersion":"1.0.0"}' },
@@ -91,14 +97,16 @@ export async function writeBuildArchive(store: ContentStore, record: BuildRecord
     { name: 'blobs/sha256/', data: '' },
     ...blobs
       .filter((blob) => !seen.has(blob.digest) && seen.add(blob.digest))
-      .map((blob): ArchiveEntry => blob === context.descriptor
-        ? { name: `blobs/sha256/${digestHex(blob.digest)}`, size: blob.size, produce: context.produce }
-        : { name: `blobs/sha256/${digestHex(blob.digest)}`, blob }),
+      .map((blob): ArchiveEntry => {
+        const name = `blobs/sha256/${digestHex(blob.digest)}`;
+        const produce = streamed.get(blob.digest)?.produce;
+        return produce ? { name, size: blob.size, produce } : { name, blob };
+      }),
   ];
   await writeArchive(store, entries, out);
 }
 
-function buildInfo(record: BuildRecord, logs: Map<number, Descriptor>): ArchivedBuildInfo {
+function buildInfo(record: BuildRecord, logs: Map<number, Descriptor>, namedDirs: Map<string, StreamedBlob>): ArchivedBuildInfo {
   return {
     version: BUILD_RECORD_VERSION,
     recipe: record.recipe.name,
@@ -121,6 +129,9 @@ function buildInfo(record: BuildRecord, logs: Map<number, Descriptor>): Archived
       ...(logs.has(step.id) ? { log: logs.get(step.id)!.digest } : {}),
     })),
     cacheMounts: (record.cacheMounts ?? []).map((m) => m.id),
+    namedContexts: record.namedContexts.map((named): ArchivedNamedContext => named.kind === 'dir'
+      ? { kind: 'dir', name: named.name, context: namedDirs.get(named.name)!.descriptor.digest }
+      : named),
   };
 }
 
@@ -144,15 +155,32 @@ async function putTree(store: ContentStore, dir: string, mediaType: string, titl
   return { mediaType, digest: stored.digest, size: stored.size, annotations: { [TITLE]: title } };
 }
 
+/** A blob produced while the archive is written, never stored anywhere else. */
+interface StreamedBlob {
+  descriptor: Descriptor;
+  produce: (out: Writable) => Promise<unknown>;
+}
+
 /**
- * The context files after .dockerignore as one deterministic tar, written straight into the
+ * Context files after .dockerignore as one deterministic tar, written straight into the
  * archive: a first pass only hashes it (for its descriptor), the second streams it, so the
  * context is read twice but never written anywhere but the archive.
  */
-async function contextBlob(record: BuildRecord): Promise<{ descriptor: Descriptor; produce: (out: Writable) => Promise<unknown> }> {
-  const options = { kind: 'directory' as const, sourceDateEpoch: record.sourceDateEpoch, only: new Set(record.contextFiles) };
-  const produce = (out: Writable) => writeLayer(record.contextDir, out, options);
+async function contextBlob(dir: string, files: string[], sourceDateEpoch: number, mediaType: string, title: string): Promise<StreamedBlob> {
+  const options = { kind: 'directory' as const, sourceDateEpoch, only: new Set(files) };
+  const produce = (out: Writable) => writeLayer(dir, out, options);
   const { diffId, size } = await produce(new Writable({ write: (_chunk, _encoding, done) => done() }));
-  return { descriptor: { mediaType: ArchiveMediaType.context, digest: diffId, size, annotations: { [TITLE]: 'context.tar' } }, produce };
+  return { descriptor: { mediaType, digest: diffId, size, annotations: { [TITLE]: title } }, produce };
+}
+
+/** Each `--build-context NAME=DIR` as the main context is kept, by name. */
+async function namedContextBlobs(record: BuildRecord): Promise<Map<string, StreamedBlob>> {
+  const blobs = new Map<string, StreamedBlob>();
+  for (const named of record.namedContexts) {
+    if (named.kind !== 'dir') continue;
+    const title = `contexts/${named.name}.tar`;
+    blobs.set(named.name, await contextBlob(named.dir, named.files, record.sourceDateEpoch, ArchiveMediaType.namedContext, title));
+  }
+  return blobs;
 }
 

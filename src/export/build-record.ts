@@ -5,7 +5,11 @@ import type { StepInfo } from '../events.js';
 import type { Digest } from '../lib/digest.js';
 import type { StoredImage } from '../store/types.js';
 
-export const BUILD_RECORD_VERSION = 1;
+/**
+ * The version of `build.json` this tsbuild writes. Each version only adds fields, so a reader
+ * reads every version up to its own: 1 (the first), 2 (`namedContexts`).
+ */
+export const BUILD_RECORD_VERSION = 2;
 
 /** A step as the progress events name it, and what the archive keeps of it. */
 export interface ArchivedStep extends StepInfo {
@@ -26,6 +30,8 @@ export interface BuildRecord {
   contextDir: string;
   /** Context files after .dockerignore, relative to the context, sorted. */
   contextFiles: string[];
+  /** `--build-context NAME=…`, by name; empty when none were given. */
+  namedContexts: NamedContextRecord[];
   target?: string;
   /** Resolved build args the recipe used (never secrets). */
   buildArgs: Record<string, string>;
@@ -44,9 +50,23 @@ export interface BuildRecord {
   cacheMounts?: Array<{ id: string; dir: string }>;
 }
 
+/**
+ * A named context as the build read it: a local dir (with its files after its own
+ * .dockerignore, like the main context's) or the image ref a `docker-image://` value named.
+ */
+export type NamedContextRecord =
+  | { kind: 'dir'; name: string; dir: string; files: string[] }
+  | { kind: 'image'; name: string; ref: string };
+
+/** A named context in `build.json`: a dir's files are the archive blob `context`; an image is one of the base images. */
+export type ArchivedNamedContext =
+  | { kind: 'dir'; name: string; context: Digest }
+  | { kind: 'image'; name: string; ref: string };
+
 /** `build.json` in the archive: the record without host paths and store objects. */
 export interface ArchivedBuildInfo {
-  version: typeof BUILD_RECORD_VERSION;
+  /** 1 … BUILD_RECORD_VERSION; a field added in a later version is absent from earlier ones. */
+  version: number;
   recipe: string;
   ignoreFile?: string;
   target?: string;
@@ -62,4 +82,6 @@ export interface ArchivedBuildInfo {
   final: Digest;
   steps: Array<Omit<ArchivedStep, 'image' | 'logFile'> & { manifest: Digest; diffIds: Digest[]; log?: string }>;
   cacheMounts: string[];
+  /** Since version 2: the `--build-context` values by name (absent: the build had none). */
+  namedContexts?: ArchivedNamedContext[];
 }

@@ -1,6 +1,7 @@
 // An in-toto v1 statement with a SLSA v1 provenance predicate for a build: what was built
-// (the image digest), from what (recipe, context, base images, args) and by what (tsbuild,
-// helper, kernel), and which steps were not hermetic and so not expected to replay bit for bit.
+// (the image digest), from what (recipe, context, named contexts, base images, args) and by
+// what (tsbuild, helper, kernel), and which steps were not hermetic and so not expected to
+// replay bit for bit.
 
 import { sha256 } from '../lib/digest.js';
 import type { ArchivedBuildInfo } from './build-record.js';
@@ -34,6 +35,9 @@ export function provenanceStatement(info: ArchivedBuildInfo, recipeDigest: strin
         resolvedDependencies: [
           { uri: `recipe:${info.recipe}`, digest: digestMap(recipeDigest) },
           { uri: 'context:', digest: digestMap(contextDigest) },
+          ...(info.namedContexts ?? []).flatMap((named) => (named.kind === 'dir'
+            ? [{ uri: `context:${named.name}`, digest: digestMap(named.context) }]
+            : [])),
           ...info.baseImages.map((base) => ({ uri: `docker-image:${base.ref}`, digest: digestMap(base.digest) })),
         ],
       },

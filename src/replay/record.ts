@@ -1,6 +1,6 @@
 // Gathers what a build archive records, after a build with recorded steps: the recipe and
-// .dockerignore as read, the context files the build could read, resolved args, base images,
-// versions, and every step's environment and log.
+// .dockerignore as read, the files the build could read from its context and named contexts,
+// resolved args, base images, versions, and every step's environment and log.
 
 import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
@@ -12,10 +12,11 @@ import { formatPlatform } from '../plan/index.js';
 import type { BuildGraph } from '../plan/types.js';
 import { ignoreFileCandidates } from '../recipe/dockerignore.js';
 import type { SolvedImage } from '../solve/build.js';
+import type { LocalDir } from '../solve/runtime.js';
 import type { ContentStore, StoredImage } from '../store/types.js';
 import type { StoreLayout } from '../store/layout.js';
 import { writeBuildArchive } from '../export/build-archive.js';
-import type { BuildRecord } from '../export/build-record.js';
+import type { BuildRecord, NamedContextRecord } from '../export/build-record.js';
 import { writeFileAtomically } from '../export/outputs.js';
 
 export interface RecordInputs {
@@ -26,6 +27,10 @@ export interface RecordInputs {
   /** The Dockerfile's path. */
   recipePath: string;
   contextFilter?: ContextFilter;
+  /** `--build-context NAME=DIR`, by lower-case name. */
+  namedContexts: ReadonlyMap<string, LocalDir>;
+  /** `--build-context NAME=docker-image://REF`: REF by lower-case name. */
+  namedImages: ReadonlyMap<string, string>;
   target?: string;
   network: 'none' | 'host';
   sourceDateEpoch: number;
@@ -45,6 +50,7 @@ export async function collectBuildRecord(inputs: RecordInputs): Promise<BuildRec
     ...(ignore ? { ignoreFile: ignore } : {}),
     contextDir: inputs.contextDir,
     contextFiles: await listContext(inputs.contextDir, inputs.contextFilter),
+    namedContexts: await recordNamedContexts(inputs.namedContexts, inputs.namedImages),
     ...(inputs.target !== undefined ? { target: inputs.target } : {}),
     buildArgs: graph.buildArgs,
     platform: formatPlatform(graph.platform),
@@ -65,6 +71,14 @@ export async function collectBuildRecord(inputs: RecordInputs): Promise<BuildRec
     names: inputs.names,
     ...(inputs.cacheMounts ? { cacheMounts: await usedCacheMounts(inputs.graph, inputs.storeLayout) } : {}),
   };
+}
+
+/** The named contexts sorted by name; a dir's files are those its own .dockerignore leaves in. */
+async function recordNamedContexts(dirs: ReadonlyMap<string, LocalDir>, images: ReadonlyMap<string, string>): Promise<NamedContextRecord[]> {
+  const records: NamedContextRecord[] = [];
+  for (const [name, dir] of dirs) records.push({ kind: 'dir', name, dir: dir.path, files: await listContext(dir.path, dir.filter) });
+  for (const [name, ref] of images) records.push({ kind: 'image', name, ref });
+  return records.sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 
 /** The cache mounts the build's RUN steps name that exist in the store. */

@@ -1,4 +1,4 @@
-// `tsbuild replay ARCHIVE`: rebuild an archived build from the archive alone (recipe, context,
+// `tsbuild replay ARCHIVE`: rebuild an archived build from the archive alone (recipe, contexts,
 // base images; no network, no cache) and compare every step's layers with the archived ones.
 // The report names the first step that did not reproduce, its Dockerfile line, and what
 // changed in its layer, file by file.
@@ -15,7 +15,7 @@ import type { SecretSource } from '../solve/run-mounts.js';
 import type { Store } from '../store/index.js';
 import type { StoredImage } from '../store/types.js';
 import type { ArchivedBuildInfo } from '../export/build-record.js';
-import { archivedImage, openArchive, restoreSources } from './archive.js';
+import { archivedImage, openArchive, requireReplayableVersion, restoreSources } from './archive.js';
 import { compareSteps, type StepComparison } from './compare.js';
 import { diffEntries, readLayerEntries, type FileChange } from './layer-diff.js';
 
@@ -23,6 +23,8 @@ export interface ReplayReport {
   total: number;
   reproduced: number;
   divergent: number[];
+  /** The final image's manifest digest, archived and rebuilt (absent when the rebuild failed). */
+  image: { archived: Digest; rebuilt?: Digest };
   /** The first step that did not reproduce, with what differs. */
   first?: {
     step: ArchivedBuildInfo['steps'][number];
@@ -44,6 +46,7 @@ export interface ReplayOptions {
 
 export async function replayArchive(store: Store, archivePath: string, options: ReplayOptions): Promise<ReplayReport> {
   const archive = await openArchive(store, archivePath);
+  requireReplayableVersion(archive);
   const { info } = archive;
   for (const base of info.baseImages) await store.setTag(base.ref, (await archivedImage(store, base.digest)).manifestDescriptor);
   const work = await mkdtemp(join(tmpdir(), 'tsbuild-replay-'));
@@ -51,6 +54,7 @@ export async function replayArchive(store: Store, archivePath: string, options: 
     const sources = await restoreSources(store, archive, work);
     const prepared = await prepareBuild(store, {
       contextDir: sources.context, file: sources.recipe, target: info.target, buildArgs: info.buildArgs, platform: info.platform,
+      buildContexts: sources.buildContexts,
     });
     let failedStep: number | undefined;
     const sink: EventSink = (event) => {
@@ -61,8 +65,8 @@ export async function replayArchive(store: Store, archivePath: string, options: 
     try {
       solved = await solveBuild({
         store, graph: prepared.graph, bases: prepared.bases, contextDir: sources.context, contextFilter: prepared.contextFilter,
-        network: info.network, limits: {}, noCache: true, sourceDateEpoch: info.sourceDateEpoch, secrets: options.secrets,
-        signal: options.signal, sink, recordSteps: true,
+        namedContexts: prepared.namedContexts, network: info.network, limits: {}, noCache: true, sourceDateEpoch: info.sourceDateEpoch,
+        secrets: options.secrets, signal: options.signal, sink, recordSteps: true,
       });
     } catch (error) {
       if (!isTsbuildError(error) || options.signal?.aborted) throw error;
@@ -70,7 +74,8 @@ export async function replayArchive(store: Store, archivePath: string, options: 
     }
     const rebuilt = (solved.steps ?? []).map((step) => ({ id: step.info.id, diffIds: step.image.config.rootfs.diff_ids, image: step.image }));
     const comparison = compareSteps(info.steps, rebuilt);
-    return await reportOf(store, info, comparison, new Map(rebuilt.map((s) => [s.id, s.image])));
+    const image = { archived: info.final, rebuilt: solved.image.manifestDescriptor.digest };
+    return await reportOf(store, info, comparison, image, new Map(rebuilt.map((s) => [s.id, s.image])));
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -84,12 +89,15 @@ function failedReplay(info: ArchivedBuildInfo, failedStep: number | undefined, m
     total: info.steps.length,
     reproduced: info.steps.length - divergent.length,
     divergent,
+    image: { archived: info.final },
     first: { step, layerIndex: step.diffIds.length - 1, changes: [], error: message },
   };
 }
 
-async function reportOf(store: Store, info: ArchivedBuildInfo, comparison: StepComparison, rebuilt: Map<number, StoredImage>): Promise<ReplayReport> {
-  const report: ReplayReport = { total: comparison.total, reproduced: comparison.reproduced, divergent: comparison.divergent };
+async function reportOf(
+  store: Store, info: ArchivedBuildInfo, comparison: StepComparison, image: ReplayReport['image'], rebuilt: Map<number, StoredImage>,
+): Promise<ReplayReport> {
+  const report: ReplayReport = { total: comparison.total, reproduced: comparison.reproduced, divergent: comparison.divergent, image };
   if (!comparison.first) return report;
   const { step: id, layerIndex } = comparison.first;
   const step = info.steps.find((s) => s.id === id)!;

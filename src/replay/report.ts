@@ -22,6 +22,9 @@ export function formatReplayReport(report: ReplayReport): string {
     }
     if (report.divergent.length > 1) lines.push(`later steps that differ: ${report.divergent.slice(1).map((id) => `#${id}`).join(' ')}`);
   }
+  const { archived, rebuilt } = report.image;
+  // Every layer alike and still another image: the config or manifest differs, which no step's diff shows.
+  if (!first && rebuilt !== undefined && rebuilt !== archived) lines.push(`the image did not reproduce: archived ${archived}, rebuilt ${rebuilt}`);
   lines.push(`reproduced ${report.reproduced}/${report.total} steps`);
   return lines.join('\n') + '\n';
 }

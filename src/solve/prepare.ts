@@ -45,6 +45,8 @@ export interface PreparedBuild {
   contextFilter: ContextFilter;
   /** The named contexts that are local dirs, by lower-case name. */
   namedContexts: Map<string, LocalDir>;
+  /** The named contexts that are `docker-image://REF`: REF by lower-case name. */
+  namedImages: Map<string, string>;
 }
 
 export async function prepareBuild(store: ContentStore, options: PrepareOptions): Promise<PreparedBuild> {
@@ -67,19 +69,35 @@ export async function prepareBuild(store: ContentStore, options: PrepareOptions)
   for (const [ref, image] of found) baseImages[ref] = baseImageInfo(image);
   const graph = planBuild(recipe, { ...planOptions, baseImages });
   if (missing.length > 0 && !options.allowMissingBases) throw missingBaseError(missing[0]!, graph, fetchFailures.get(missing[0]!));
-  return { graph, recipePath: file, bases: found, contextFilter: await contextFilter(file, contextDir), namedContexts: named.dirs };
+  return {
+    graph, recipePath: file, bases: found, contextFilter: await contextFilter(file, contextDir), namedContexts: named.dirs, namedImages: named.images,
+  };
 }
 
-const IMAGE_SCHEME = 'docker-image://';
+/** A `--build-context` value naming an image: `docker-image://REF`. */
+export const IMAGE_SCHEME = 'docker-image://';
 
 /** Parses `--build-context` values: local dirs (with their own .dockerignore) and image refs. */
-async function namedContexts(given: Record<string, string>, cwd: string): Promise<{ plan: Record<string, NamedContext>; dirs: Map<string, LocalDir> }> {
+async function namedContexts(given: Record<string, string>, cwd: string): Promise<{
+  plan: Record<string, NamedContext>;
+  dirs: Map<string, LocalDir>;
+  images: Map<string, string>;
+}> {
   const plan: Record<string, NamedContext> = {};
   const dirs = new Map<string, LocalDir>();
+  const images = new Map<string, string>();
   for (const [rawName, value] of Object.entries(given)) {
     const name = rawName.toLowerCase();
+    // Names ignore case, as FROM and --from= do; two spellings of one name would leave either meaning.
+    if (dirs.has(name) || images.has(name)) {
+      throw new UsageError(`--build-context ${rawName}: the name ${name} is given twice (names ignore case)`, {
+        hint: 'give each named context once',
+      });
+    }
     if (value.startsWith(IMAGE_SCHEME)) {
-      plan[name] = { kind: 'image', ref: value.slice(IMAGE_SCHEME.length) };
+      const ref = value.slice(IMAGE_SCHEME.length);
+      plan[name] = { kind: 'image', ref };
+      images.set(name, ref);
       continue;
     }
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) || value.startsWith('target:')) {
@@ -92,7 +110,7 @@ async function namedContexts(given: Record<string, string>, cwd: string): Promis
     plan[name] = { kind: 'dir' };
     dirs.set(name, { path, filter: await contextFilter(join(path, 'Dockerfile'), path) });
   }
-  return { plan, dirs };
+  return { plan, dirs, images };
 }
 
 /** The recipe's name in messages: relative to the first of `dirs` it is inside, else absolute. */

@@ -1,10 +1,11 @@
 // Named contexts, as `docker buildx build --build-context` gives them: another local directory
 // for COPY --from and RUN --mount, or another image for FROM; either overrides a stage or image
-// of the same name.
+// of the same name. A build archive keeps both, so a replay needs neither.
 
-import { writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/run-cli.js';
 import { writeTree } from '../helpers/testdir.js';
 import { openSession, stepOutcomes, type Session } from './session.js';
 
@@ -82,9 +83,63 @@ describe('tsbuild build --build-context', () => {
     const missing = await session.tsbuild(['build', '--build-context', 'src=nowhere', context]);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain('--build-context src');
-    const archived = await session.tsbuild(['build', '--archive', join(session.dir, 'a.tar'), '--build-context', 'docs=docs', join(session.dir, 'app')]);
-    expect(archived.status).toBe(2);
-    expect(archived.stderr).toContain('--archive with a --build-context directory');
-    for (const run of [git, missing, archived]) expect(run.stderr).not.toMatch(/\n\s+at /);
+    const twice = await session.tsbuild(['build', '--build-context', 'Docs=docs', '--build-context', 'docs=docker-image://busybox', context]);
+    expect(twice.status).toBe(2);
+    expect(twice.stderr).toContain('the name docs is given twice (names ignore case)');
+    for (const run of [git, missing, twice]) expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  /** `tsbuild build -q --archive` of `context`; the image digest it printed. */
+  async function buildArchive(archive: string, args: string[], context: string): Promise<string> {
+    const built = await session.tsbuild(['build', '-q', '--archive', archive, ...args, context]);
+    expect(built.status, built.stderr).toBe(0);
+    return built.stdout.trim();
+  }
+
+  /** `tsbuild replay` into a store of its own: the replay.done report. */
+  async function replayInFreshStore(archive: string, store: string) {
+    const replayed = await runCli(['replay', '--root', join(session.dir, store), '--progress', 'json', archive], { cwd: session.dir });
+    expect(replayed.status, replayed.stderr).toBe(0);
+    return JSON.parse(replayed.stdout.trim().split('\n').at(-1)!);
+  }
+
+  it('--archive keeps a named directory as its .dockerignore leaves it, and replay rebuilds the image without it', async () => {
+    const notes = join(session.dir, 'notes');
+    writeTree(notes, { 'notes.txt': 'notes-kept-marker\n', 'draft.txt': 'draft-ignored-marker\n', '.dockerignore': 'draft.txt\n' });
+    const context = join(session.dir, 'archived');
+    writeTree(context, {
+      Dockerfile: [
+        'FROM notes AS files',
+        'FROM busybox',
+        'COPY --from=notes . /notes/',
+        'COPY --from=files / /from-stage/',
+        'RUN --mount=from=notes,target=/m cat /m/notes.txt > /mounted',
+        '',
+      ].join('\n'),
+    });
+    const archive = join(session.dir, 'archived.tar');
+    const digest = await buildArchive(archive, ['--build-context', `notes=${notes}`], context);
+    const bytes = readFileSync(archive);
+    expect(bytes.includes('notes-kept-marker')).toBe(true);
+    expect(bytes.includes('draft-ignored-marker')).toBe(false);
+
+    rmSync(notes, { recursive: true });
+    const report = await replayInFreshStore(archive, 'replay-named-dir');
+    expect(report).toMatchObject({ reproduced: 3, total: 3, image: { archived: digest, rebuilt: digest } });
+    const shell = await session.tsbuild(['shell', archive, '--', 'cat', '/mounted', '/from-stage/notes.txt']);
+    expect(shell.stdout, shell.stderr).toBe('notes-kept-marker\nnotes-kept-marker\n');
+    const logs = await session.tsbuild(['logs', archive]);
+    expect(logs.status, logs.stderr).toBe(0);
+    const diff = await session.tsbuild(['diff', archive, digest]);
+    expect(diff.status, diff.stdout).toBe(0);
+  });
+
+  it('--archive keeps a docker-image:// context as a base image, and replay resolves it offline', async () => {
+    const context = join(session.dir, 'archived-image');
+    writeTree(context, { Dockerfile: 'FROM alpine:3.20\nRUN busybox --help > /dev/null && echo ran on busybox > /which\n' });
+    const archive = join(session.dir, 'archived-image.tar');
+    const digest = await buildArchive(archive, ['--pull=false', '--build-context', 'alpine:3.20=docker-image://busybox:latest'], context);
+    const report = await replayInFreshStore(archive, 'replay-named-image');
+    expect(report).toMatchObject({ reproduced: 1, total: 1, image: { archived: digest, rebuilt: digest } });
   });
 });
