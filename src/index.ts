@@ -254,7 +254,7 @@ export async function build(options: BuildOptions, sink: EventSink): Promise<Bui
     if (archiveDest !== undefined) {
       await writeBuildArchiveFile(store, {
         graph, bases, solved, contextDir: resolve(options.contextDir), recipePath, contextFilter, namedContexts, namedImages, target: options.target,
-        network: options.network ?? 'none', sourceDateEpoch: options.sourceDateEpoch ?? 0, names,
+        network: options.network ?? 'none', sourceDateEpoch: options.sourceDateEpoch ?? 0, names, labels: options.labels ?? {},
         storeLayout: store.layout, tsbuildVersion: readPackageVersion(), startedOn: new Date(started),
         cacheMounts: options.archiveCacheMounts ?? false,
       }, archiveDest);

@@ -113,6 +113,7 @@ function buildInfo(record: BuildRecord, logs: Map<number, Descriptor>, namedDirs
     ...(record.ignoreFile ? { ignoreFile: record.ignoreFile.name } : {}),
     ...(record.target !== undefined ? { target: record.target } : {}),
     buildArgs: record.buildArgs,
+    ...(Object.keys(record.labels).length > 0 ? { labels: record.labels } : {}),
     platform: record.platform,
     network: record.network,
     sourceDateEpoch: record.sourceDateEpoch,

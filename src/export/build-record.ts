@@ -35,6 +35,8 @@ export interface BuildRecord {
   target?: string;
   /** Resolved build args the recipe used (never secrets). */
   buildArgs: Record<string, string>;
+  /** `--label K=V`: part of the final image's config, so replay needs them to make the same image. */
+  labels: Record<string, string>;
   platform: string;
   network: 'none' | 'host';
   sourceDateEpoch: number;
@@ -71,6 +73,8 @@ export interface ArchivedBuildInfo {
   ignoreFile?: string;
   target?: string;
   buildArgs: Record<string, string>;
+  /** Since version 2: `--label` values (absent: none were given). */
+  labels?: Record<string, string>;
   platform: string;
   network: 'none' | 'host';
   sourceDateEpoch: number;

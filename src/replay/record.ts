@@ -32,6 +32,7 @@ export interface RecordInputs {
   /** `--build-context NAME=docker-image://REF`: REF by lower-case name. */
   namedImages: ReadonlyMap<string, string>;
   target?: string;
+  labels: Record<string, string>;
   network: 'none' | 'host';
   sourceDateEpoch: number;
   names: string[];
@@ -53,6 +54,7 @@ export async function collectBuildRecord(inputs: RecordInputs): Promise<BuildRec
     namedContexts: await recordNamedContexts(inputs.namedContexts, inputs.namedImages),
     ...(inputs.target !== undefined ? { target: inputs.target } : {}),
     buildArgs: graph.buildArgs,
+    labels: inputs.labels,
     platform: formatPlatform(graph.platform),
     network: inputs.network,
     sourceDateEpoch: inputs.sourceDateEpoch,

@@ -66,6 +66,7 @@ export async function replayArchive(store: Store, archivePath: string, options: 
       solved = await solveBuild({
         store, graph: prepared.graph, bases: prepared.bases, contextDir: sources.context, contextFilter: prepared.contextFilter,
         namedContexts: prepared.namedContexts, network: info.network, limits: {}, noCache: true, sourceDateEpoch: info.sourceDateEpoch,
+        labels: info.labels,
         secrets: options.secrets, signal: options.signal, sink, recordSteps: true,
       });
     } catch (error) {

@@ -118,7 +118,8 @@ describe('tsbuild build --build-context', () => {
       ].join('\n'),
     });
     const archive = join(session.dir, 'archived.tar');
-    const digest = await buildArchive(archive, ['--build-context', `notes=${notes}`], context);
+    // A --label is part of the final config only: replay makes the same image only if it was archived.
+    const digest = await buildArchive(archive, ['--build-context', `notes=${notes}`, '--label', 'org.example.release=1.4'], context);
     const bytes = readFileSync(archive);
     expect(bytes.includes('notes-kept-marker')).toBe(true);
     expect(bytes.includes('draft-ignored-marker')).toBe(false);
