@@ -277,5 +277,10 @@ describe('du', () => {
 
     const loose = await layerOf(store, { loose: 'x' });
     expect((await diskUsage(store)).reclaimable).toBe(loose.descriptor.size);
+
+    // A cache record keeps a's own layer: removing a alone no longer frees it.
+    await store.putCacheRecord(sha256('a step'), { layer: a.layer, createdAt: '' });
+    const cached = (await diskUsage(store)).images.find((i) => i.references.includes('a:latest'));
+    expect(cached).toMatchObject({ shared: sharedBytes + a.layer.descriptor.size, unique: own(a) - a.layer.descriptor.size });
   });
 });
