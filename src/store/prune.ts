@@ -95,11 +95,12 @@ async function pruneLocked(store: Store, options: PruneOptions): Promise<PruneRe
  * and for each cache record the bytes it adds to those and to the records kept before it, each
  * inode once.
  */
-function storageCosts(kept: ObjectSet, keysOf: (entry: CacheEntry) => string[]): Pick<EvictionPolicy, 'baseBytes' | 'costOf' | 'keysOf'> {
-  const baseBytes = kept.held();
-  // The policy's kept keys only grow: the set takes in the new ones and never starts over.
-  const costOf = (entry: CacheEntry, keptKeys: Set<string>) => kept.add(keptKeys).growth(keysOf(entry)).held;
-  return { baseBytes, costOf, keysOf };
+function storageCosts(kept: ObjectSet, keysOf: (entry: CacheEntry) => string[]): Pick<EvictionPolicy, 'baseBytes' | 'costOf' | 'keep'> {
+  return {
+    baseBytes: kept.held(),
+    costOf: (entry) => kept.growth(keysOf(entry)).held,
+    keep: (entry) => void kept.add(keysOf(entry)),
+  };
 }
 
 /** Removes the objects `dead`, counting the bytes that frees: a file also linked from what stays is not freed. */
@@ -156,32 +157,32 @@ export interface EvictionPolicy {
   now: number;
   /** Bytes that stay whatever happens to the cache (tags, leases). */
   baseBytes: number;
-  /** Bytes keeping `entry` adds, given the object keys already kept. */
-  costOf: (entry: CacheEntry, kept: Set<string>) => number;
-  keysOf: (entry: CacheEntry) => string[];
+  /** Bytes keeping `entry` adds to the base and to the entries kept before it. */
+  costOf: (entry: CacheEntry) => number;
+  /** Told of each entry kept, in the order asked, so that costOf can answer for the next one. */
+  keep: (entry: CacheEntry) => void;
 }
 
 /**
  * Which cache records go: all of them with `all`; those unused for longer than `until`; and,
  * with `keepStorage`, the least recently used ones once the most recently used have filled
- * the budget. Pure.
+ * the budget. Pure but for the policy's callbacks.
  */
 export function selectCacheEvictions(entries: CacheEntry[], policy: EvictionPolicy): Set<CacheEntry> {
   if (policy.all) return new Set(entries);
   const evicted = new Set<CacheEntry>();
-  const kept = new Set<string>();
   let total = policy.baseBytes;
   let full = false;
   for (const entry of [...entries].sort((a, b) => b.lastUsed - a.lastUsed)) {
     const tooOld = policy.until !== undefined && policy.now - entry.lastUsed > policy.until;
-    const cost = policy.costOf(entry, kept);
+    const cost = policy.costOf(entry);
     full ||= policy.keepStorage !== undefined && total + cost > policy.keepStorage;
     if (tooOld || full) {
       evicted.add(entry);
       continue;
     }
     total += cost;
-    for (const key of policy.keysOf(entry)) kept.add(key);
+    policy.keep(entry);
   }
   return evicted;
 }

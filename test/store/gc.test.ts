@@ -38,7 +38,7 @@ describe('mark', () => {
 describe('selectCacheEvictions', () => {
   const entry = (key: string, lastUsed: number): CacheEntry => ({ key, lastUsed, file: key, record: { layer: null, createdAt: '' } });
   const entries = [entry('old', 1_000), entry('mid', 5_000), entry('new', 9_000)];
-  const policy = { now: 10_000, baseBytes: 100, costOf: () => 50, keysOf: (e: CacheEntry) => [e.key] };
+  const policy = { now: 10_000, baseBytes: 100, costOf: () => 50, keep: () => {} };
   const keys = (set: Set<CacheEntry>) => [...set].map((e) => e.key).sort();
 
   it('all: every record', () => {
