@@ -51,14 +51,16 @@ export class Footprints {
   }
 
   /** The objects `keys` as a set to measure (objects not read hold nothing). */
-  set(keys: Iterable<string> = []): ObjectSet {
+  set(keys: Iterable<string>): ObjectSet {
     return new ObjectSet(this).add(keys);
   }
 
+  /** One object's files, if it was read (for ObjectSet). */
   footprint(key: string): Footprint | undefined {
     return this.objects.get(key);
   }
 
+  /** Size and link count of a file with more than one link, by the id its footprints name it. */
   inode(id: string): LinkedInode {
     return this.inodes.get(id)!;
   }
