@@ -1,34 +1,36 @@
 // Disk usage: what the store holds, and per image its size, the part it shares with other
-// images and the part only it uses. Objects (blobs and snapshots) are counted once however
-// many images use them, so the images' total is less than the sum of their sizes.
+// images or the build cache and the part only it keeps. Every figure is over a set of objects
+// (blobs and snapshots) with each inode counted once (footprints.ts): an object many images
+// use, and a file hard-linked into several snapshots, count once in a total.
 
 import type { Digest } from '../lib/digest.js';
 import type { Descriptor } from '../layer/oci.js';
 import { familiarReference } from './reference.js';
 import { sideRecordUsage } from './build-side-records.js';
-import { blobNode, mark, storeRefs } from './gc.js';
-import { objectSizes } from './prune.js';
+import { Footprints, type ObjectSet } from './footprints.js';
+import { blobNode, mark, storeRefs, type GcNode } from './gc.js';
+import { cacheRoots, objectKeys } from './prune.js';
 import type { Store } from './store.js';
 
 export interface ImageUsage {
   /** Familiar names (busybox:latest) of the tags that point at this manifest. */
   references: string[];
   digest: Digest;
-  /** Every blob and snapshot the image uses. */
+  /** Every blob and snapshot the image uses, each file once. */
   size: number;
-  /** The part also used by another image. */
+  /** The part something else keeps too: another image or a cache record, by the same object or a hard link. */
   shared: number;
-  /** The part only this image uses: what removing it would free. */
+  /** What removing this image alone would free (untag it, then `tsbuild prune`). */
   unique: number;
 }
 
 export interface DiskUsage {
-  /** Bytes of every blob and snapshot in the store. */
+  /** Bytes of every blob and snapshot in the store, each file once. */
   total: number;
   blobs: { count: number; size: number };
   snapshots: { count: number; size: number };
   images: ImageUsage[];
-  /** Bytes used by at least one image, each object once. */
+  /** Bytes used by at least one image, each file once. */
   imagesTotal: number;
   /** Cache records and the bytes they hold that no image holds. */
   cache: { records: number; size: number };
@@ -41,47 +43,66 @@ export interface DiskUsage {
 }
 
 export async function diskUsage(store: Store): Promise<DiskUsage> {
-  const sizes = await objectSizes(store);
+  const objects = await objectKeys(store);
+  const footprints = await new Footprints().read(store, objects);
   const refs = storeRefs(store.blobs);
+  const present = new Set(objects);
+  const reach = async (roots: GcNode[]) => [...(await mark(roots, refs)).keys()].filter((key) => present.has(key));
+
+  const byManifest = await taggedManifests(store);
+  const closures = new Map<Digest, string[]>();
+  for (const [digest, { descriptor }] of byManifest) closures.set(digest, await reach([blobNode(descriptor)]));
+  const entries = await store.cache.list();
+  const cacheKeys = await reach(entries.flatMap(cacheRoots));
+  // The build cache keeps what it reaches as an image does: a plain prune leaves it.
+  const keepers = keeperCounts([...closures.values(), cacheKeys]);
+  const unkept = footprints.set(objects.filter((key) => !keepers.has(key)));
+  const images = [...closures].map(([digest, keys]) => ({
+    references: byManifest.get(digest)!.references.sort(),
+    digest,
+    ...imageBytes(keys, footprints, keepers, unkept),
+  }));
+  images.sort((a, b) => b.size - a.size || (a.digest < b.digest ? -1 : 1));
+
+  const imagesHeld = footprints.set([...closures.values()].flat());
+  const ofKind = (prefix: string) => objects.filter((key) => key.startsWith(prefix));
+  return {
+    total: footprints.set(objects).held(),
+    blobs: { count: ofKind('blob:').length, size: footprints.set(ofKind('blob:')).held() },
+    snapshots: { count: ofKind('snapshot:').length, size: footprints.set(ofKind('snapshot:')).held() },
+    images,
+    imagesTotal: imagesHeld.held(),
+    cache: { records: entries.length, size: imagesHeld.growth(cacheKeys).held },
+    reclaimable: unkept.freed(),
+    ...(await sideRecordUsage(store.layout)),
+  };
+}
+
+/**
+ * An image's size, and its unique part: what removing it alone frees beyond what prune frees
+ * anyway. That is the objects only it keeps, and of their files those whose every link goes
+ * too (with them or with the unkept objects). The rest is shared.
+ */
+function imageBytes(keys: string[], footprints: Footprints, keepers: Map<string, number>, unkept: ObjectSet): Pick<ImageUsage, 'size' | 'shared' | 'unique'> {
+  const size = footprints.set(keys).held();
+  const unique = unkept.growth(keys.filter((key) => keepers.get(key) === 1)).freed;
+  return { size, shared: size - unique, unique };
+}
+
+/** The tagged manifests, each with the familiar names of its tags. */
+async function taggedManifests(store: Store): Promise<Map<Digest, { descriptor: Descriptor; references: string[] }>> {
   const byManifest = new Map<Digest, { descriptor: Descriptor; references: string[] }>();
   for (const tag of await store.tags.list()) {
     const entry = byManifest.get(tag.descriptor.digest) ?? { descriptor: tag.descriptor, references: [] };
     entry.references.push(familiarReference(tag.reference));
     byManifest.set(tag.descriptor.digest, entry);
   }
-  const closures = new Map<Digest, Set<string>>();
-  const users = new Map<string, number>();
-  for (const [digest, { descriptor }] of byManifest) {
-    const keys = new Set([...(await mark([blobNode(descriptor)], refs)).keys()].filter((k) => sizes.has(k)));
-    closures.set(digest, keys);
-    for (const key of keys) users.set(key, (users.get(key) ?? 0) + 1);
-  }
-  const images: ImageUsage[] = [...closures].map(([digest, keys]) => {
-    let size = 0;
-    let shared = 0;
-    for (const key of keys) {
-      size += sizes.get(key)!;
-      if (users.get(key)! > 1) shared += sizes.get(key)!;
-    }
-    return { references: byManifest.get(digest)!.references.sort(), digest, size, shared, unique: size - shared };
-  });
-  images.sort((a, b) => b.size - a.size || (a.digest < b.digest ? -1 : 1));
+  return byManifest;
+}
 
-  const entries = await store.cache.list();
-  const cacheRoots = entries.flatMap((e) => (e.record.layer ? [blobNode(e.record.layer.descriptor), { kind: 'snapshot' as const, diffId: e.record.layer.diffId }] : []));
-  const cacheKeys = [...(await mark(cacheRoots, refs)).keys()].filter((k) => sizes.has(k) && !users.has(k));
-  const kept = new Set([...users.keys(), ...cacheKeys]);
-
-  const sum = (predicate: (key: string) => boolean) => [...sizes].reduce((n, [key, size]) => (predicate(key) ? n + size : n), 0);
-  const count = (prefix: string) => [...sizes.keys()].filter((k) => k.startsWith(prefix)).length;
-  return {
-    total: sum(() => true),
-    blobs: { count: count('blob:'), size: sum((k) => k.startsWith('blob:')) },
-    snapshots: { count: count('snapshot:'), size: sum((k) => k.startsWith('snapshot:')) },
-    images,
-    imagesTotal: sum((k) => users.has(k)),
-    cache: { records: entries.length, size: cacheKeys.reduce((n, k) => n + sizes.get(k)!, 0) },
-    reclaimable: sum((k) => !kept.has(k)),
-    ...(await sideRecordUsage(store.layout)),
-  };
+/** For each object key, how many of `keepers` (each a set of keys: an image, the build cache) keep it. */
+function keeperCounts(keepers: string[][]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const keys of keepers) for (const key of keys) counts.set(key, (counts.get(key) ?? 0) + 1);
+  return counts;
 }

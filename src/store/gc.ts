@@ -15,6 +15,13 @@ export function nodeKey(node: GcNode): string {
   return node.kind === 'blob' ? `blob:${node.digest}` : `snapshot:${node.diffId}`;
 }
 
+/** The node a key names (the inverse of nodeKey, less a blob's media type). */
+export function parseNodeKey(key: string): GcNode {
+  const colon = key.indexOf(':');
+  const digest = key.slice(colon + 1) as Digest;
+  return key.startsWith('blob:') ? { kind: 'blob', digest } : { kind: 'snapshot', diffId: digest };
+}
+
 export function blobNode(descriptor: Pick<Descriptor, 'digest' | 'mediaType'>): GcNode {
   return { kind: 'blob', digest: descriptor.digest, mediaType: descriptor.mediaType };
 }

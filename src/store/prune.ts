@@ -4,11 +4,12 @@
 // held (leases.ts), so nothing they are about to use disappears under them.
 
 import { existsSync } from 'node:fs';
-import type { Digest } from '../lib/digest.js';
+import { digestHex } from '../lib/digest.js';
 import { acquireLock } from '../lib/lock.js';
 import { orphanedSideRecords, removeSideRecords } from './build-side-records.js';
 import type { CacheEntry } from './cache.js';
-import { blobNode, mark, nodeKey, storeRefs, type GcNode } from './gc.js';
+import { Footprints, type ObjectSet } from './footprints.js';
+import { blobNode, mark, nodeKey, parseNodeKey, storeRefs, type GcNode } from './gc.js';
 import { readLeases } from './leases.js';
 import { findLeftovers, removeLeftovers } from './leftovers.js';
 import type { Store } from './store.js';
@@ -55,23 +56,24 @@ export async function prune(store: Store, options: PruneOptions = {}): Promise<P
 
 async function pruneLocked(store: Store, options: PruneOptions): Promise<PruneReport> {
   const refs = storeRefs(store.blobs);
-  const sizes = await objectSizes(store);
+  const objects = await objectKeys(store);
+  // Only a storage budget needs every object's bytes; otherwise only what goes is walked, not
+  // the whole store while writers wait on the GC lock (and every cost below is 0, unused).
+  const footprints = await new Footprints().read(store, options.keepStorage === undefined ? [] : objects);
   const fixedRoots: GcNode[] = [
     ...(await store.tags.list()).map((t) => blobNode(t.descriptor)),
     ...(await leasedRoots(store)),
   ];
   const fixed = await mark(fixedRoots, refs);
   const entries = await store.cache.list();
-  const entryNodes = new Map(entries.map((e) => [e, cacheRoots(e)]));
+  const entryKeys = new Map(entries.map((e) => [e, cacheRoots(e).map(nodeKey)]));
   const evicted = selectCacheEvictions(entries, {
     ...options,
     now: options.now ?? Date.now(),
-    baseBytes: sumSizes(fixed.keys(), sizes),
-    costOf: (entry, kept) => sumSizes(entryNodes.get(entry)!.map(nodeKey).filter((k) => !kept.has(k) && !fixed.has(k)), sizes),
-    keysOf: (entry) => entryNodes.get(entry)!.map(nodeKey),
+    ...storageCosts(footprints.set(fixed.keys()), (entry) => entryKeys.get(entry)!),
   });
   const keptEntries = entries.filter((e) => !evicted.has(e));
-  const live = await mark([...fixedRoots, ...keptEntries.flatMap((e) => entryNodes.get(e)!)], refs);
+  const live = await mark([...fixedRoots, ...keptEntries.flatMap(cacheRoots)], refs);
 
   const report: PruneReport = {
     removedBlobs: 0, removedSnapshots: 0, removedCacheRecords: 0, removedLeftovers: 0, removedLogs: 0, removedCacheMounts: 0, removedContextCaches: 0, keptCacheMounts: false, reclaimedBytes: 0,
@@ -80,23 +82,40 @@ async function pruneLocked(store: Store, options: PruneOptions): Promise<PruneRe
     await store.cache.remove(entry.file);
     report.removedCacheRecords++;
   }
-  for (const [key, size] of sizes) {
-    if (live.has(key)) continue;
-    const [kind, digest] = splitKey(key);
-    if (kind === 'blob') {
-      await store.blobs.remove(digest);
-      report.removedBlobs++;
-    } else {
-      await store.snapshots.remove(digest.slice('sha256:'.length));
-      report.removedSnapshots++;
-    }
-    report.reclaimedBytes += size;
-  }
+  await removeObjects(store, footprints, objects.filter((key) => !live.has(key)), report);
   await pruneSideRecords(store, options, report);
   const leftovers = await findLeftovers(store.layout);
   await removeLeftovers(leftovers);
   report.removedLeftovers = leftovers.length;
   return report;
+}
+
+/**
+ * What the eviction policy weighs: the bytes `kept` holds at first (what tags and leases reach),
+ * and for each cache record the bytes it adds to those and to the records kept before it, each
+ * inode once.
+ */
+function storageCosts(kept: ObjectSet, keysOf: (entry: CacheEntry) => string[]): Pick<EvictionPolicy, 'baseBytes' | 'costOf' | 'keep'> {
+  return {
+    baseBytes: kept.held(),
+    costOf: (entry) => kept.growth(keysOf(entry)).held,
+    keep: (entry) => void kept.add(keysOf(entry)),
+  };
+}
+
+/** Removes the objects `dead`, counting the bytes that frees: a file also linked from what stays is not freed. */
+async function removeObjects(store: Store, footprints: Footprints, dead: string[], report: PruneReport): Promise<void> {
+  report.reclaimedBytes += (await footprints.read(store, dead)).set(dead).freed();
+  for (const key of dead) {
+    const node = parseNodeKey(key);
+    if (node.kind === 'blob') {
+      await store.blobs.remove(node.digest);
+      report.removedBlobs++;
+    } else {
+      await store.snapshots.remove(digestHex(node.diffId));
+      report.removedSnapshots++;
+    }
+  }
 }
 
 async function pruneSideRecords(store: Store, options: PruneOptions, report: PruneReport): Promise<void> {
@@ -125,7 +144,8 @@ async function leasedRoots(store: Store): Promise<GcNode[]> {
   return digests.flatMap((digest): GcNode[] => [{ kind: 'blob', digest }, { kind: 'snapshot', diffId: digest }]);
 }
 
-function cacheRoots(entry: CacheEntry): GcNode[] {
+/** What a cache record keeps: its layer's blob and snapshot. */
+export function cacheRoots(entry: CacheEntry): GcNode[] {
   const layer = entry.record.layer;
   return layer ? [blobNode(layer.descriptor), { kind: 'snapshot', diffId: layer.diffId }] : [];
 }
@@ -137,59 +157,41 @@ export interface EvictionPolicy {
   now: number;
   /** Bytes that stay whatever happens to the cache (tags, leases). */
   baseBytes: number;
-  /** Bytes keeping `entry` adds, given the object keys already kept. */
-  costOf: (entry: CacheEntry, kept: Set<string>) => number;
-  keysOf: (entry: CacheEntry) => string[];
+  /** Bytes keeping `entry` adds to the base and to the entries kept before it. */
+  costOf: (entry: CacheEntry) => number;
+  /** Told of each entry kept, in the order asked, so that costOf can answer for the next one. */
+  keep: (entry: CacheEntry) => void;
 }
 
 /**
  * Which cache records go: all of them with `all`; those unused for longer than `until`; and,
  * with `keepStorage`, the least recently used ones once the most recently used have filled
- * the budget. Pure.
+ * the budget. Pure but for the policy's callbacks.
  */
 export function selectCacheEvictions(entries: CacheEntry[], policy: EvictionPolicy): Set<CacheEntry> {
   if (policy.all) return new Set(entries);
   const evicted = new Set<CacheEntry>();
-  const kept = new Set<string>();
   let total = policy.baseBytes;
   let full = false;
   for (const entry of [...entries].sort((a, b) => b.lastUsed - a.lastUsed)) {
     const tooOld = policy.until !== undefined && policy.now - entry.lastUsed > policy.until;
-    const cost = policy.costOf(entry, kept);
+    const cost = policy.costOf(entry);
     full ||= policy.keepStorage !== undefined && total + cost > policy.keepStorage;
     if (tooOld || full) {
       evicted.add(entry);
       continue;
     }
     total += cost;
-    for (const key of policy.keysOf(entry)) kept.add(key);
+    policy.keep(entry);
   }
   return evicted;
 }
 
-/** Every blob and snapshot on disk, by GC key, with its size in bytes. */
-export async function objectSizes(store: Store): Promise<Map<string, number>> {
-  const sizes = new Map<string, number>();
-  for (const hex of await store.blobs.list()) {
-    if (!/^[a-f0-9]{64}$/.test(hex)) continue;
-    const digest = `sha256:${hex}` as Digest;
-    sizes.set(`blob:${digest}`, (await store.blobs.size(digest)) ?? 0);
-  }
-  for (const hex of await store.snapshots.list()) {
-    if (!/^[a-f0-9]{64}$/.test(hex)) continue;
-    const diffId = `sha256:${hex}` as Digest;
-    sizes.set(`snapshot:${diffId}`, (await store.snapshots.info(diffId))?.size ?? 0);
-  }
-  return sizes;
-}
-
-function sumSizes(keys: Iterable<string>, sizes: Map<string, number>): number {
-  let total = 0;
-  for (const key of keys) total += sizes.get(key) ?? 0;
-  return total;
-}
-
-function splitKey(key: string): ['blob' | 'snapshot', Digest] {
-  const colon = key.indexOf(':');
-  return [key.slice(0, colon) as 'blob' | 'snapshot', key.slice(colon + 1) as Digest];
+/** Every blob and snapshot on disk, by GC key. */
+export async function objectKeys(store: Store): Promise<string[]> {
+  const hex = (names: string[]) => names.filter((name) => /^[a-f0-9]{64}$/.test(name));
+  return [
+    ...hex(await store.blobs.list()).map((h) => `blob:sha256:${h}`),
+    ...hex(await store.snapshots.list()).map((h) => `snapshot:sha256:${h}`),
+  ];
 }

@@ -289,4 +289,27 @@ describe('tsbuild build: COPY again after one file changed', () => {
       fresh.close();
     }
   });
+
+  it('du counts the linked files once: the snapshots grow by the changed file only', async () => {
+    const session = await openSession();
+    try {
+      const big = 2 << 20;
+      const context = join(session.dir, 'big-file');
+      writeTree(context, { Dockerfile: 'FROM busybox\nCOPY src /src\n', 'src/big.bin': 'x'.repeat(big), 'src/small.txt': 'v1\n' });
+      const build = async () => expect((await session.tsbuild(['build', '-q', '-t', 'app', context])).status).toBe(0);
+      const du = async () => JSON.parse((await session.tsbuild(['du', '--format', 'json'])).stdout) as { total: number; snapshots: { count: number; size: number } };
+      await build();
+      const before = await du();
+      writeFileSync(join(context, 'src/small.txt'), 'v2, longer\n');
+      await build();
+      const after = await du();
+      expect(after.snapshots.count).toBe(before.snapshots.count + 1);
+      expect(after.snapshots.size - before.snapshots.size).toBe('v2, longer\n'.length);
+      // The new layer's blob is a real second copy of big.bin; its snapshot is not.
+      expect(after.total - before.total).toBeGreaterThan(big);
+      expect(after.total - before.total).toBeLessThan(big * 1.1);
+    } finally {
+      session.close();
+    }
+  });
 });

@@ -38,7 +38,7 @@ describe('mark', () => {
 describe('selectCacheEvictions', () => {
   const entry = (key: string, lastUsed: number): CacheEntry => ({ key, lastUsed, file: key, record: { layer: null, createdAt: '' } });
   const entries = [entry('old', 1_000), entry('mid', 5_000), entry('new', 9_000)];
-  const policy = { now: 10_000, baseBytes: 100, costOf: () => 50, keysOf: (e: CacheEntry) => [e.key] };
+  const policy = { now: 10_000, baseBytes: 100, costOf: () => 50, keep: () => {} };
   const keys = (set: Set<CacheEntry>) => [...set].map((e) => e.key).sort();
 
   it('all: every record', () => {
@@ -277,5 +277,10 @@ describe('du', () => {
 
     const loose = await layerOf(store, { loose: 'x' });
     expect((await diskUsage(store)).reclaimable).toBe(loose.descriptor.size);
+
+    // A cache record keeps a's own layer: removing a alone no longer frees it.
+    await store.putCacheRecord(sha256('a step'), { layer: a.layer, createdAt: '' });
+    const cached = (await diskUsage(store)).images.find((i) => i.references.includes('a:latest'));
+    expect(cached).toMatchObject({ shared: sharedBytes + a.layer.descriptor.size, unique: own(a) - a.layer.descriptor.size });
   });
 });

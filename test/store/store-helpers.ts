@@ -38,14 +38,19 @@ export async function layerOf(store: Store, files: Record<string, string>): Prom
       await mkdir(dirname(join(source, name)), { recursive: true });
       await writeFile(join(source, name), content);
     }
-    const out = new PassThrough();
-    const ingesting = store.ingest(out);
-    const written = await writeLayer(source, out, { sourceDateEpoch: 0, kind: 'directory' });
-    const blob = await ingesting;
-    return { descriptor: { mediaType: MediaType.ociLayer, digest: blob.digest, size: blob.size }, diffId: written.diffId };
+    return await layerOfDir(store, source);
   } finally {
     await rm(source, { recursive: true, force: true });
   }
+}
+
+/** Makes a deterministic layer of the files in `dir` and ingests it. */
+export async function layerOfDir(store: Store, dir: string): Promise<LayerRef> {
+  const out = new PassThrough();
+  const ingesting = store.ingest(out);
+  const written = await writeLayer(dir, out, { sourceDateEpoch: 0, kind: 'directory' });
+  const blob = await ingesting;
+  return { descriptor: { mediaType: MediaType.ociLayer, digest: blob.digest, size: blob.size }, diffId: written.diffId };
 }
 
 export interface TinyImage {

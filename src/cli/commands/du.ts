@@ -8,7 +8,7 @@ interface DuArgs {
 
 export const duCommand: CommandSpec<DuArgs> = {
   command: 'du',
-  describe: 'Show disk usage: per image its size, the part shared with other images and the part unique to it',
+  describe: 'Show disk usage: per image its size, the part shared with other images or the build cache and the part unique to it',
   examples: [
     ['tsbuild du', 'images, build cache and the total, shared layers counted once'],
     ['tsbuild du --format json', 'the same as JSON (bytes)'],
