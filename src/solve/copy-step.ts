@@ -12,15 +12,18 @@ import { PassThrough, type Readable } from 'node:stream';
 import { BuildError, LayerError } from '../errors.js';
 import { copyIntoLayer } from '../exec/copy/copy.js';
 import { detectCompression, isArchiveFile } from '../exec/copy/archive.js';
-import { hashCopySources } from '../exec/context/hash.js';
+import { COPY_SOURCES_VERSION, hashCopySources } from '../exec/context/hash.js';
 import type { CopySource } from '../exec/copy/types.js';
 import { LayeredRoot } from '../exec/layered-root.js';
 import { resolveChown } from '../exec/users.js';
 import { extractLayer } from '../layer/extract.js';
 import type { CopyStep } from '../plan/types.js';
+import type { Digest } from '../lib/digest.js';
+import { localRecordKey } from '../store/cache.js';
 import type { LayerRef } from '../store/types.js';
 import { commitUpperDir } from './commit-layer.js';
 import type { ImageState } from './image.js';
+import { definitionDigest, type KeyValue } from './key.js';
 import { fetchRemoteSource, isHttpFile, remoteSourceDigest } from './remote-source.js';
 import { localDir, scratchUpper, snapshotDirs, type BuildRuntime } from './runtime.js';
 
@@ -39,18 +42,24 @@ export async function copyContentDigests(runtime: BuildRuntime, step: CopyStep, 
   const remote = fetchableRemote(runtime, step);
   if (remote) return [await remoteSourceDigest(step, remote)];
   if (step.sources.length === 0) return [];
-  const digest = await hashCopySources(
-    {
-      source: await copySource(runtime, step, from),
-      sources: step.sources,
-      exclude: step.exclude,
-      parents: step.parents,
-      chown: step.chown,
-      chmod: step.chmod,
-    },
-    runtime.statCache,
-  );
-  return [digest];
+  const selection = { sources: step.sources, exclude: step.exclude, parents: step.parents, chown: step.chown, chmod: step.chmod };
+  const hash = async () => hashCopySources({ source: await copySource(runtime, step, from), ...selection }, runtime.statCache);
+  if (localDir(runtime, step.from) || !from) return [await hash()];
+  return [await rememberedByLayers(runtime, from, selection, hash)];
+}
+
+/**
+ * A digest over a stage's files, remembered under the stage's layer diffIDs: they fix every
+ * byte and attribute of its tree (snapshots are never written in place), so a cached build does
+ * not walk a large `COPY --from` source again. BuildKit keeps such checksums per snapshot too.
+ */
+async function rememberedByLayers(runtime: BuildRuntime, from: ImageState, selection: KeyValue, compute: () => Promise<Digest>): Promise<Digest> {
+  const key = localRecordKey('copy-sources', definitionDigest({ version: COPY_SOURCES_VERSION, layers: from.layers.map((layer) => layer.diffId), selection }));
+  const remembered = (await runtime.store.getCacheRecord(key))?.digest;
+  if (remembered) return remembered;
+  const digest = await compute();
+  await runtime.store.putCacheRecord(key, { layer: null, digest, createdAt: new Date().toISOString() });
+  return digest;
 }
 
 /**

@@ -16,6 +16,8 @@ export interface LayerRef {
 /** What a cache key maps to: the step's layer, or none when the step changed no file. */
 export interface CacheRecord {
   layer: LayerRef | null;
+  /** A digest a local (`tsbuild.`) record remembers, e.g. what a COPY --from selects from a stage's layers. */
+  digest?: Digest;
   createdAt: string;
 }
 

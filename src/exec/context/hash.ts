@@ -14,7 +14,8 @@ import { walkMatch } from '../copy/walk.js';
 import type { CopySelection } from '../copy/types.js';
 import { StatCache } from './stat-cache.js';
 
-const KEY_VERSION = 'tsbuild.copy-sources.v1';
+/** Changes whenever the digest below would change for the same files: digests remembered under it are then not reused. */
+export const COPY_SOURCES_VERSION = 'tsbuild.copy-sources.v1';
 
 export interface CopyHashSpec extends CopySelection {
   /** Numeric owner, or the `--chown` value as written when names are not resolved yet. */
@@ -52,7 +53,7 @@ export async function hashCopySources(spec: CopyHashSpec, cache?: StatCache): Pr
   const statCache = cache ?? (await StatCache.open());
   const tree = openSource(spec.source);
   const hasher = new FieldHasher();
-  hasher.fields(KEY_VERSION, spec.source.kind);
+  hasher.fields(COPY_SOURCES_VERSION, spec.source.kind);
   hasher.list(spec.sources);
   hasher.list(spec.exclude);
   const chown = spec.chown === undefined ? '' : typeof spec.chown === 'string' ? `name:${spec.chown}` : `id:${spec.chown.uid}:${spec.chown.gid}`;
