@@ -25,7 +25,9 @@ export class SshAgents {
   /** The agent socket of each id. */
   private readonly sockets: ReadonlyMap<string, string>;
   private readonly started: readonly KeyAgent[];
-  private relays = 0;
+  /** Relays not closed yet: close() closes them, so none can keep the process alive. */
+  private readonly relays = new Set<RelaySocket>();
+  private relayCount = 0;
 
   private constructor(dir: string, sockets: ReadonlyMap<string, string>, started: readonly KeyAgent[]) {
     this.dir = dir;
@@ -67,10 +69,19 @@ export class SshAgents {
   async forward(id: string, owner: SocketOwner): Promise<RelaySocket> {
     const agent = this.sockets.get(id);
     if (agent === undefined) throw new Error(`no ssh agent with id ${id}`);
-    return relaySocket(agent, join(this.dir, `relay-${this.relays++}.sock`), owner);
+    const relay = await relaySocket(agent, join(this.dir, `relay-${this.relayCount++}.sock`), owner);
+    this.relays.add(relay);
+    return {
+      path: relay.path,
+      close: async () => {
+        this.relays.delete(relay);
+        await relay.close();
+      },
+    };
   }
 
   async close(): Promise<void> {
+    await Promise.all([...this.relays].map((relay) => relay.close()));
     await Promise.all(this.started.map((agent) => agent.stop()));
     if (this.dir !== '') await rm(this.dir, { recursive: true, force: true });
   }
