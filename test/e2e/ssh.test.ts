@@ -3,13 +3,13 @@
 // busybox has no ssh client, so a tiny static agent client (fixtures/ssh-agent) talks to the
 // agent from inside the step.
 
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/fixtures.js';
-import { testdir } from '../helpers/testdir.js';
+import { filesUnder, testdir } from '../helpers/testdir.js';
 import { openSession, type Session } from './session.js';
 
 const KEY_COMMENT = 'tsbuild-test-key';
@@ -30,13 +30,17 @@ function generateKey(dir: string, name: string, passphrase = ''): string {
   return key;
 }
 
-/** An ssh-agent of the test's own holding `key`, as a user's login session would have. */
-async function startUserAgent(dir: string, key: string): Promise<{ socket: string; child: ChildProcess }> {
+/** Runs `work` with an ssh-agent of the test's own holding `key`, as a user's login session has one. */
+async function withUserAgent(dir: string, key: string, work: (socket: string) => Promise<void>): Promise<void> {
   const socket = join(dir, 'user-agent.sock');
   const child = spawn('ssh-agent', ['-D', '-a', socket], { stdio: ['ignore', 'pipe', 'ignore'] });
-  await new Promise<void>((resolve) => child.stdout!.on('data', () => resolve()));
-  execFileSync('ssh-add', ['-q', key], { env: { PATH: process.env.PATH, SSH_AUTH_SOCK: socket } });
-  return { socket, child };
+  try {
+    await new Promise<void>((resolve) => child.stdout!.on('data', () => resolve()));
+    execFileSync('ssh-add', ['-q', key], { env: { PATH: process.env.PATH, SSH_AUTH_SOCK: socket } });
+    await work(socket);
+  } finally {
+    child.kill();
+  }
 }
 
 /** ssh-agent processes a build started (their sockets are in tsbuild-ssh-* dirs under the temp dir). */
@@ -54,13 +58,6 @@ function buildAgentsRunning(): string[] {
 
 function buildAgentDirs(): string[] {
   return readdirSync(tmpdir()).filter((name) => name.startsWith('tsbuild-ssh-'));
-}
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? filesUnder(path) : [path];
-  });
 }
 
 describe.skipIf(missing.length > 0)('RUN --mount=type=ssh', () => {
@@ -100,8 +97,7 @@ describe.skipIf(missing.length > 0)('RUN --mount=type=ssh', () => {
   });
 
   it('--ssh default forwards the agent at $SSH_AUTH_SOCK, with the socket owner and mode the mount asks for', async () => {
-    const agent = await startUserAgent(session.dir, key);
-    try {
+    await withUserAgent(session.dir, key, async (socket) => {
       const context = contextWith([
         'USER nobody',
         'RUN --mount=type=ssh,uid=65534,mode=0600,target=/tmp/agent.sock stat -c "%u %a %F" /tmp/agent.sock > /tmp/stat && /agent-client list > /tmp/identities',
@@ -109,32 +105,27 @@ describe.skipIf(missing.length > 0)('RUN --mount=type=ssh', () => {
         'RUN --mount=type=ssh,required=true (test -S "$SSH_AUTH_SOCK" && /agent-client list) > /root-identities',
       ].join('\n') + '\n');
       const out = join(session.dir, 'default-rootfs');
-      const built = await session.tsbuild(['build', '--progress', 'plain', '--ssh', 'default', '-o', `type=local,dest=${out}`, context], { env: { SSH_AUTH_SOCK: agent.socket } });
+      const built = await session.tsbuild(['build', '--progress', 'plain', '--ssh', 'default', '-o', `type=local,dest=${out}`, context], { env: { SSH_AUTH_SOCK: socket } });
       expect(built.status, built.stderr).toBe(0);
       expect(readFileSync(join(out, 'tmp/stat'), 'utf8')).toBe('65534 600 socket\n');
       expect(readFileSync(join(out, 'tmp/identities'), 'utf8')).toBe(`${KEY_COMMENT}\n1 identities\n`);
       expect(readFileSync(join(out, 'root-identities'), 'utf8')).toBe(`${KEY_COMMENT}\n1 identities\n`);
-    } finally {
-      agent.child.kill();
-    }
+    });
   });
 
   it('a step may list and sign, but not remove the keys of your agent or of the build\'s', async () => {
-    const agent = await startUserAgent(session.dir, key);
-    try {
+    await withUserAgent(session.dir, key, async (socket) => {
       const context = contextWith([
         'RUN --mount=type=ssh (/agent-client remove-all && /agent-client list) > /yours',
         'RUN --mount=type=ssh,id=file (/agent-client remove-all && /agent-client list) > /builds',
       ].join('\n') + '\n');
       const out = join(session.dir, 'remove-rootfs');
-      const built = await session.tsbuild(['build', '--progress', 'plain', '--ssh', 'default', '--ssh', `file=${key}`, '-o', `type=local,dest=${out}`, context], { env: { SSH_AUTH_SOCK: agent.socket } });
+      const built = await session.tsbuild(['build', '--progress', 'plain', '--ssh', 'default', '--ssh', `file=${key}`, '-o', `type=local,dest=${out}`, context], { env: { SSH_AUTH_SOCK: socket } });
       expect(built.status, built.stderr).toBe(0);
       expect(readFileSync(join(out, 'yours'), 'utf8')).toBe(`refused\n${KEY_COMMENT}\n1 identities\n`);
       expect(readFileSync(join(out, 'builds'), 'utf8')).toBe(`refused\n${KEY_COMMENT}\n1 identities\n`);
-      expect(execFileSync('ssh-add', ['-l'], { env: { PATH: process.env.PATH, SSH_AUTH_SOCK: agent.socket }, encoding: 'utf8' })).toContain(KEY_COMMENT);
-    } finally {
-      agent.child.kill();
-    }
+      expect(execFileSync('ssh-add', ['-l'], { env: { PATH: process.env.PATH, SSH_AUTH_SOCK: socket }, encoding: 'utf8' })).toContain(KEY_COMMENT);
+    });
   });
 
   it('an ssh mount with no --ssh for its id is skipped, and SSH_AUTH_SOCK still names its place', async () => {
@@ -163,17 +154,16 @@ describe.skipIf(missing.length > 0)('RUN --mount=type=ssh', () => {
   });
 
   it('neither the key, its path nor a socket path reaches the image, its config and history, the archive or the store', async () => {
-    const agent = await startUserAgent(session.dir, key);
-    try {
+    await withUserAgent(session.dir, key, async (socket) => {
       const context = contextWith('RUN --mount=type=ssh /agent-client list > /identities\nRUN --mount=type=ssh,id=file /agent-client list >> /identities\n');
       const image = join(session.dir, 'leak.tar');
       const archive = join(session.dir, 'leak-archive.tar');
       const built = await session.tsbuild([
         'build', '--progress', 'plain', '--ssh', 'default', '--ssh', `file=${key}`, '-o', `type=oci,dest=${image}`, '--archive', archive, context,
-      ], { env: { SSH_AUTH_SOCK: agent.socket } });
+      ], { env: { SSH_AUTH_SOCK: socket } });
       expect(built.status, built.stderr).toBe(0);
       const privateKey = readFileSync(key, 'utf8').split('\n').filter((line) => line && !line.startsWith('-----')).join('');
-      const forbidden = [key, agent.socket, 'tsbuild-ssh-', privateKey.slice(0, 40), privateKey.slice(-40)];
+      const forbidden = [key, socket, 'tsbuild-ssh-', privateKey.slice(0, 40), privateKey.slice(-40)];
       const { config } = await session.list(image);
       const configText = JSON.stringify(config);
       expect(configText).not.toContain('SSH_AUTH_SOCK');
@@ -182,9 +172,7 @@ describe.skipIf(missing.length > 0)('RUN --mount=type=ssh', () => {
         expect(built.stderr.includes(text), `the build's output contains ${text}`).toBe(false);
         for (const file of [image, archive, ...filesUnder(session.store)]) expect(readFileSync(file).includes(text), `${file} contains ${text}`).toBe(false);
       }
-    } finally {
-      agent.child.kill();
-    }
+    });
   });
 
   describe('a --ssh that cannot work is a usage error with a hint, before anything runs', () => {
