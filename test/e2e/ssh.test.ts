@@ -153,7 +153,7 @@ describe.skipIf(missing.length > 0)('RUN --mount=type=ssh', () => {
     expect(buildAgentsRunning()).toEqual([]);
   });
 
-  it('neither the key, its path nor a socket path reaches the image, its config and history, the archive or the store', async () => {
+  it('neither the key, its path nor a socket path reaches the image, its config and history, the archive or the store; replay is given the agents again', async () => {
     await withUserAgent(session.dir, key, async (socket) => {
       const context = contextWith('RUN --mount=type=ssh /agent-client list > /identities\nRUN --mount=type=ssh,id=file /agent-client list >> /identities\n');
       const image = join(session.dir, 'leak.tar');
@@ -172,6 +172,10 @@ describe.skipIf(missing.length > 0)('RUN --mount=type=ssh', () => {
         expect(built.stderr.includes(text), `the build's output contains ${text}`).toBe(false);
         for (const file of [image, archive, ...filesUnder(session.store)]) expect(readFileSync(file).includes(text), `${file} contains ${text}`).toBe(false);
       }
+      // The agents are the same keys, given this time as a key file to both ids.
+      const replayed = await session.tsbuild(['replay', '--progress', 'quiet', '--ssh', `default=${key}`, '--ssh', `file=${key}`, archive]);
+      expect(replayed.status, replayed.stderr).toBe(0);
+      expect(replayed.stdout).toMatch(/^reproduced (\d+)\/\1 steps\n$/);
     });
   });
 
