@@ -33,6 +33,8 @@ export async function relaySocket(agent: string, path: string, owner: SocketOwne
   // Half-open: a client that ends its side right after a request still gets the reply.
   const server = createServer({ allowHalfOpen: true }, (client) => void relay(track(client), () => track(connect(agent))));
   await listen(server, path);
+  // Like the agent, a relay left open by mistake must not keep tsbuild from exiting.
+  server.unref();
   const close = async () => {
     for (const socket of open) socket.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -5,6 +5,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import type { Socket } from 'node:net';
 import { BuildError, UsageError } from '../errors.js';
 
 /** A private key file's bytes, read by tsbuild so that file errors are its own, not ssh-add's. */
@@ -29,6 +30,9 @@ export async function startKeyAgent(id: string, socket: string, keys: readonly K
   const agent: KeyAgent = { socket, stop: () => stopAgent(child) };
   try {
     await agentListening(child);
+    // A build stops its agent; one that somehow did not must not keep tsbuild from exiting
+    // (the exit hook kills it then).
+    for (const handle of [child, child.stdout as Socket, child.stderr as Socket]) handle.unref();
     for (const key of keys) await addKey(id, socket, key);
     return agent;
   } catch (error) {
@@ -100,6 +104,9 @@ async function addKey(id: string, socket: string, key: KeyFile): Promise<void> {
 
 async function stopAgent(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  // Referenced again while we wait for it: else nothing might keep the process alive meanwhile,
+  // and it would exit mid-cleanup.
+  child.ref();
   const exited = once(child, 'exit');
   child.kill('SIGTERM');
   await exited;
