@@ -3,6 +3,8 @@
  *
  *   probe try NAME...        tries each named operation, prints "NAME OK" or "NAME EPERM"...
  *   probe connect IP PORT    TCP connect, prints "connected" or the errno name
+ *   probe unix PATH          connects to a unix socket, sends "ping", prints the answer's first
+ *                            line (or the errno name)
  *   probe forkbomb           forks until refused, prints how many, exits 1
  *   probe memhog MIB         allocates and touches MIB MiB, prints "survived"
  *   probe spew MIB           MIB MiB of numbered lines, alternating stdout and stderr
@@ -27,6 +29,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -135,6 +138,30 @@ static int cmd_connect(const char *ip, const char *port) {
   return 0;
 }
 
+static int cmd_unix(const char *path) {
+  int s = socket(AF_UNIX, SOCK_STREAM, 0);
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path);
+  if (connect(s, (struct sockaddr *)&addr, sizeof addr) < 0) {
+    printf("%s\n", errno_name(errno));
+    return 0;
+  }
+  if (write(s, "ping", 4) != 4) {
+    printf("write: %s\n", errno_name(errno));
+    return 0;
+  }
+  char buf[256];
+  ssize_t n = read(s, buf, sizeof buf - 1);
+  if (n < 0) {
+    printf("read: %s\n", errno_name(errno));
+    return 0;
+  }
+  buf[n] = '\0';
+  buf[strcspn(buf, "\n")] = '\0';
+  printf("%s\n", buf);
+  return 0;
+}
+
 static int cmd_forkbomb(void) {
   int forked = 0;
   for (;;) {
@@ -216,7 +243,7 @@ static int cmd_threads(void) {
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (argc < 2) {
-    fprintf(stderr, "usage: probe try|connect|forkbomb|memhog|spew|fds|cwd|threads ...\n");
+    fprintf(stderr, "usage: probe try|connect|unix|forkbomb|memhog|spew|fds|cwd|threads ...\n");
     return 2;
   }
   const char *cmd = argv[1];
@@ -224,6 +251,8 @@ int main(int argc, char **argv) {
     return cmd_try(argc - 2, argv + 2);
   if (strcmp(cmd, "connect") == 0 && argc == 4)
     return cmd_connect(argv[2], argv[3]);
+  if (strcmp(cmd, "unix") == 0 && argc == 3)
+    return cmd_unix(argv[2]);
   if (strcmp(cmd, "forkbomb") == 0)
     return cmd_forkbomb();
   if (strcmp(cmd, "memhog") == 0 && argc == 3)

@@ -22,6 +22,7 @@ import { solveBuild } from './solve/build.js';
 import { prepareBuild, type PrepareOptions } from './solve/prepare.js';
 import { writeImageStepLogs } from './solve/step-logs.js';
 import type { SecretSource } from './solve/run-mounts.js';
+import type { SshSource } from './exec/ssh-forwarding.js';
 import { imageLayers } from './store/images.js';
 import { Store } from './store/store.js';
 import type { StoredImage } from './store/types.js';
@@ -120,6 +121,7 @@ export { findBaseImages, baseImageInfo } from './solve/base-images.js';
 export { Solver, type Vertex, type Solved, type SolveOptions, type ExecContext } from './solve/solver.js';
 export { KEY_VERSION, cacheKey, definitionDigest } from './solve/key.js';
 export type { SecretSource } from './solve/run-mounts.js';
+export type { SshSource } from './exec/ssh-forwarding.js';
 export { parseOutputSpec, writeOutput, type OutputSpec } from './export/outputs.js';
 export { writeOciArchive, writeDockerArchive } from './export/image-archive.js';
 export { parseSourceDateEpoch } from './layer/source-date-epoch.js';
@@ -160,6 +162,11 @@ export interface BuildOptions {
   labels?: Record<string, string>;
   /** `--secret` sources by id, for RUN --mount=type=secret: a file to read, or the value itself. */
   secrets?: Record<string, SecretSource>;
+  /**
+   * `--ssh` agents by id, for RUN --mount=type=ssh: one agent socket, or private key files that a
+   * per-build ssh-agent holds while the build runs. Neither reaches a key, the image or an archive.
+   */
+  ssh?: Record<string, SshSource>;
   /** `--output` values as buildx spells them (`type=oci,dest=out.tar`); relative dests resolve against `cwd`. */
   outputs?: string[];
   /** Where `--output …,dest=-` streams. */
@@ -241,7 +248,7 @@ export async function build(options: BuildOptions, sink: EventSink): Promise<Bui
       store: cache.store, graph, bases, contextDir: options.contextDir, contextFilter, namedContexts,
       network: options.network ?? 'none', limits: options.limits ?? {}, noCache: options.noCache ?? false, noCacheStages: options.noCacheStages,
       maxParallelism: options.maxParallelism,
-      sourceDateEpoch: options.sourceDateEpoch ?? 0, labels: options.labels, secrets: options.secrets, signal: options.signal, sink,
+      sourceDateEpoch: options.sourceDateEpoch ?? 0, labels: options.labels, secrets: options.secrets, ssh: options.ssh, signal: options.signal, sink,
       recordSteps: archiveDest !== undefined,
     });
     const { image } = solved;

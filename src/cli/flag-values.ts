@@ -1,8 +1,9 @@
-// Parsers for flag values shared by several commands (`K=V` pairs, buildx-style secrets).
+// Parsers for flag values shared by several commands (`K=V` pairs, buildx-style secrets and
+// ssh agents).
 
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
-import type { SecretSource } from '../index.js';
+import type { SecretSource, SshSource } from '../index.js';
 import type { CliContext } from './context.js';
 
 export function parsePairs(flag: string, values: string[]): Record<string, string> {
@@ -37,4 +38,33 @@ export function parseSecrets(values: string[], ctx: CliContext): Record<string, 
     secrets[id] = { value: secret };
   }
   return secrets;
+}
+
+/**
+ * `default` or `ID` alone (the agent at $SSH_AUTH_SOCK), `ID=SOCKET`, or `ID=KEY[,KEY…]`, as
+ * buildx reads them; whether a path is a socket or a key is told when the build starts.
+ */
+export function parseSshSources(values: string[], ctx: CliContext): Record<string, SshSource> {
+  const sources: Record<string, SshSource> = {};
+  for (const value of values) {
+    const eq = value.indexOf('=');
+    const id = eq < 0 ? value : value.slice(0, eq);
+    if (id === '' || /[\0-\x1f,]/.test(id)) {
+      throw new UsageError(`invalid --ssh "${value}": expected default, ID, ID=SOCKET or ID=KEYFILE[,KEYFILE…]`, { hint: 'e.g. --ssh default or --ssh github=~/.ssh/id_ed25519' });
+    }
+    if (id in sources) throw new UsageError(`--ssh ${id} is given twice`, { hint: 'give each id once; list several key files as ID=KEY1,KEY2' });
+    const paths = eq < 0 ? [] : value.slice(eq + 1).split(',').filter((path) => path !== '');
+    sources[id] = { paths: paths.length > 0 ? paths.map((path) => resolve(ctx.cwd, path)) : [agentFromEnvironment(id, ctx)] };
+  }
+  return sources;
+}
+
+function agentFromEnvironment(id: string, ctx: CliContext): string {
+  const socket = ctx.env.SSH_AUTH_SOCK;
+  if (!socket) {
+    throw new UsageError(`--ssh ${id}: SSH_AUTH_SOCK is not set, so there is no agent to forward`, {
+      hint: `start one (eval "$(ssh-agent)" && ssh-add), or give key files: --ssh ${id}=~/.ssh/id_ed25519`,
+    });
+  }
+  return resolve(ctx.cwd, socket);
 }

@@ -15,7 +15,7 @@ const KEYS: Record<MountType, readonly string[]> = {
   cache: ['type', 'target', 'id', 'sharing', 'from', 'source', 'readonly', 'rw', 'mode', 'uid', 'gid'],
   tmpfs: ['type', 'target', 'size'],
   secret: ['type', 'id', 'target', 'env', 'required', 'mode', 'uid', 'gid'],
-  ssh: ['type', 'id', 'target', 'required'],
+  ssh: ['type', 'id', 'target', 'required', 'mode', 'uid', 'gid'],
 };
 
 const ALIASES: Record<string, string> = { dst: 'target', destination: 'target', src: 'source', ro: 'readonly', readwrite: 'rw' };
@@ -35,7 +35,10 @@ export function parseMounts(ctx: PlanContext, state: StageState, flags: Flag[]):
   return mounts;
 }
 
-/** `nextSsh` numbers the ssh mounts: each gets its own default socket path, as in BuildKit. */
+/**
+ * `nextSsh` numbers the ssh mounts: each gets its own default socket path, as in BuildKit,
+ * where N is the mount's index among the step's ssh mounts, counting those with a target too.
+ */
 function parseMount(ctx: PlanContext, state: StageState, flag: Flag, nextSsh: () => number): RunMount {
   const location = flag.location;
   const fail = (message: string, hint: string): never => {
@@ -96,8 +99,13 @@ function parseMount(ctx: PlanContext, state: StageState, flag: Flag, nextSsh: ()
         ...(env !== undefined ? { env } : {}),
       };
     }
-    case 'ssh':
-      return { type, id: read.get('id') ?? 'default', target: read.target(false) || `/run/buildkit/ssh_agent.${nextSsh()}`, required: read.bool('required', false) };
+    case 'ssh': {
+      const index = nextSsh();
+      return {
+        type, id: read.get('id') ?? 'default', target: read.target(false) || `/run/buildkit/ssh_agent.${index}`, required: read.bool('required', false),
+        uid: read.int('uid', 0), gid: read.int('gid', 0), mode: read.mode(0o600),
+      };
+    }
   }
 }
 

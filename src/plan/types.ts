@@ -122,7 +122,8 @@ export type RunMount =
   | { type: 'tmpfs'; target: string; size?: number }
   /** `target` is '' for a secret given only as an environment variable (`env=VAR`). */
   | { type: 'secret'; id: string; target: string; env?: string; required: boolean; uid: number; gid: number; mode: number }
-  | { type: 'ssh'; id: string; target: string; required: boolean };
+  /** uid/gid/mode: the owner and mode of the agent socket the step sees (BuildKit: 0, 0, 0600). */
+  | { type: 'ssh'; id: string; target: string; required: boolean; uid: number; gid: number; mode: number };
 
 interface StepBase {
   location: SourceLocation;

@@ -11,6 +11,7 @@ import type { EventSink } from '../events.js';
 import type { Digest } from '../lib/digest.js';
 import { prepareBuild } from '../solve/prepare.js';
 import { solveBuild } from '../solve/build.js';
+import type { SshSource } from '../exec/ssh-forwarding.js';
 import type { SecretSource } from '../solve/run-mounts.js';
 import type { Store } from '../store/index.js';
 import type { StoredImage } from '../store/types.js';
@@ -42,6 +43,8 @@ export interface ReplayOptions {
   sink: EventSink;
   /** Secrets are never archived: a replay that needs them is given them again. */
   secrets?: Record<string, SecretSource>;
+  /** Neither are ssh agents. */
+  ssh?: Record<string, SshSource>;
 }
 
 export async function replayArchive(store: Store, archivePath: string, options: ReplayOptions): Promise<ReplayReport> {
@@ -67,7 +70,7 @@ export async function replayArchive(store: Store, archivePath: string, options: 
         store, graph: prepared.graph, bases: prepared.bases, contextDir: sources.context, contextFilter: prepared.contextFilter,
         namedContexts: prepared.namedContexts, network: info.network, limits: {}, noCache: true, sourceDateEpoch: info.sourceDateEpoch,
         labels: info.labels,
-        secrets: options.secrets, signal: options.signal, sink, recordSteps: true,
+        secrets: options.secrets, ssh: options.ssh, signal: options.signal, sink, recordSteps: true,
       });
     } catch (error) {
       if (!isTsbuildError(error) || options.signal?.aborted) throw error;

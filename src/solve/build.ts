@@ -6,6 +6,7 @@ import type { BuildEvent, EventSink, StepInfo } from '../events.js';
 import { StatCache } from '../exec/context/stat-cache.js';
 import type { ContextFilter } from '../exec/copy/types.js';
 import type { SandboxLimits } from '../exec/types.js';
+import { SshAgents, type SshSource } from '../exec/ssh-forwarding.js';
 import { MediaType } from '../layer/oci.js';
 import type { BuildGraph, PlannedStep, StageConfig } from '../plan/types.js';
 import type { ContentStore, StoredImage } from '../store/types.js';
@@ -35,6 +36,8 @@ export interface SolveBuildOptions {
   labels?: Record<string, string>;
   /** `--secret` sources by id. */
   secrets?: Record<string, SecretSource>;
+  /** `--ssh` agents by id: a socket, or key files a per-build ssh-agent holds while the build runs. */
+  ssh?: Record<string, SshSource>;
   signal?: AbortSignal;
   sink: EventSink;
   /** Share one solver between builds in a process to share in-flight steps. */
@@ -67,7 +70,17 @@ export interface SolvedImage {
 
 const defaultSolver = new Solver();
 
+/** The `--ssh` agents live as long as the solve: started first, stopped however it ends. */
 export async function solveBuild(options: SolveBuildOptions): Promise<SolvedImage> {
+  const ssh = await SshAgents.open(options.ssh ?? {});
+  try {
+    return await solveWithAgents(options, ssh);
+  } finally {
+    await ssh.close();
+  }
+}
+
+async function solveWithAgents(options: SolveBuildOptions, ssh: SshAgents): Promise<SolvedImage> {
   const { store, graph } = options;
   const statCache = await StatCache.open(store.layout.contextCache(options.contextDir), { contextDir: options.contextDir });
   const runtime: BuildRuntime = {
@@ -82,6 +95,7 @@ export async function solveBuild(options: SolveBuildOptions): Promise<SolvedImag
     sourceDateEpoch: options.sourceDateEpoch,
     created: rfc3339(options.sourceDateEpoch),
     secrets: options.secrets ?? {},
+    ssh,
   };
   const vertices = buildVertices(runtime, options.bases, stageIndexes(graph, options.noCacheStages ?? [], options.sink));
   const counts = { cached: 0, run: 0 };

@@ -10,6 +10,8 @@
 // - tmpfs: an empty tmpfs.
 // - secret: the secret's bytes in a scratch file mounted read-only (or in the step's env
 //   with `env=`); never in a key, a layer, the history or the log.
+// - ssh: a socket of the step's own, relaying to the agent given for the id
+//   (exec/ssh-agent-relay.ts), mounted read-only (connecting needs no write access to the mount).
 // Mount points never reach the layer: the sandbox makes them in a skeleton lower layer, never
 // in the upper dir, which matches current BuildKit (its MountStubsCleaner removes the empty
 // stubs and the parents it made, recursively for Dockerfile RUN) without a cleanup pass that
@@ -20,6 +22,7 @@ import { join } from 'node:path';
 import { BuildError } from '../errors.js';
 import { copyIntoLayer } from '../exec/copy/copy.js';
 import type { CopySource } from '../exec/copy/types.js';
+import type { RelaySocket } from '../exec/ssh-agent-relay.js';
 import type { SandboxMount } from '../exec/types.js';
 import { digestHex, sha256 } from '../lib/digest.js';
 import { acquireLock, withLock, type FileLock } from '../lib/lock.js';
@@ -39,8 +42,11 @@ export interface PreparedMounts {
   mounts: SandboxMount[];
   /** Extra environment for this step only (secrets with `env=`). */
   env: string[];
-  /** Runs `work` holding the locks of `sharing=locked` cache mounts. */
-  holdLocks<T>(work: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` while the mounts are live: holding the locks of `sharing=locked` cache mounts;
+   * then releases those and closes the step's ssh agent sockets.
+   */
+  use<T>(work: () => Promise<T>): Promise<T>;
 }
 
 export interface MountInputs {
@@ -54,6 +60,10 @@ export async function prepareMounts(runtime: BuildRuntime, step: RunStep, inputs
   const env: string[] = [];
   const locks: string[] = [];
   const held: FileLock[] = [];
+  const agentSockets: RelaySocket[] = [];
+  const release = async () => {
+    await Promise.all([...held.map((lock) => lock.release()), ...agentSockets.map((socket) => socket.close())]);
+  };
   try {
     for (const [index, mount] of step.mounts.entries()) {
       switch (mount.type) {
@@ -95,21 +105,25 @@ export async function prepareMounts(runtime: BuildRuntime, step: RunStep, inputs
           mounts.push({ type: 'bind', source: file, target: mount.target, readonly: true });
           break;
         }
-        case 'ssh':
-          throw unsupported(step, 'RUN --mount=type=ssh');
+        case 'ssh': {
+          const socket = await agentSocket(runtime, step, mount);
+          if (socket === undefined) break;
+          agentSockets.push(socket);
+          mounts.push({ type: 'bind', source: socket.path, target: mount.target, readonly: true });
+          break;
+        }
       }
     }
   } catch (error) {
-    await Promise.all(held.map((lock) => lock.release()));
+    await release();
     throw error;
   }
-  const releaseHeld = () => Promise.all(held.map((lock) => lock.release()));
   return {
     mounts,
     env,
-    holdLocks: <T>(work: () => Promise<T>) =>
+    use: <T>(work: () => Promise<T>) =>
       locks.reduceRight<() => Promise<T>>((inner, lock) => () => withLock(lock, inner, { purpose: `cache mount of ${step.instruction}` }), work)()
-        .finally(releaseHeld),
+        .finally(release),
   };
 }
 
@@ -165,6 +179,18 @@ async function secretValue(runtime: BuildRuntime, step: RunStep, mount: Extract<
   } catch (cause) {
     throw new BuildError('E_SECRET_UNREADABLE', `cannot read secret "${mount.id}" from ${source.file}`, { location: step.location, cause });
   }
+}
+
+/** The step's socket to the agent of the mount's id; none when the id was not given and is not required. */
+async function agentSocket(runtime: BuildRuntime, step: RunStep, mount: Extract<RunMount, { type: 'ssh' }>): Promise<RelaySocket | undefined> {
+  if (!runtime.ssh.has(mount.id)) {
+    if (!mount.required) return undefined;
+    throw new BuildError('E_SSH_MISSING', `ssh agent "${mount.id}" is required by this step but was not given`, {
+      location: step.location,
+      hint: mount.id === 'default' ? 'pass your agent with --ssh default, or key files with --ssh default=~/.ssh/id_ed25519' : `pass it with --ssh ${mount.id}=KEYFILE or --ssh ${mount.id}=SOCKET`,
+    });
+  }
+  return runtime.ssh.forward(mount.id, mount);
 }
 
 function unsupported(step: RunStep, what: string): BuildError {

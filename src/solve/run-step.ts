@@ -41,8 +41,10 @@ export async function runStep(
   if (!env.some((entry) => entry.startsWith('HOME='))) env.push(`HOME=${await homeDir(root, user.uid)}`);
   const scratch = await scratchUpper(runtime, 'run');
   try {
+    const heredocs = await heredocMounts(step, scratch.path);
+    // Nothing may fail between preparing the mounts and use(), which releases them.
     const prepared = await prepareMounts(runtime, step, { sources, scratch: scratch.path });
-    const mounts = [...prepared.mounts, ...(await heredocMounts(step, scratch.path))];
+    const mounts = [...prepared.mounts, ...heredocs];
     const tail = new LogTail(LOG_TAIL_LINES);
     // A chunk may end inside a UTF-8 character: each stream decodes across chunk boundaries.
     const logTo = (stream: 'stdout' | 'stderr') => {
@@ -53,7 +55,7 @@ export async function runStep(
         if (text !== '') ctx.log(stream, text);
       };
     };
-    const result = await prepared.holdLocks(() => runSandboxed(
+    const result = await prepared.use(() => runSandboxed(
       {
         lowerDirs,
         upperDir: scratch.upperDir,

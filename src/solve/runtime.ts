@@ -8,6 +8,7 @@ import type { SandboxLimits } from '../exec/types.js';
 import type { ContextFilter } from '../exec/copy/types.js';
 import type { StatCache } from '../exec/context/stat-cache.js';
 import { knowOpaqueDirs, LayeredRoot } from '../exec/layered-root.js';
+import type { SshAgents } from '../exec/ssh-forwarding.js';
 import type { BuildGraph, FileSource } from '../plan/types.js';
 import type { ContentStore } from '../store/types.js';
 import type { ImageState } from './image.js';
@@ -29,6 +30,8 @@ export interface BuildRuntime {
   created: string;
   /** `--secret` sources by id; only RUN's secret mounts read them, never a key. */
   secrets: Readonly<Record<string, SecretSource>>;
+  /** `--ssh` agents by id; only RUN's ssh mounts reach them, never a key. */
+  ssh: Pick<SshAgents, 'has' | 'forward'>;
 }
 
 export interface LocalDir {

@@ -19,16 +19,32 @@ export interface StepKeyContext {
 
 /**
  * The environment a RUN step sees: proxy settings and build args in scope, then the stage's
- * ENV (an ENV of the same name wins, as in Docker). Nothing of the host's.
+ * ENV (an ENV of the same name wins, as in Docker), then SSH_AUTH_SOCK for an ssh mount.
+ * Nothing of the host's.
  */
 export function runEnvironment(step: RunStep): string[] {
-  const fromEnv = new Set(step.config.env.map((entry) => entry.slice(0, Math.max(0, entry.indexOf('=')))));
+  const fromEnv = new Set(step.config.env.map(envName));
   const args = { ...step.proxy, ...step.args };
   const fromArgs = Object.keys(args)
     .filter((name) => !fromEnv.has(name))
     .sort()
     .map((name) => `${name}=${args[name]}`);
-  return [...fromArgs, ...step.config.env];
+  const env = [...fromArgs, ...step.config.env];
+  return [...env, ...agentSocketEnv(step, env)];
+}
+
+/**
+ * SSH_AUTH_SOCK at the first ssh mount's socket unless the step's environment sets it, as
+ * BuildKit's llb does; set whether or not the agent was given, so it is part of the key alone.
+ */
+function agentSocketEnv(step: RunStep, env: readonly string[]): string[] {
+  const first = step.mounts.find((mount) => mount.type === 'ssh');
+  if (!first || env.some((entry) => envName(entry) === 'SSH_AUTH_SOCK')) return [];
+  return [`SSH_AUTH_SOCK=${first.target}`];
+}
+
+function envName(entry: string): string {
+  return entry.slice(0, Math.max(0, entry.indexOf('=')));
 }
 
 export function resolveNetwork(step: RunStep, context: StepKeyContext): 'none' | 'host' {
@@ -72,7 +88,8 @@ function mountDefinition(mount: RunMount): KeyValue {
     case 'secret':
       return { type: 'secret', id: mount.id, target: mount.target, env: mount.env, required: mount.required, uid: mount.uid, gid: mount.gid, mode: mount.mode };
     case 'ssh':
-      return { type: 'ssh', id: mount.id, target: mount.target, required: mount.required };
+      // Which agent (the id) and where: the agent's socket path and its keys are never keyed.
+      return { type: 'ssh', id: mount.id, target: mount.target, required: mount.required, uid: mount.uid, gid: mount.gid, mode: mount.mode };
   }
 }
 

@@ -1,18 +1,11 @@
 // RUN --mount in a user's builds: secrets that leave no trace, a cache that outlives builds,
 // bind mounts whose writes are thrown away.
 
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testdir } from '../helpers/testdir.js';
+import { filesUnder, testdir } from '../helpers/testdir.js';
 import { openSession, type Session } from './session.js';
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? filesUnder(path) : [path];
-  });
-}
 
 describe('RUN --mount', () => {
   let session: Session;

@@ -1,8 +1,8 @@
 // The real CLI as separate processes: Ctrl-C during a build, two builds at once on one store,
 // a prune during a build. Runs a private build of the CLI (isolated-cli.ts).
 
-import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTree } from '../helpers/testdir.js';
@@ -10,6 +10,8 @@ import { isolatedCli } from './isolated-cli.js';
 import { openSession, type Session } from './session.js';
 
 let CLI: string;
+const hasOpenSsh = ['ssh-agent', 'ssh-add', 'ssh-keygen'].every((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0);
+if (!hasOpenSsh) console.warn('skipping the Ctrl-C test of ssh agents: OpenSSH (openssh-client) is not installed');
 
 interface Child {
   stderr: () => string;
@@ -19,8 +21,8 @@ interface Child {
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
 }
 
-function cli(store: string, argv: string[]): Child {
-  const child = spawn(process.execPath, [CLI, '--root', store, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH } });
+function cli(store: string, argv: string[], env: NodeJS.ProcessEnv = {}): Child {
+  const child = spawn(process.execPath, [CLI, '--root', store, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH, ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -81,6 +83,26 @@ describe('tsbuild build as a process', () => {
     const verify = await session.tsbuild(['store', 'verify']);
     expect(verify.status, verify.stdout + verify.stderr).toBe(0);
     expect((await session.tsbuild(['inspect', 'sleepy'])).status).not.toBe(0);
+  });
+
+  it.skipIf(!hasOpenSsh)('Ctrl-C during a step with an ssh mount also stops the build\'s ssh-agent and removes its sockets', async () => {
+    // TMPDIR of its own: the agent's socket dir, and so its command line, are this build's alone.
+    const tmp = join(session.dir, 'ssh-tmp');
+    mkdirSync(tmp);
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(tmp, 'key')]);
+    const context = join(session.dir, 'ssh-sleepy');
+    writeTree(context, { Dockerfile: 'FROM busybox\nRUN --mount=type=ssh sleep 4244\n' });
+    const build = cli(session.store, ['build', '--progress', 'json', '--ssh', `default=${join(tmp, 'key')}`, context], { TMPDIR: tmp });
+    for (let waited = 0; processesRunning('^sleep 4244$').length < 1; waited += 50) {
+      if (waited > 15_000) throw new Error(`the step's process never started; stderr:\n${build.stderr()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(processesRunning(`ssh-agent -D -a ${tmp}/`)).toHaveLength(1);
+    build.kill('SIGINT');
+    const { code } = await build.exited;
+    expect(code, build.stderr()).toBe(130);
+    expect(processesRunning(`ssh-agent -D -a ${tmp}/`)).toEqual([]);
+    expect(readdirSync(tmp).sort()).toEqual(['key', 'key.pub']);
   });
 
   it('two builds at once on one store both succeed with the same image', async () => {

@@ -93,3 +93,13 @@ export function listTree(root: string): string[] {
   walk(root, '');
   return lines;
 }
+
+/** The regular files below `root`, for scanning a whole tree's bytes; entries that vanish while it walks are skipped. */
+export function filesUnder(root: string): string[] {
+  return readdirSync(root).flatMap((name) => {
+    const path = join(root, name);
+    const stats = lstatSync(path, { throwIfNoEntry: false });
+    if (!stats) return [];
+    return stats.isDirectory() ? filesUnder(path) : stats.isFile() ? [path] : [];
+  });
+}

@@ -362,7 +362,10 @@ describe('RUN --mount', () => {
     expect(mountOf('type=tmpfs,target=/tmp,size=64m')).toEqual({ type: 'tmpfs', target: '/tmp', size: 64 * 1024 * 1024 });
     expect(mountOf('type=secret,id=npmrc')).toEqual({ type: 'secret', id: 'npmrc', target: '/run/secrets/npmrc', required: false, uid: 0, gid: 0, mode: 0o400 });
     expect(mountOf('type=secret,id=tok,env=TOKEN,required')).toMatchObject({ id: 'tok', target: '', env: 'TOKEN', required: true });
-    expect(mountOf('type=ssh')).toEqual({ type: 'ssh', id: 'default', target: '/run/buildkit/ssh_agent.0', required: false });
+    expect(mountOf('type=ssh')).toEqual({ type: 'ssh', id: 'default', target: '/run/buildkit/ssh_agent.0', required: false, uid: 0, gid: 0, mode: 0o600 });
+    expect(mountOf('type=ssh,id=git,target=agent.sock,required,uid=1000,gid=1000,mode=0660')).toEqual({
+      type: 'ssh', id: 'git', target: '/w/agent.sock', required: true, uid: 1000, gid: 1000, mode: 0o660,
+    });
   });
 
   it('reads booleans as Go does, and numbers ssh sockets', () => {
@@ -370,6 +373,9 @@ describe('RUN --mount', () => {
     expect(mountOf('type=cache,target=/x,readonly=False')).toMatchObject({ readonly: false });
     const run = last<RunStep>('FROM scratch\nRUN --mount=type=ssh --mount=type=ssh,id=other x');
     expect(run.mounts.map((m) => m.target)).toEqual(['/run/buildkit/ssh_agent.0', '/run/buildkit/ssh_agent.1']);
+    // N is the index among all the step's ssh mounts, as BuildKit's llb numbers them.
+    const mixed = last<RunStep>('FROM scratch\nRUN --mount=type=ssh,target=/a --mount=type=tmpfs,target=/t --mount=type=ssh x');
+    expect(mixed.mounts.map((m) => m.target)).toEqual(['/a', '/t', '/run/buildkit/ssh_agent.1']);
   });
 
   it('expands values after splitting, so a variable cannot add an option', () => {

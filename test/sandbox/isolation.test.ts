@@ -4,9 +4,10 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxHelperPath } from '../../src/exec/sandbox.js';
 import { busyboxRootfs } from '../helpers/fixtures.js';
@@ -94,6 +95,24 @@ describe.each(modesToTest())('isolation ($name)', (mode) => {
       const r = await runStep(mode, stepSpec(scratch, mode, ['/probe', 'connect', '127.0.0.1', String(port)]));
       expect(r.stdout).toBe('ECONNREFUSED\n');
       expect(connections).toBe(0);
+    });
+
+    it('a unix socket bind-mounted read-only (a forwarded ssh agent) answers, with no network, to the ids its mode allows', async () => {
+      const path = join(scratch.mkdir(`unix-${mode.name}`), 'agent.sock');
+      const agent = createServer((socket) => socket.once('data', (data) => socket.end(`pong ${data}\n`)));
+      await new Promise<void>((done) => agent.listen(path, done));
+      try {
+        // Owned by the user the sandbox maps to root inside, as tsbuild makes its forwarding sockets.
+        chownSync(path, mode.uid, mode.gid);
+        chmodSync(path, 0o600);
+        const mounts = [...stepSpec(scratch, mode, []).mounts!, { type: 'bind' as const, source: path, target: '/run/agent.sock', readonly: true }];
+        const asRoot = await runStep(mode, stepSpec(scratch, mode, ['/probe', 'unix', '/run/agent.sock'], { mounts }));
+        expect(asRoot.stdout, asRoot.stderr).toBe('pong ping\n');
+        const asNobody = await runStep(mode, stepSpec(scratch, mode, ['/probe', 'unix', '/run/agent.sock'], { mounts, uid: 65534, gid: 65534 }));
+        expect(asNobody.stdout, asNobody.stderr).toBe('EACCES\n');
+      } finally {
+        agent.close();
+      }
     });
 
     it('host: the same listener is reachable (the check above can fail)', async () => {

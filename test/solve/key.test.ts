@@ -127,6 +127,17 @@ describe('step definitions', () => {
     expect(runEnvironment(step)).toEqual(['W=w', 'V=env']);
   });
 
+  it('an ssh mount sets SSH_AUTH_SOCK to its socket unless the environment has one, and keys its id, place and mode', () => {
+    const ssh = (id: string, target: string, mode = 0o600) => ({ type: 'ssh' as const, id, target, required: false, uid: 0, gid: 0, mode });
+    const step = runStep('make', { mounts: [ssh('default', '/run/a'), ssh('git', '/run/b')] });
+    expect(runEnvironment(step)).toContain('SSH_AUTH_SOCK=/run/a');
+    const own = runStep('make', { mounts: [ssh('default', '/run/a')], config: stageConfig({ env: ['SSH_AUTH_SOCK=/mine'] }) });
+    expect(runEnvironment(own).filter((entry) => entry.startsWith('SSH_AUTH_SOCK='))).toEqual(['SSH_AUTH_SOCK=/mine']);
+    const variants = [ssh('other', '/run/a'), ssh('default', '/run/c'), ssh('default', '/run/a', 0o666)];
+    const digests = variants.map((mount) => digestOfRun(runStep('make', { mounts: [mount] })));
+    expect(new Set([digestOfRun(runStep('make', { mounts: [ssh('default', '/run/a')] })), ...digests]).size).toBe(variants.length + 1);
+  });
+
   it('COPY keys change with chown, chmod, dest, workdir and sources', () => {
     const base = copyStep(['a'], 'dest/');
     const variants = [

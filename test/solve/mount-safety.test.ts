@@ -6,14 +6,14 @@
 // (injected mount options), BuildKit CVE-2024-23651 (a cache dir swapped for a symlink while
 // another step uses it) and CVE-2024-23652 (mount stubs cleaned through a symlink).
 
-import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreLayout } from '../../src/store/layout.js';
 import { busyboxImageLayout } from '../helpers/busybox-image.js';
 import { runCli, type CliRun } from '../helpers/run-cli.js';
-import { listTree, testdir, type Tree } from '../helpers/testdir.js';
+import { filesUnder, listTree, testdir, type Tree } from '../helpers/testdir.js';
 // @ts-expect-error plain JS helper shared with scripts/conformance-reference.mjs
 import { listImage } from '../helpers/image-listing.mjs';
 
@@ -266,14 +266,6 @@ async function lineOf(archive: string, path: string): Promise<string | undefined
   return ((await listImage(archive)).listing as string[]).find((l) => l.startsWith(`${path} `));
 }
 
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    const stats = lstatSync(path, { throwIfNoEntry: false });
-    if (!stats) return [];
-    return stats.isDirectory() ? filesUnder(path) : stats.isFile() ? [path] : [];
-  });
-}
 
 /** A ustar archive written by hand, so that names no tar tool would write are possible. */
 function tarOf(entries: Array<{ name: string; body?: string; symlink?: string }>): Buffer {

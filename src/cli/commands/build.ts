@@ -11,7 +11,7 @@ import type { CliContext, GlobalOptions } from '../context.js';
 import { formatPlanText } from '../plan-output.js';
 import { STDIN_ARG } from '../argv.js';
 import { recipeFromStdin } from '../stdin.js';
-import { parsePairs, parseSecrets } from '../flag-values.js';
+import { parsePairs, parseSecrets, parseSshSources } from '../flag-values.js';
 import { buildArgValues } from './plan.js';
 import { registryFlags, registryOptions, type RegistryFlags } from './registry-flags.js';
 import type { CommandSpec } from './types.js';
@@ -39,6 +39,7 @@ interface BuildArgs extends RegistryFlags {
   metadataFile?: string;
   dryRun: boolean;
   secret: string[];
+  ssh: string[];
   buildContext: string[];
   pull?: boolean;
   cacheFrom: string[];
@@ -59,6 +60,8 @@ export const buildCommand: CommandSpec<BuildArgs> = {
     ['tsbuild build --archive release.tar -t app:1.4 .', 'keep the whole build environment for replay, shell and diff'],
     ['SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) tsbuild build .', 'stamp the image with the last commit time'],
     ['tsbuild build --cache-from type=registry,ref=reg.example/app:cache --cache-to type=registry,ref=reg.example/app:cache,mode=max .', 'share the build cache between CI runners through a registry'],
+    ['tsbuild build --ssh default .', 'RUN --mount=type=ssh steps use your agent ($SSH_AUTH_SOCK); the key never enters the image'],
+    ['tsbuild build --ssh github=$HOME/.ssh/deploy_key .', 'RUN --mount=type=ssh,id=github steps get an agent holding this key for the build'],
     ['tsbuild build -t reg.example/app:1 --push .', 'build and push (FROM images missing from the store are pulled)'],
   ],
   builder: (y) =>
@@ -80,6 +83,7 @@ export const buildCommand: CommandSpec<BuildArgs> = {
       .option('archive-cache-mounts', { type: 'boolean', default: false, describe: 'With --archive: also archive the contents of RUN --mount=type=cache dirs' })
       .option('platform', { type: 'string', describe: 'Target platform os/arch[/variant] (default: this host)' })
       .option('secret', { type: 'string', array: true, nargs: 1, default: [], describe: 'Give RUN --mount=type=secret a secret: id=ID,src=FILE or id=ID,env=VAR' })
+      .option('ssh', { type: 'string', array: true, nargs: 1, default: [], describe: 'Give RUN --mount=type=ssh an agent: default (your $SSH_AUTH_SOCK), ID=SOCKET or ID=KEYFILE[,KEYFILE…] (repeatable)' })
       .option('build-context', { type: 'string', array: true, nargs: 1, default: [], describe: 'Name another context NAME=DIR or NAME=docker-image://REF, for FROM NAME and COPY --from=NAME (repeatable)' })
       .option('label', { type: 'string', array: true, nargs: 1, default: [], describe: 'Add an image label K=V (repeatable)' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print only the image digest; no progress' })
@@ -149,6 +153,7 @@ function buildOptions(args: BuildArgs & GlobalOptions, ctx: CliContext): BuildOp
     platform: args.platform,
     labels: parsePairs('--label', args.label),
     secrets: parseSecrets(args.secret, ctx),
+    ssh: parseSshSources(args.ssh, ctx),
     buildContexts: parsePairs('--build-context', args.buildContext),
     outputs: args.output,
     pull: args.pull === undefined ? 'missing' : args.pull ? 'always' : 'never',
