@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(gcc make libc6-dev busybox-static docker-registry skopeo umoci uidmap tmux attr apache2-utils bzip2 xz-utils time docker.io podman)
+DEBIAN_PACKAGES=(gcc make libc6-dev busybox-static docker-registry skopeo umoci uidmap tmux attr apache2-utils bzip2 xz-utils time docker.io podman openssh-client git)
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
