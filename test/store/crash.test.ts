@@ -69,6 +69,8 @@ describe('crash safety', () => {
     const b = spawnVictim(root, 'load', await busyboxImageLayout(), '6');
     const pruner = spawnVictim(root, 'prune');
     const [ea, eb] = await Promise.all([a.exited, b.exited]);
+    // On a loaded machine the loads can end before the pruner's first round: let it finish one.
+    await waitFor(() => pruner.lines.length > 0, 60_000);
     await killVictim(pruner);
     expect(ea).toMatchObject({ code: 0 });
     expect(eb).toMatchObject({ code: 0 });
