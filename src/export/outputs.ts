@@ -23,6 +23,13 @@ export const ARCHIVE_EXPORTERS: Record<string, ArchiveWriter> = {
   tar: (store, image, out, options) => writeRootfsTar(store, image, out, options.sourceDateEpoch ?? 0),
 };
 
+/** Outputs that are OCI image layouts: their index.json can carry index and descriptor annotations. */
+const LAYOUT_OUTPUT_TYPES = ['oci', 'docker'];
+
+export function isLayoutOutput(spec: OutputSpec): boolean {
+  return LAYOUT_OUTPUT_TYPES.includes(spec.type);
+}
+
 /** `type=local`: the root filesystem as files in a directory (no stream, so not `dest=-`). */
 export const LOCAL_OUTPUT_TYPE = 'local';
 
