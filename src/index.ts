@@ -8,7 +8,7 @@ import type { EventSink } from './events.js';
 import type { SandboxLimits } from './exec/types.js';
 import { imageAnnotations, parseAnnotation, type ImageAnnotations } from './export/annotations.js';
 import { dockerSocketPath, loadIntoDocker } from './export/docker-load.js';
-import { BUILD_ARCHIVE_TYPE, isLayoutOutput, parseOutputSpec, writeOutput, type OutputSpec } from './export/outputs.js';
+import { BUILD_ARCHIVE_TYPE, isDockerLoadOutput, isLayoutOutput, parseOutputSpec, writeOutput, type OutputSpec } from './export/outputs.js';
 import { readPackageVersion } from './lib/package-version.js';
 import { writeBuildArchiveFile } from './replay/record.js';
 import type { Digest } from './lib/digest.js';
@@ -171,8 +171,10 @@ export interface BuildOptions {
    * `TYPE[os/arch]`.
    */
   annotations?: string[];
-  /** `--load`: load the image into the Docker daemon at `dockerHost` (a `unix://` DOCKER_HOST; the default socket when absent). */
-  load?: { dockerHost?: string };
+  /** `--load` (or an `--output type=docker` without `dest=`): load the image into the Docker daemon at `dockerHost`. */
+  load?: boolean;
+  /** DOCKER_HOST, for `load`: a `unix://` socket; the default socket when absent. */
+  dockerHost?: string;
   /** `--secret` sources by id, for RUN --mount=type=secret: a file to read, or the value itself. */
   secrets?: Record<string, SecretSource>;
   /**
@@ -240,14 +242,16 @@ export async function build(options: BuildOptions, sink: EventSink): Promise<Bui
   const started = Date.now();
   const cwd = options.cwd ?? options.contextDir;
   const imageOutputs = (options.outputs ?? []).map((text) => parseImageOutput(text));
-  const specs = (options.outputs ?? []).filter((_, i) => !imageOutputs[i]).map((text) => parseOutputSpec(text, cwd));
+  const fileOutputs = (options.outputs ?? []).filter((_, i) => !imageOutputs[i]);
+  const load = options.load === true || fileOutputs.some(isDockerLoadOutput);
+  const specs = fileOutputs.filter((text) => !isDockerLoadOutput(text)).map((text) => parseOutputSpec(text, cwd));
   const outputs = specs.filter((spec) => spec.type !== BUILD_ARCHIVE_TYPE);
   const archiveDest = options.archive !== undefined ? resolve(cwd, options.archive) : specs.find((spec) => spec.type === BUILD_ARCHIVE_TYPE)?.dest;
   const { names, push } = imageNames(options.tags ?? [], imageOutputs.filter((o) => o !== undefined), options.push ?? false);
   const cacheFrom = (options.cacheFrom ?? []).map((text) => parseCacheFrom(text, cwd));
   const cacheTo = (options.cacheTo ?? []).map((text) => parseCacheTo(text, cwd));
   const annotations = buildAnnotations(options, outputs);
-  const dockerSocket = options.load === undefined ? undefined : dockerSocketPath(options.load.dockerHost);
+  const dockerSocket = load ? dockerSocketPath(options.dockerHost) : undefined;
   const registry: RegistryOptions = { ...options.registry, signal: options.signal, onEvent: sink };
   const store = await Store.open(options.storeRoot);
   let cache: BuildCache | undefined;

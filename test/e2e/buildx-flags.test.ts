@@ -145,6 +145,16 @@ describe('buildx flags', () => {
         expect(inspected.Created).toBe('1970-01-01T00:00:00Z');
       });
 
+      it('-o type=docker without dest= is a load too', async () => {
+        const metadataFile = join(session.dir, 'output-load.json');
+        const built = await session.tsbuild(['build', '-q', '-o', 'type=docker', '-t', 'tsbuild-output-load:1', '--metadata-file', metadataFile, context], {
+          env: { DOCKER_HOST: `unix://${dockerd.socket}` },
+        });
+        expect(built.status, built.stderr).toBe(0);
+        const [inspected] = JSON.parse(dockerd.docker('image', 'inspect', 'tsbuild-output-load:1'));
+        expect(inspected.Id).toBe(JSON.parse(readFileSync(metadataFile, 'utf8'))['containerimage.config.digest']);
+      });
+
       it('an image the daemon refuses is an error with its message, and stays in the store', async () => {
         // dockerd on Linux refuses a Windows image: a real refusal by the Engine API.
         writeTree(join(session.dir, 'windows'), { Dockerfile: 'FROM scratch\nCOPY greeting /greeting\n', greeting: 'hi\n' });

@@ -83,7 +83,7 @@ export const buildCommand: CommandSpec<BuildArgs> = {
       .option('max-parallelism', { type: 'number', describe: 'How many steps run at once (default: two per CPU)' })
       .option('pids', { type: 'number', describe: 'Process limit of each RUN step' })
       .option('progress', { choices: ['auto', 'tty', 'plain', 'json', 'quiet'] as const, default: 'auto' as const, describe: 'Progress output on stderr' })
-      .option('output', { alias: 'o', type: 'string', array: true, nargs: 1, default: [], describe: 'Also write the image: type=oci|docker|tar,dest=FILE (- for stdout), type=local,dest=DIR, type=registry,name=REF (push), or the build: type=archive,dest=FILE' })
+      .option('output', { alias: 'o', type: 'string', array: true, nargs: 1, default: [], describe: 'Also write the image: type=oci|docker|tar,dest=FILE (- for stdout), type=docker alone (as --load), type=local,dest=DIR, type=registry,name=REF (push), or the build: type=archive,dest=FILE' })
       .option('archive', { type: 'string', describe: 'Write the whole build environment, step by step, to this OCI archive (for replay, shell, diff)' })
       .option('archive-cache-mounts', { type: 'boolean', default: false, describe: 'With --archive: also archive the contents of RUN --mount=type=cache dirs' })
       .option('platform', { type: 'string', describe: 'Target platform os/arch[/variant] (default: this host)' })
@@ -164,7 +164,8 @@ function buildOptions(args: BuildArgs & GlobalOptions, ctx: CliContext): BuildOp
     platform: args.platform,
     labels: parsePairs('--label', args.label),
     annotations: args.annotation,
-    ...(args.load ? { load: { dockerHost: ctx.env.DOCKER_HOST } } : {}),
+    load: args.load,
+    dockerHost: ctx.env.DOCKER_HOST,
     secrets: parseSecrets(args.secret, ctx),
     ssh: parseSshSources(args.ssh, ctx),
     buildContexts: parsePairs('--build-context', args.buildContext),
