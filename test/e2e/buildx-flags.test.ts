@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildEvent } from '../../src/events.js';
 import { formatPlatform, hostPlatform } from '../../src/lib/platform.js';
-import { dockerdUnavailable, startDockerd, type TestDockerd } from '../helpers/dockerd.js';
+import { dockerdUnavailable, useDockerd } from '../helpers/dockerd.js';
 import { writeTree } from '../helpers/testdir.js';
 import { openSession, type Session } from './session.js';
 
@@ -119,17 +119,12 @@ describe('buildx flags', () => {
     });
 
     describe.skipIf(noDockerd)('into a real dockerd', () => {
-      let dockerd: TestDockerd;
-
-      beforeAll(async () => {
-        dockerd = await startDockerd();
-        return () => dockerd.stop();
-      }, 90_000);
+      const dockerd = useDockerd();
 
       it('loads the image under every -t name, with its config, and reports the transfer', async () => {
         const metadataFile = join(session.dir, 'loaded.json');
         const built = await session.buildJson(['--load', '-t', 'tsbuild-loaded:1', '-t', 'example.com/team/app:2', '--metadata-file', metadataFile, context], {
-          env: { DOCKER_HOST: `unix://${dockerd.socket}` },
+          env: { DOCKER_HOST: `unix://${dockerd().socket}` },
         });
         expect(built.status, built.stderr).toBe(0);
         const metadata = JSON.parse(readFileSync(metadataFile, 'utf8'));
@@ -137,7 +132,7 @@ describe('buildx flags', () => {
         expect(transfers.at(-1)).toMatchObject({ id: `load:${metadata['containerimage.digest']}`, done: true });
         expect(transfers.at(-1)!.label).toMatch(/^loading [0-9a-f]{12}$/);
 
-        const [inspected] = JSON.parse(dockerd.docker('image', 'inspect', 'tsbuild-loaded:1'));
+        const [inspected] = JSON.parse(dockerd().docker('image', 'inspect', 'tsbuild-loaded:1'));
         expect(inspected.Id).toBe(metadata['containerimage.config.digest']);
         expect(inspected.RepoTags.sort()).toEqual(['example.com/team/app:2', 'tsbuild-loaded:1']);
         expect(inspected.Config.Cmd).toEqual(['cat', '/greeting']);
@@ -148,10 +143,10 @@ describe('buildx flags', () => {
       it('-o type=docker without dest= is a load too', async () => {
         const metadataFile = join(session.dir, 'output-load.json');
         const built = await session.tsbuild(['build', '-q', '-o', 'type=docker', '-t', 'tsbuild-output-load:1', '--metadata-file', metadataFile, context], {
-          env: { DOCKER_HOST: `unix://${dockerd.socket}` },
+          env: { DOCKER_HOST: `unix://${dockerd().socket}` },
         });
         expect(built.status, built.stderr).toBe(0);
-        const [inspected] = JSON.parse(dockerd.docker('image', 'inspect', 'tsbuild-output-load:1'));
+        const [inspected] = JSON.parse(dockerd().docker('image', 'inspect', 'tsbuild-output-load:1'));
         expect(inspected.Id).toBe(JSON.parse(readFileSync(metadataFile, 'utf8'))['containerimage.config.digest']);
       });
 
@@ -159,13 +154,13 @@ describe('buildx flags', () => {
         // dockerd on Linux refuses a Windows image: a real refusal by the Engine API.
         writeTree(join(session.dir, 'windows'), { Dockerfile: 'FROM scratch\nCOPY greeting /greeting\n', greeting: 'hi\n' });
         const result = await session.tsbuild(['build', '--progress', 'plain', '--platform', 'windows/amd64', '--load', '-t', 'refused:1', join(session.dir, 'windows')], {
-          env: { DOCKER_HOST: `unix://${dockerd.socket}` },
+          env: { DOCKER_HOST: `unix://${dockerd().socket}` },
         });
         expect(result.status, result.stderr).toBe(6);
         expect(result.stderr).toMatch(/ERROR: --load: the Docker daemon refused the image: .*windows.* \[E_DOCKER_LOAD\]/);
         expect(result.stderr).toMatch(/^hint: /m);
         expect((await session.tsbuild(['inspect', 'refused:1'])).status).toBe(0);
-        expect(() => dockerd.docker('image', 'inspect', 'refused:1')).toThrow();
+        expect(() => dockerd().docker('image', 'inspect', 'refused:1')).toThrow();
       });
     });
   });

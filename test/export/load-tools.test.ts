@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dockerdUnavailable, startDockerd, type TestDockerd } from '../helpers/dockerd.js';
+import { dockerdUnavailable, useDockerd } from '../helpers/dockerd.js';
 import { writeTree } from '../helpers/testdir.js';
 import { openSession, type Session } from '../e2e/session.js';
 
@@ -32,16 +32,11 @@ describe('type=docker output in docker and podman', () => {
   afterAll(() => session.close());
 
   describe.skipIf(noDockerd)('docker', () => {
-    let dockerd: TestDockerd;
-
-    beforeAll(async () => {
-      dockerd = await startDockerd();
-      return () => dockerd.stop();
-    }, 90_000);
+    const dockerd = useDockerd();
 
     it('loads with docker load and runs its CMD', () => {
-      expect(dockerd.docker('load', '-i', archive)).toContain('tsbuild-load-test:1');
-      expect(dockerd.docker('run', '--rm', '--network', 'none', 'tsbuild-load-test:1')).toBe('hello from a tsbuild image\n');
+      expect(dockerd().docker('load', '-i', archive)).toContain('tsbuild-load-test:1');
+      expect(dockerd().docker('run', '--rm', '--network', 'none', 'tsbuild-load-test:1')).toBe('hello from a tsbuild image\n');
     });
   });
 

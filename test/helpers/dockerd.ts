@@ -5,6 +5,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { beforeAll } from 'vitest';
 
 export const DOCKERD = '/usr/sbin/dockerd';
 export const DOCKER = '/usr/bin/docker';
@@ -53,6 +54,16 @@ export async function startDockerd(): Promise<TestDockerd> {
     throw new Error('dockerd did not answer on its socket within 60 s');
   }
   return { socket, docker, stop };
+}
+
+/** A dockerd for the enclosing describe block: started before its tests, stopped after them. */
+export function useDockerd(): () => TestDockerd {
+  let dockerd: TestDockerd | undefined;
+  beforeAll(async () => {
+    dockerd = await startDockerd();
+    return () => dockerd!.stop();
+  }, 90_000);
+  return () => dockerd!;
 }
 
 async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
