@@ -10,6 +10,7 @@ export const ExitStatus = {
   store: 3,
   registry: 4,
   replayDiverged: 5,
+  daemon: 6,
   interrupted: 130,
   internal: 70,
 } as const;
@@ -142,6 +143,13 @@ export class RegistryError extends TsbuildError {
   constructor(code: string, message: string, options: TsbuildErrorOptions & { status?: number } = {}) {
     super(code, message, ExitStatus.registry, options);
     this.status = options.status;
+  }
+}
+
+/** The Docker daemon (`--load`) could not be reached, or refused the image. */
+export class DaemonError extends TsbuildError {
+  constructor(code: string, message: string, options: TsbuildErrorOptions = {}) {
+    super(code, message, ExitStatus.daemon, options);
   }
 }
 

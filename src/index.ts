@@ -6,17 +6,20 @@ import type { Writable } from 'node:stream';
 import { CancelledError, isTsbuildError, type SourceLocation } from './errors.js';
 import type { EventSink } from './events.js';
 import type { SandboxLimits } from './exec/types.js';
-import { BUILD_ARCHIVE_TYPE, parseOutputSpec, writeOutput } from './export/outputs.js';
+import { imageAnnotations, parseAnnotation, type ImageAnnotations } from './export/annotations.js';
+import { dockerSocketPath, loadIntoDocker } from './export/docker-load.js';
+import { BUILD_ARCHIVE_TYPE, isDockerLoadOutput, isLayoutOutput, parseOutputSpec, writeOutput, type OutputSpec } from './export/outputs.js';
 import { readPackageVersion } from './lib/package-version.js';
 import { writeBuildArchiveFile } from './replay/record.js';
 import type { Digest } from './lib/digest.js';
 import type { BuildGraph } from './plan/types.js';
-import { parsePlatform } from './plan/platform.js';
+import { hostPlatform, parsePlatform } from './plan/platform.js';
 import { pullBaseImages } from './registry/base-pull.js';
 import { openBuildCache, type BuildCache } from './registry/build-cache.js';
 import { imageNames, parseImageOutput } from './registry/build-outputs.js';
 import { parseCacheFrom, parseCacheTo } from './registry/cache-spec.js';
 import type { RegistryOptions } from './registry/options.js';
+import { ProgressStream, transferLabel } from './registry/progress.js';
 import { pushImage } from './registry/push.js';
 import { solveBuild } from './solve/build.js';
 import { prepareBuild, type PrepareOptions } from './solve/prepare.js';
@@ -123,6 +126,8 @@ export { KEY_VERSION, cacheKey, definitionDigest } from './solve/key.js';
 export type { SecretSource } from './solve/run-mounts.js';
 export type { SshSource } from './exec/ssh-forwarding.js';
 export { parseOutputSpec, writeOutput, type OutputSpec } from './export/outputs.js';
+export { parseAnnotation, imageAnnotations, type Annotation, type AnnotationType, type ImageAnnotations } from './export/annotations.js';
+export { dockerSocketPath, loadIntoDocker, DEFAULT_DOCKER_HOST, type DockerLoadOptions } from './export/docker-load.js';
 export { writeOciArchive, writeDockerArchive } from './export/image-archive.js';
 export { parseSourceDateEpoch } from './layer/source-date-epoch.js';
 
@@ -160,6 +165,16 @@ export interface BuildOptions {
   platform?: string;
   /** `--label`: added to the image's labels. */
   labels?: Record<string, string>;
+  /**
+   * `--annotation` values as buildx spells them: `KEY=VALUE` or `TYPE[,TYPE…]:KEY=VALUE`, TYPE
+   * one of manifest, manifest-descriptor, index (these two on OCI layout outputs), optionally
+   * `TYPE[os/arch]`.
+   */
+  annotations?: string[];
+  /** `--load` (or an `--output type=docker` without `dest=`): load the image into the Docker daemon at `dockerHost`. */
+  load?: boolean;
+  /** DOCKER_HOST, for `load`: a `unix://` socket; the default socket when absent. */
+  dockerHost?: string;
   /** `--secret` sources by id, for RUN --mount=type=secret: a file to read, or the value itself. */
   secrets?: Record<string, SecretSource>;
   /**
@@ -227,12 +242,16 @@ export async function build(options: BuildOptions, sink: EventSink): Promise<Bui
   const started = Date.now();
   const cwd = options.cwd ?? options.contextDir;
   const imageOutputs = (options.outputs ?? []).map((text) => parseImageOutput(text));
-  const specs = (options.outputs ?? []).filter((_, i) => !imageOutputs[i]).map((text) => parseOutputSpec(text, cwd));
+  const fileOutputs = (options.outputs ?? []).filter((_, i) => !imageOutputs[i]);
+  const load = options.load === true || fileOutputs.some(isDockerLoadOutput);
+  const specs = fileOutputs.filter((text) => !isDockerLoadOutput(text)).map((text) => parseOutputSpec(text, cwd));
   const outputs = specs.filter((spec) => spec.type !== BUILD_ARCHIVE_TYPE);
   const archiveDest = options.archive !== undefined ? resolve(cwd, options.archive) : specs.find((spec) => spec.type === BUILD_ARCHIVE_TYPE)?.dest;
   const { names, push } = imageNames(options.tags ?? [], imageOutputs.filter((o) => o !== undefined), options.push ?? false);
   const cacheFrom = (options.cacheFrom ?? []).map((text) => parseCacheFrom(text, cwd));
   const cacheTo = (options.cacheTo ?? []).map((text) => parseCacheTo(text, cwd));
+  const annotations = buildAnnotations(options, outputs);
+  const dockerSocket = load ? dockerSocketPath(options.dockerHost) : undefined;
   const registry: RegistryOptions = { ...options.registry, signal: options.signal, onEvent: sink };
   const store = await Store.open(options.storeRoot);
   let cache: BuildCache | undefined;
@@ -248,7 +267,7 @@ export async function build(options: BuildOptions, sink: EventSink): Promise<Bui
       store: cache.store, graph, bases, contextDir: options.contextDir, contextFilter, namedContexts,
       network: options.network ?? 'none', limits: options.limits ?? {}, noCache: options.noCache ?? false, noCacheStages: options.noCacheStages,
       maxParallelism: options.maxParallelism,
-      sourceDateEpoch: options.sourceDateEpoch ?? 0, labels: options.labels, secrets: options.secrets, ssh: options.ssh, signal: options.signal, sink,
+      sourceDateEpoch: options.sourceDateEpoch ?? 0, labels: options.labels, manifestAnnotations: annotations.manifest, secrets: options.secrets, ssh: options.ssh, signal: options.signal, sink,
       recordSteps: archiveDest !== undefined,
     });
     const { image } = solved;
@@ -256,7 +275,7 @@ export async function build(options: BuildOptions, sink: EventSink): Promise<Bui
     await cache.fetchLayers([image, ...(solved.steps ?? []).map((step) => step.image)].flatMap(imageLayers));
     await writeImageStepLogs(store.layout, image.manifestDescriptor.digest, solved.stepLogs);
     for (const output of outputs) {
-      await writeOutput(output, store, image, { names, sourceDateEpoch: options.sourceDateEpoch ?? 0, stdout: options.stdout });
+      await writeOutput(output, store, image, { names, sourceDateEpoch: options.sourceDateEpoch ?? 0, stdout: options.stdout, annotations });
     }
     if (archiveDest !== undefined) {
       await writeBuildArchiveFile(store, {
@@ -267,6 +286,8 @@ export async function build(options: BuildOptions, sink: EventSink): Promise<Bui
       }, archiveDest);
     }
     for (const name of names) await store.setTag(name, image.manifestDescriptor);
+    // After the tags: an image the daemon refuses is still in the store.
+    if (dockerSocket !== undefined) await loadIntoDocker(store, image, { socketPath: dockerSocket, names, signal: options.signal, observe: () => loadProgress(image, sink) });
     for (const name of push) await pushImage(store, name, name, registry);
     if (cacheTo.length > 0) await cache.exportTo(cacheTo, image);
     sink({
@@ -295,6 +316,18 @@ export async function build(options: BuildOptions, sink: EventSink): Promise<Bui
     cache?.close();
     await store.close();
   }
+}
+
+/** `--annotation` values sorted by where they go; one that no output can carry is refused before the build. */
+function buildAnnotations(options: BuildOptions, outputs: readonly OutputSpec[]): ImageAnnotations {
+  const platform = options.platform === undefined ? hostPlatform() : parsePlatform(options.platform);
+  return imageAnnotations((options.annotations ?? []).flatMap(parseAnnotation), platform, outputs.some(isLayoutOutput));
+}
+
+/** `--load`'s transfer line: the archive's bytes as they go to the daemon (its size is not known beforehand). */
+function loadProgress(image: StoredImage, sink: EventSink): ProgressStream {
+  const digest = image.manifestDescriptor.digest;
+  return new ProgressStream(sink, `load:${digest}`, transferLabel('loading', digest), undefined);
 }
 
 /** How the build gets base images the store lacks (or all of them, with `pull: 'always'`). */

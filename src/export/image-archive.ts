@@ -18,6 +18,15 @@ export interface ArchiveOptions {
   names: string[];
   /** Clamp for file times in outputs that write files (`type=tar`); 0 when absent. */
   sourceDateEpoch?: number;
+  /** `--annotation index:…` and `manifest-descriptor:…`, for index.json. */
+  annotations?: LayoutAnnotations;
+}
+
+export interface LayoutAnnotations {
+  /** On index.json itself. */
+  index?: Record<string, string>;
+  /** On the image's descriptor in index.json; the name annotations win over them. */
+  manifestDescriptor?: Record<string, string>;
 }
 
 /**
@@ -64,14 +73,16 @@ function withDefaultTag(name: string): string {
 /** oci-layout, index.json, then every blob once: manifest, config, layers. */
 function layoutEntries(image: StoredImage, options: ArchiveOptions): ArchiveEntry[] {
   const [first] = options.names;
-  const annotations = first === undefined ? undefined : {
+  const names: Record<string, string> = first === undefined ? {} : {
     'io.containerd.image.name': parseReferenceName(first),
     'org.opencontainers.image.ref.name': parseReference(withDefaultTag(first)).tag ?? 'latest',
   };
+  const descriptorAnnotations = { ...options.annotations?.manifestDescriptor, ...names };
   const index: Index = {
     schemaVersion: 2,
     mediaType: MediaType.ociIndex,
-    manifests: [{ ...image.manifestDescriptor, ...(annotations ? { annotations } : {}) }],
+    manifests: [{ ...image.manifestDescriptor, ...nonEmpty(descriptorAnnotations) }],
+    ...nonEmpty(options.annotations?.index ?? {}),
   };
   const blobs = [image.manifestDescriptor, image.manifest.config, ...image.manifest.layers];
   const seen = new Set<string>();
@@ -83,6 +94,11 @@ function layoutEntries(image: StoredImage, options: ArchiveOptions): ArchiveEntr
     { name: 'blobs/sha256/', data: '' },
     ...unique.map((blob) => ({ name: `blobs/sha256/${digestHex(blob.digest)}`, blob })),
   ];
+}
+
+/** `{annotations}` when there are any: an empty map is left out of the JSON. */
+function nonEmpty(annotations: Record<string, string>): { annotations?: Record<string, string> } {
+  return Object.keys(annotations).length > 0 ? { annotations } : {};
 }
 
 function parseReferenceName(name: string): string {

@@ -23,6 +23,13 @@ export const ARCHIVE_EXPORTERS: Record<string, ArchiveWriter> = {
   tar: (store, image, out, options) => writeRootfsTar(store, image, out, options.sourceDateEpoch ?? 0),
 };
 
+/** Outputs that are OCI image layouts: their index.json can carry index and descriptor annotations. */
+const LAYOUT_OUTPUT_TYPES = ['oci', 'docker'];
+
+export function isLayoutOutput(spec: OutputSpec): boolean {
+  return LAYOUT_OUTPUT_TYPES.includes(spec.type);
+}
+
 /** `type=local`: the root filesystem as files in a directory (no stream, so not `dest=-`). */
 export const LOCAL_OUTPUT_TYPE = 'local';
 
@@ -42,6 +49,29 @@ export interface OutputSpec {
 
 /** Parses one `--output` value; relative `dest` resolves against `cwd`. */
 export function parseOutputSpec(text: string, cwd: string): OutputSpec {
+  const { type, dest, ...rest } = outputAttrs(text);
+  if (!type) throw new UsageError(`invalid --output "${text}": type= is missing`, { hint: `Supported types: ${OUTPUT_TYPES.join(', ')}.` });
+  if (!OUTPUT_TYPES.includes(type)) {
+    throw new UsageError(`unsupported --output type "${type}"`, { hint: `Supported types: ${OUTPUT_TYPES.join(', ')}.` });
+  }
+  if (!dest) throw new UsageError(`invalid --output "${text}": dest= is missing`, { hint: `e.g. --output type=${type},dest=image.tar` });
+  if (dest === STDOUT_DEST && type === LOCAL_OUTPUT_TYPE) throw new UsageError('--output type=local writes a directory: dest=- is not possible', { hint: 'use type=tar,dest=- for a tarball on stdout' });
+  return { type, dest: dest === STDOUT_DEST ? dest : resolve(cwd, dest), attrs: rest };
+}
+
+/**
+ * `type=docker` without `dest=`: buildx's long form of `--load` (the image into the Docker
+ * daemon, with the `-t` names).
+ */
+export function isDockerLoadOutput(text: string): boolean {
+  const { type, dest, ...rest } = outputAttrs(text);
+  if (type !== 'docker' || dest !== undefined) return false;
+  const other = Object.keys(rest)[0];
+  if (other !== undefined) throw new UsageError(`--output "${text}": ${other}= is not supported when loading into Docker`, { hint: 'type=docker without dest= loads the image with its -t names; write -t NAME, or dest=FILE for an archive.' });
+  return true;
+}
+
+function outputAttrs(text: string): Record<string, string> {
   const attrs: Record<string, string> = {};
   for (const part of text.split(',')) {
     const eq = part.indexOf('=');
@@ -50,14 +80,7 @@ export function parseOutputSpec(text: string, cwd: string): OutputSpec {
     }
     attrs[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
   }
-  const { type, dest, ...rest } = attrs;
-  if (!type) throw new UsageError(`invalid --output "${text}": type= is missing`, { hint: `Supported types: ${OUTPUT_TYPES.join(', ')}.` });
-  if (!OUTPUT_TYPES.includes(type)) {
-    throw new UsageError(`unsupported --output type "${type}"`, { hint: `Supported types: ${OUTPUT_TYPES.join(', ')}.` });
-  }
-  if (!dest) throw new UsageError(`invalid --output "${text}": dest= is missing`, { hint: `e.g. --output type=${type},dest=image.tar` });
-  if (dest === STDOUT_DEST && type === LOCAL_OUTPUT_TYPE) throw new UsageError('--output type=local writes a directory: dest=- is not possible', { hint: 'use type=tar,dest=- for a tarball on stdout' });
-  return { type, dest: dest === STDOUT_DEST ? dest : resolve(cwd, dest), attrs: rest };
+  return attrs;
 }
 
 /** Writes `image` as `spec` says; the destination appears only once complete. */

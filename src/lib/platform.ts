@@ -23,6 +23,12 @@ export function hostPlatform(): PlatformName {
   return { os: 'linux', ...arch };
 }
 
+/** `candidate` is `wanted`: os and architecture equal, and the variant too when `wanted` names one. */
+export function platformMatches(candidate: PlatformName, wanted: PlatformName): boolean {
+  if (candidate.os !== wanted.os || candidate.architecture !== wanted.architecture) return false;
+  return wanted.variant === undefined || candidate.variant === wanted.variant;
+}
+
 export function formatPlatform(platform: PlatformName): string {
   return [platform.os, platform.architecture, platform.variant].filter(Boolean).join('/');
 }

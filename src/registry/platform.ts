@@ -3,13 +3,8 @@
 // its arm fallbacks).
 
 import type { Descriptor, Platform } from '../layer/oci.js';
-
-function matchesPlatform(candidate: Platform | undefined, wanted: Platform): boolean {
-  if (!candidate) return false;
-  if (candidate.os !== wanted.os || candidate.architecture !== wanted.architecture) return false;
-  return wanted.variant === undefined || candidate.variant === wanted.variant;
-}
+import { platformMatches } from '../lib/platform.js';
 
 export function selectPlatform(manifests: Descriptor[], wanted: Platform): Descriptor | undefined {
-  return manifests.find((m) => matchesPlatform(m.platform, wanted));
+  return manifests.find((m) => m.platform !== undefined && platformMatches(m.platform, wanted));
 }

@@ -39,6 +39,6 @@ export class ProgressStream extends Transform {
 }
 
 /** What a transfer line says: `pulling 0123456789ab` (Docker's 12 hex digits). */
-export function transferLabel(verb: 'pulling' | 'pushing' | 'compressing', digest: string): string {
+export function transferLabel(verb: 'pulling' | 'pushing' | 'compressing' | 'loading', digest: string): string {
   return `${verb} ${digest.replace(/^sha256:/, '').slice(0, 12)}`;
 }

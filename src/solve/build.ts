@@ -34,6 +34,8 @@ export interface SolveBuildOptions {
   sourceDateEpoch: number;
   /** `--label`: added to the image's labels. */
   labels?: Record<string, string>;
+  /** `--annotation manifest:…`: on the final image's manifest (not on the images of single steps). */
+  manifestAnnotations?: Record<string, string>;
   /** `--secret` sources by id. */
   secrets?: Record<string, SecretSource>;
   /** `--ssh` agents by id: a socket, or key files a per-build ssh-agent holds while the build runs. */
@@ -115,7 +117,7 @@ async function solveWithAgents(options: SolveBuildOptions, ssh: SshAgents): Prom
     const solver = options.solver ?? (options.maxParallelism === undefined ? defaultSolver : new Solver({ concurrency: options.maxParallelism }));
     const [solved, ...stepResults] = await solver.solve(targets, { signal: options.signal, noCache: options.noCache, sink });
     await logs.flush();
-    const image = await writeImage(store, solved!.result, finalConfig(graph, options.labels), runtime);
+    const image = await writeImage(store, solved!.result, finalConfig(graph, options.labels), runtime, options.manifestAnnotations);
     const stepLogs = { steps: vertices.steps.map((step) => ({ step, ...(logs.logs.has(step.id) ? { logFile: logs.logs.get(step.id)! } : {}) })) };
     const result: SolvedImage = { image, stepsCached: counts.cached, stepsRun: counts.run, stepLogs };
     if (options.recordSteps) {
@@ -161,10 +163,10 @@ function finalConfig(graph: BuildGraph, labels: Record<string, string> = {}): St
   return { ...config, labels: { ...config.labels, ...labels } };
 }
 
-async function writeImage(store: ContentStore, state: ImageState, config: StageConfig, runtime: BuildRuntime): Promise<StoredImage> {
+async function writeImage(store: ContentStore, state: ImageState, config: StageConfig, runtime: BuildRuntime, annotations?: Record<string, string>): Promise<StoredImage> {
   const imageJson = imageConfig({ state, config, platform: runtime.graph.platform, created: runtime.created });
   const configDescriptor = await store.putJson(imageJson, MediaType.ociConfig);
-  const manifest = imageManifest(configDescriptor, state);
+  const manifest = imageManifest(configDescriptor, state, annotations);
   const manifestDescriptor = await store.putJson(manifest, MediaType.ociManifest);
   return { manifestDescriptor, manifest, config: imageJson };
 }

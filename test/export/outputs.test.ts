@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { parseOutputSpec, writeOutput } from '../../src/export/outputs.js';
+import { isDockerLoadOutput, parseOutputSpec, writeOutput } from '../../src/export/outputs.js';
 import type { Store } from '../../src/store/store.js';
 import type { StoredImage } from '../../src/store/types.js';
 import { makeImage } from './make-image.js';
@@ -73,5 +73,12 @@ describe('image outputs (--output type=oci|docker)', () => {
     expect(() => parseOutputSpec('type=ftp,dest=x', work)).toThrow(UsageError);
     expect(() => parseOutputSpec('type=oci', work)).toThrow(/dest= is missing/);
     expect(() => parseOutputSpec('oops', work)).toThrow(/key=value/);
+  });
+
+  it('type=docker without dest= is a load into Docker, as buildx reads it', () => {
+    expect(isDockerLoadOutput('type=docker')).toBe(true);
+    expect(isDockerLoadOutput('type=docker,dest=image.tar')).toBe(false);
+    expect(isDockerLoadOutput('type=oci')).toBe(false);
+    expect(() => isDockerLoadOutput('type=docker,name=app:1')).toThrow(/name= is not supported when loading into Docker/);
   });
 });

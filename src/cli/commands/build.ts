@@ -12,11 +12,12 @@ import { formatPlanText } from '../plan-output.js';
 import { STDIN_ARG } from '../argv.js';
 import { recipeFromStdin } from '../stdin.js';
 import { parsePairs, parseSecrets, parseSshSources } from '../flag-values.js';
+import { refuseAttestations, type AttestationFlags } from '../attestation-flags.js';
 import { buildArgValues } from './plan.js';
 import { registryFlags, registryOptions, type RegistryFlags } from './registry-flags.js';
 import type { CommandSpec } from './types.js';
 
-interface BuildArgs extends RegistryFlags {
+interface BuildArgs extends RegistryFlags, AttestationFlags {
   context: string;
   file?: string;
   tag: string[];
@@ -34,6 +35,8 @@ interface BuildArgs extends RegistryFlags {
   archiveCacheMounts: boolean;
   platform?: string;
   label: string[];
+  annotation: string[];
+  load: boolean;
   quiet: boolean;
   iidfile?: string;
   metadataFile?: string;
@@ -63,6 +66,8 @@ export const buildCommand: CommandSpec<BuildArgs> = {
     ['tsbuild build --ssh default .', 'RUN --mount=type=ssh steps use your agent ($SSH_AUTH_SOCK); the key never enters the image'],
     ['tsbuild build --ssh github=$HOME/.ssh/deploy_key .', 'RUN --mount=type=ssh,id=github steps get an agent holding this key for the build'],
     ['tsbuild build -t reg.example/app:1 --push .', 'build and push (FROM images missing from the store are pulled)'],
+    ['tsbuild build -t app:dev --load .', 'also load the image into the Docker daemon at $DOCKER_HOST'],
+    ['tsbuild build --annotation index:org.opencontainers.image.title=app -o type=oci,dest=app.tar .', 'annotate the index.json of the OCI output (manifest annotations need no output)'],
   ],
   builder: (y) =>
     registryFlags(y)
@@ -78,7 +83,7 @@ export const buildCommand: CommandSpec<BuildArgs> = {
       .option('max-parallelism', { type: 'number', describe: 'How many steps run at once (default: two per CPU)' })
       .option('pids', { type: 'number', describe: 'Process limit of each RUN step' })
       .option('progress', { choices: ['auto', 'tty', 'plain', 'json', 'quiet'] as const, default: 'auto' as const, describe: 'Progress output on stderr' })
-      .option('output', { alias: 'o', type: 'string', array: true, nargs: 1, default: [], describe: 'Also write the image: type=oci|docker|tar,dest=FILE (- for stdout), type=local,dest=DIR, type=registry,name=REF (push), or the build: type=archive,dest=FILE' })
+      .option('output', { alias: 'o', type: 'string', array: true, nargs: 1, default: [], describe: 'Also write the image: type=oci|docker|tar,dest=FILE (- for stdout), type=docker alone (as --load), type=local,dest=DIR, type=registry,name=REF (push), or the build: type=archive,dest=FILE' })
       .option('archive', { type: 'string', describe: 'Write the whole build environment, step by step, to this OCI archive (for replay, shell, diff)' })
       .option('archive-cache-mounts', { type: 'boolean', default: false, describe: 'With --archive: also archive the contents of RUN --mount=type=cache dirs' })
       .option('platform', { type: 'string', describe: 'Target platform os/arch[/variant] (default: this host)' })
@@ -86,6 +91,11 @@ export const buildCommand: CommandSpec<BuildArgs> = {
       .option('ssh', { type: 'string', array: true, nargs: 1, default: [], describe: 'Give RUN --mount=type=ssh an agent: default (your $SSH_AUTH_SOCK), ID=SOCKET or ID=KEYFILE[,KEYFILE…] (repeatable)' })
       .option('build-context', { type: 'string', array: true, nargs: 1, default: [], describe: 'Name another context NAME=DIR or NAME=docker-image://REF, for FROM NAME and COPY --from=NAME (repeatable)' })
       .option('label', { type: 'string', array: true, nargs: 1, default: [], describe: 'Add an image label K=V (repeatable)' })
+      .option('annotation', { type: 'string', array: true, nargs: 1, default: [], describe: 'Add an OCI annotation KEY=VALUE (on the manifest) or TYPE:KEY=VALUE, TYPE manifest, manifest-descriptor or index (repeatable)' })
+      .option('load', { type: 'boolean', default: false, describe: 'Also load the image into the Docker daemon at $DOCKER_HOST (unix:// only)' })
+      .option('provenance', { type: 'string', describe: 'Accepted as false (tsbuild attaches no attestations; --archive carries the provenance)' })
+      .option('sbom', { type: 'string', describe: 'Accepted as false (tsbuild attaches no SBOM)' })
+      .option('attest', { type: 'string', array: true, nargs: 1, default: [], describe: 'Accepted when disabled: type=provenance|sbom,disabled=true' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print only the image digest; no progress' })
       .option('iidfile', { type: 'string', describe: 'Write the image digest to this file' })
       .option('metadata-file', { type: 'string', describe: 'Write build results (digests, names) as JSON to this file' })
@@ -95,6 +105,7 @@ export const buildCommand: CommandSpec<BuildArgs> = {
       .option('cache-to', { type: 'string', array: true, nargs: 1, default: [], describe: 'Export the build cache: type=registry,ref=REF[,mode=max] or type=local,dest=DIR[,mode=max] (repeatable)' })
       .option('push', { type: 'boolean', default: false, describe: 'Push the image to its -t names (same as --output type=registry)' }),
   async handler(args, ctx) {
+    refuseAttestations(args);
     const fromStdin = await recipeFromStdin(args.file, args.context, ctx.stdin);
     try {
       const { recipeText, contextDir } = fromStdin;
@@ -152,6 +163,9 @@ function buildOptions(args: BuildArgs & GlobalOptions, ctx: CliContext): BuildOp
     },
     platform: args.platform,
     labels: parsePairs('--label', args.label),
+    annotations: args.annotation,
+    load: args.load,
+    dockerHost: ctx.env.DOCKER_HOST,
     secrets: parseSecrets(args.secret, ctx),
     ssh: parseSshSources(args.ssh, ctx),
     buildContexts: parsePairs('--build-context', args.buildContext),
