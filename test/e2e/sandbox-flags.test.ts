@@ -82,7 +82,7 @@ describe('tsbuild build --add-host, --shm-size, --ulimit', () => {
     expect(result.stderr).not.toMatch(/^\s+at .*:\d+:\d+\)?$/m);
   });
 
-  it('a build archive keeps the flags, and replay makes the same layers with them', async () => {
+  it('a build archive keeps the flags: replay makes the same layers with them, a shell gets them', async () => {
     const archive = join(session.dir, 'sandbox-flags.tar');
     const built = await session.tsbuild(['build', '-q', '--no-cache', ...FLAGS, '--archive', archive, context]);
     expect(built.status, built.stderr).toBe(0);
@@ -91,5 +91,8 @@ describe('tsbuild build --add-host, --shm-size, --ulimit', () => {
     expect(replayed.status, replayed.stderr).toBe(0);
     const report = JSON.parse(replayed.stdout.trim().split('\n').at(-1)!);
     expect(report).toMatchObject({ reproduced: 1, total: 1, image: { archived: built.stdout.trim(), rebuilt: built.stdout.trim() } });
+    // A shell in the archive's environment gets them too.
+    const shell = await session.tsbuild(['shell', archive, '--', 'sh', '-c', 'tail -n 1 /etc/hosts; ulimit -n']);
+    expect(shell.stdout, shell.stderr).toBe('::1\tlo6\n2048\n');
   });
 });
