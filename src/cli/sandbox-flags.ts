@@ -8,7 +8,8 @@ import { ramBytes } from '../lib/ram-size.js';
 
 export interface SandboxFlags {
   addHost: string[];
-  shmSize?: string;
+  /** An array when the flag is repeated: the last one wins, as in buildx. */
+  shmSize?: string | string[];
   ulimit: string[];
 }
 
@@ -16,7 +17,8 @@ export interface SandboxFlags {
 export function parseSandboxFlags(flags: SandboxFlags): SandboxSettings {
   // A list flag in buildx (a string slice): one value may hold several entries, comma-separated.
   const extraHosts = flags.addHost.flatMap((value) => value.split(',')).map(parseAddHost);
-  const shmSizeBytes = flags.shmSize === undefined ? undefined : parseShmSize(flags.shmSize);
+  const shmSize = [flags.shmSize ?? []].flat().at(-1);
+  const shmSizeBytes = shmSize === undefined ? undefined : parseShmSize(shmSize);
   const ulimits = parseUlimits(flags.ulimit);
   return {
     ...(extraHosts.length > 0 ? { extraHosts } : {}),

@@ -42,6 +42,10 @@ describe('--shm-size', () => {
     expect(parse({ shmSize: '0' })).toEqual({});
   });
 
+  it('given twice, the last one wins, as in buildx', () => {
+    expect(parse({ shmSize: ['1g', '128m'] })).toEqual({ shmSizeBytes: 128 * 1024 ** 2 });
+  });
+
   it.each(['', '-1m', '12x', '1e3'])('refuses %j', (value) => {
     expect(() => parse({ shmSize: value })).toThrow(expect.objectContaining({ code: 'E_USAGE', message: `invalid --shm-size "${value}"` }));
   });
