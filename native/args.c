@@ -1,5 +1,6 @@
 #include "args.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -25,6 +26,8 @@ static const char usage_text[] =
     "  --ro-bind SRC DST    the same, read-only\n"
     "  --tmpfs DST          mount an empty tmpfs at DST\n"
     "  --size BYTES         size limit of the next --tmpfs (as bubblewrap's --size)\n"
+    "  --add-host NAME IP   add the line 'IP NAME' to /etc/hosts (repeatable)\n"
+    "  --shm-size BYTES     size of the /dev/shm tmpfs (default: 64 MiB, as Docker)\n"
     "Process:\n"
     "  --hostname NAME      hostname inside (default: tsbuild)\n"
     "  --uid N --gid N      user and group the command runs as (default: 0 0)\n"
@@ -39,6 +42,9 @@ static const char usage_text[] =
     "  --cpus N             CPU time, in CPUs (cgroup quota), e.g. 1.5\n"
     "  --cpuset LIST        pin to these CPUs, e.g. 0-1,3 (cgroup)\n"
     "  --timeout SECONDS    kill every process of the step after SECONDS\n"
+    "  --ulimit TYPE SOFT HARD  resource limit of the command (setrlimit), TYPE as Docker's\n"
+    "                       --ulimit (nofile, nproc, core, ...), SOFT and HARD a number or\n"
+    "                       'unlimited'; repeatable\n"
     "Reporting:\n"
     "  --status-fd FD       write one final status line to FD (see README)\n"
     "  --help, --version\n"
@@ -81,6 +87,59 @@ static double parse_positive(const char *option, const char *text) {
   if (errno != 0 || end == text || *end != '\0' || !(value > 0) || value > 1e9)
     die("%s: '%s' is not a positive number", option, text);
   return value;
+}
+
+/* Docker's --ulimit types (go-units), plus "as", which a limit set just before exec can use. */
+static const struct {
+  const char *type;
+  int resource;
+} ulimit_types[] = {
+    {"as", RLIMIT_AS},           {"core", RLIMIT_CORE},       {"cpu", RLIMIT_CPU},
+    {"data", RLIMIT_DATA},       {"fsize", RLIMIT_FSIZE},     {"locks", RLIMIT_LOCKS},
+    {"memlock", RLIMIT_MEMLOCK}, {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE},
+    {"nofile", RLIMIT_NOFILE},   {"nproc", RLIMIT_NPROC},     {"rss", RLIMIT_RSS},
+    {"rtprio", RLIMIT_RTPRIO},   {"rttime", RLIMIT_RTTIME},   {"sigpending", RLIMIT_SIGPENDING},
+    {"stack", RLIMIT_STACK},
+};
+
+static int ulimit_resource(const char *type) {
+  for (size_t i = 0; i < sizeof ulimit_types / sizeof ulimit_types[0]; i++)
+    if (strcmp(ulimit_types[i].type, type) == 0)
+      return ulimit_types[i].resource;
+  die("--ulimit: '%s' is not a limit type (nofile, nproc, core, cpu, data, fsize, locks, memlock, "
+      "msgqueue, nice, rss, rtprio, rttime, sigpending, stack, as)",
+      type);
+}
+
+/* A limit value: a whole number (0 included) or "unlimited". */
+static rlim_t parse_rlim(const char *type, const char *text) {
+  if (strcmp(text, "unlimited") == 0)
+    return RLIM_INFINITY;
+  char *end = NULL;
+  errno = 0;
+  unsigned long long value = strtoull(text, &end, 10);
+  if (text[0] < '0' || text[0] > '9' || errno != 0 || *end != '\0' || value >= RLIM_INFINITY)
+    die("--ulimit %s: '%s' is not a whole number or 'unlimited'", type, text);
+  return (rlim_t)value;
+}
+
+/* A later --ulimit of a type replaces the earlier one: setting both in turn could lower the
+ * hard limit below the later one, which only root could raise again. */
+static void add_ulimit(struct opts *opts, const char *type, const char *soft, const char *hard) {
+  struct ulimit_op limit = {
+      .type = type, .resource = ulimit_resource(type), .soft = parse_rlim(type, soft), .hard = parse_rlim(type, hard)};
+  for (size_t i = 0; i < opts->n_ulimits; i++)
+    if (opts->ulimits[i].resource == limit.resource) {
+      opts->ulimits[i] = limit;
+      return;
+    }
+  opts->ulimits = xrealloc(opts->ulimits, (opts->n_ulimits + 1) * sizeof *opts->ulimits);
+  opts->ulimits[opts->n_ulimits++] = limit;
+}
+
+static void add_extra_host(struct opts *opts, const char *name, const char *ip) {
+  opts->extra_hosts = xrealloc(opts->extra_hosts, (opts->n_extra_hosts + 1) * sizeof *opts->extra_hosts);
+  opts->extra_hosts[opts->n_extra_hosts++] = (struct extra_host){.name = name, .ip = ip};
 }
 
 static void parse_groups(struct opts *opts, const char *text) {
@@ -163,6 +222,21 @@ static void check_absolute(const char *option, const char *path) {
       die("%s: '%s' must not contain '.' or '..' components", option, path);
 }
 
+/* A name /etc/hosts can hold as one field: letters, digits, '-', '_' and '.', not starting
+ * with '-' or '.', so that no --add-host can add a field, a comment or a line to the file. */
+static void check_host_name(const char *name) {
+  static const char allowed[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.";
+  size_t len = strlen(name);
+  if (len == 0 || len > 253 || name[0] == '-' || name[0] == '.' || strspn(name, allowed) != len)
+    die("--add-host: '%s' is not a host name (letters, digits, '-', '_' and '.')", name);
+}
+
+static void check_ip_address(const char *name, const char *ip) {
+  unsigned char address[sizeof(struct in6_addr)];
+  if (inet_pton(AF_INET, ip, address) != 1 && inet_pton(AF_INET6, ip, address) != 1)
+    die("--add-host %s: '%s' is not an IPv4 or IPv6 address", name, ip);
+}
+
 /* Every rule between options, before anything touches the system. */
 static void validate(struct opts *opts) {
   if (opts->argv == NULL || opts->argv[0] == NULL)
@@ -190,6 +264,13 @@ static void validate(struct opts *opts) {
   if (opts->cpuset != NULL &&
       (opts->cpuset[0] == '\0' || strspn(opts->cpuset, "0123456789,-") != strlen(opts->cpuset)))
     die("--cpuset: '%s' is not a CPU list such as 0-1,3", opts->cpuset);
+  for (size_t i = 0; i < opts->n_extra_hosts; i++) {
+    check_host_name(opts->extra_hosts[i].name);
+    check_ip_address(opts->extra_hosts[i].name, opts->extra_hosts[i].ip);
+  }
+  for (size_t i = 0; i < opts->n_ulimits; i++)
+    if (opts->ulimits[i].soft > opts->ulimits[i].hard)
+      die("--ulimit %s: the soft limit is above the hard limit", opts->ulimits[i].type);
 }
 
 int scan_status_fd(int argc, char **argv) {
@@ -241,6 +322,12 @@ void parse_args(int argc, char **argv, struct opts *opts) {
       next_tmpfs_size = 0;
     } else if (strcmp(arg, "--size") == 0) {
       next_tmpfs_size = parse_count(arg, need_value(argc, argv, i++, 1));
+    } else if (strcmp(arg, "--add-host") == 0) {
+      need_value(argc, argv, i, 2);
+      add_extra_host(opts, argv[i + 1], argv[i + 2]);
+      i += 2;
+    } else if (strcmp(arg, "--shm-size") == 0) {
+      opts->shm_size_bytes = parse_count(arg, need_value(argc, argv, i++, 1));
     } else if (strcmp(arg, "--hostname") == 0) {
       opts->hostname = need_value(argc, argv, i++, 1);
     } else if (strcmp(arg, "--uid") == 0) {
@@ -275,6 +362,10 @@ void parse_args(int argc, char **argv, struct opts *opts) {
       opts->cpuset = need_value(argc, argv, i++, 1);
     } else if (strcmp(arg, "--timeout") == 0) {
       opts->timeout_seconds = parse_positive(arg, need_value(argc, argv, i++, 1));
+    } else if (strcmp(arg, "--ulimit") == 0) {
+      need_value(argc, argv, i, 3);
+      add_ulimit(opts, argv[i + 1], argv[i + 2], argv[i + 3]);
+      i += 3;
     } else if (strcmp(arg, "--status-fd") == 0) {
       opts->status_fd = (int)parse_id(arg, need_value(argc, argv, i++, 1));
     } else {

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 /* overlayfs stacks at most 500 lower layers; the helper's mount-point skeleton is one. */
@@ -24,6 +25,20 @@ struct mount_op {
 
 enum network_mode { NETWORK_NONE, NETWORK_HOST };
 
+/* One --add-host: the line "IP<tab>NAME" appended to the step's /etc/hosts. */
+struct extra_host {
+  const char *name;
+  const char *ip;
+};
+
+/* One --ulimit: a resource limit of the command's process, set just before exec. */
+struct ulimit_op {
+  const char *type; /* Docker's name: nofile, nproc, core, ... */
+  int resource;     /* RLIMIT_* */
+  rlim_t soft;
+  rlim_t hard;
+};
+
 struct opts {
   const char **lowers; /* bottom first, as given */
   size_t n_lowers;
@@ -40,6 +55,11 @@ struct opts {
   char **env; /* "K=V", NULL-terminated */
   size_t n_env;
   enum network_mode network;
+  struct extra_host *extra_hosts; /* in the order given */
+  size_t n_extra_hosts;
+  unsigned long long shm_size_bytes; /* 0: Docker's default, 64 MiB */
+  struct ulimit_op *ulimits;         /* one per type: a later --ulimit of a type replaces it */
+  size_t n_ulimits;
   unsigned long long memory_bytes; /* 0: no limit */
   unsigned long long pids;         /* 0: no limit */
   double cpus;                     /* 0: no limit */

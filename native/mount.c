@@ -143,6 +143,18 @@ static void dress_skeleton(int skel, const char *path, const struct opts *opts, 
     dress_like_lowers(skel, path, opts, in);
 }
 
+/* /etc/hosts: localhost and the step's hostname, then one line per --add-host in the order
+ * given, as BuildKit appends its extra hosts. */
+static char *hosts_text(const struct opts *opts) {
+  char *text = xasprintf("127.0.0.1\tlocalhost %s\n::1\tlocalhost ip6-localhost ip6-loopback\n", opts->hostname);
+  for (size_t i = 0; i < opts->n_extra_hosts; i++) {
+    char *longer = xasprintf("%s%s\t%s\n", text, opts->extra_hosts[i].ip, opts->extra_hosts[i].name);
+    free(text);
+    text = longer;
+  }
+  return text;
+}
+
 static void write_staging_file(int dirfd, const char *name, const char *content) {
   int fd = openat(dirfd, name, O_CREAT | O_TRUNC | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0 || !write_all(fd, content, strlen(content)))
@@ -176,8 +188,7 @@ static void make_staging(const struct opts *opts, const struct inputs *in) {
   dress_skeleton(skel, ".", opts, in);
   close(skel);
   int files = openat(staging, "files", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  cleanup_free char *hosts =
-      xasprintf("127.0.0.1\tlocalhost %s\n::1\tlocalhost ip6-localhost ip6-loopback\n", opts->hostname);
+  cleanup_free char *hosts = hosts_text(opts);
   cleanup_free char *hostname = xasprintf("%s\n", opts->hostname);
   write_staging_file(files, "hosts", hosts);
   write_staging_file(files, "hostname", hostname);
@@ -271,9 +282,12 @@ static void mount_proc(int rootfd) {
   }
 }
 
+/* Docker's /dev/shm when no --shm-size is given. */
+#define DEFAULT_SHM_BYTES (64ULL * 1024 * 1024)
+
 /* A fresh tmpfs /dev holding bind mounts of the host's harmless device nodes (works rootless,
  * where mknod does not), a private devpts instance and /dev/shm. */
-static void mount_dev(int rootfd, const struct inputs *in, bool rootless) {
+static void mount_dev(int rootfd, const struct inputs *in, const struct opts *opts, bool rootless) {
   cleanup_fd int target = ensure_in_root(rootfd, "/dev", false);
   mount_at_fd("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=64k", "/dev");
   cleanup_fd int dev = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY);
@@ -302,7 +316,9 @@ static void mount_dev(int rootfd, const struct inputs *in, bool rootless) {
               rootless ? "newinstance,ptmxmode=0666,mode=0620" : "newinstance,ptmxmode=0666,mode=0620,gid=5",
               "/dev/pts");
   cleanup_fd int shm = openat(dev, "shm", O_PATH | O_NOFOLLOW | O_CLOEXEC);
-  mount_at_fd("tmpfs", shm, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k", "/dev/shm");
+  cleanup_free char *shm_data =
+      xasprintf("mode=1777,size=%llu", opts->shm_size_bytes != 0 ? opts->shm_size_bytes : DEFAULT_SHM_BYTES);
+  mount_at_fd("tmpfs", shm, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm_data, "/dev/shm");
 }
 
 /* A read-only sysfs, as Docker mounts it, with /sys/firmware masked. sysfs shows the network
@@ -394,7 +410,7 @@ void setup_root(struct opts *opts, bool rootless) {
   cleanup_fd int rootfd = open(STAGING "/root", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0)
     die_errno("open the new root");
-  mount_dev(rootfd, &in, rootless);
+  mount_dev(rootfd, &in, opts, rootless);
   mount_proc(rootfd);
   mount_sys(rootfd, rootless, opts->network);
   mount_etc_files(rootfd);

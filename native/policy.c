@@ -8,12 +8,15 @@
 #include <linux/filter.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <stdnoreturn.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -136,10 +139,14 @@ void apply_seccomp(void) {
 #define NOFILE_SOFT 1024
 #define NOFILE_HARD 524288
 
-void apply_rlimits(void) {
-  struct rlimit core = {0, 0};
-  if (setrlimit(RLIMIT_CORE, &core) < 0)
-    die_errno("set RLIMIT_CORE");
+static bool ulimit_given(const struct ulimit_op *ulimits, size_t n_ulimits, int resource) {
+  for (size_t i = 0; i < n_ulimits; i++)
+    if (ulimits[i].resource == resource)
+      return true;
+  return false;
+}
+
+static void set_default_nofile(void) {
   struct rlimit current;
   if (getrlimit(RLIMIT_NOFILE, &current) < 0)
     die_errno("get RLIMIT_NOFILE");
@@ -149,6 +156,48 @@ void apply_rlimits(void) {
     nofile.rlim_cur = current.rlim_max < NOFILE_SOFT ? current.rlim_max : NOFILE_SOFT;
     if (setrlimit(RLIMIT_NOFILE, &nofile) < 0)
       die_errno("set RLIMIT_NOFILE");
+  }
+}
+
+static const char *rlim_text(rlim_t value, char *buf, size_t size) {
+  if (value == RLIM_INFINITY)
+    return "unlimited";
+  snprintf(buf, size, "%llu", (unsigned long long)value);
+  return buf;
+}
+
+/* A --ulimit the kernel refused, and why: nofile cannot exceed fs.nr_open whoever asks, and a
+ * hard limit above the sandbox's own needs CAP_SYS_RESOURCE on the host, which a rootless
+ * sandbox never has (nor root in a container that dropped it). */
+static noreturn void die_ulimit_refused(const struct ulimit_op *u) {
+  int err = errno;
+  char soft[32], hard[32], own_hard[32];
+  rlim_text(u->soft, soft, sizeof soft);
+  rlim_text(u->hard, hard, sizeof hard);
+  cleanup_free char *nr_open = u->resource == RLIMIT_NOFILE ? read_file_at(AT_FDCWD, "/proc/sys/fs/nr_open") : NULL;
+  if (err == EPERM && nr_open != NULL && u->hard > strtoull(nr_open, NULL, 10))
+    die("--ulimit nofile: the hard limit %s is above the kernel's ceiling, /proc/sys/fs/nr_open (%llu)", hard,
+        strtoull(nr_open, NULL, 10));
+  struct rlimit own;
+  if (err == EPERM && getrlimit(u->resource, &own) == 0 && u->hard > own.rlim_max)
+    die("--ulimit %s: the hard limit %s is above this sandbox's own (%s); raising a hard limit needs "
+        "CAP_SYS_RESOURCE on the host (root; never rootless)",
+        u->type, hard, rlim_text(own.rlim_max, own_hard, sizeof own_hard));
+  die("--ulimit %s (soft %s, hard %s): %s", u->type, soft, hard, strerror(err));
+}
+
+void apply_rlimits(const struct ulimit_op *ulimits, size_t n_ulimits) {
+  /* The fixed defaults first, each unless a --ulimit replaces it (a hard core limit of 0
+   * could not be raised again rootless). */
+  struct rlimit no_core = {0, 0};
+  if (!ulimit_given(ulimits, n_ulimits, RLIMIT_CORE) && setrlimit(RLIMIT_CORE, &no_core) < 0)
+    die_errno("set RLIMIT_CORE");
+  if (!ulimit_given(ulimits, n_ulimits, RLIMIT_NOFILE))
+    set_default_nofile();
+  for (size_t i = 0; i < n_ulimits; i++) {
+    struct rlimit limit = {ulimits[i].soft, ulimits[i].hard};
+    if (setrlimit(ulimits[i].resource, &limit) < 0)
+      die_ulimit_refused(&ulimits[i]);
   }
 }
 

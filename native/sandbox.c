@@ -9,7 +9,7 @@
  *     (signals, timeout), remove the cgroup and report the outcome
  *   child (PID 1 inside): hostname, loopback, the root filesystem and pivot_root (mount.c),
  *     close inherited fds, chdir, then fork the command and reap until it ends (init.c)
- *   command: new session, fixed rlimits, drop to uid/gid and Docker's default capabilities, no_new_privs,
+ *   command: new session, rlimits (defaults, then --ulimit), drop to uid/gid and Docker's default capabilities, no_new_privs,
  *     the exact environment, seccomp last (policy.c), execvp
  */
 #include <errno.h>
@@ -64,7 +64,7 @@ static void exec_command(void *arg) {
   struct opts *opts = c->opts;
   if (setsid() < 0)
     die_errno("setsid");
-  apply_rlimits();
+  apply_rlimits(opts->ulimits, opts->n_ulimits);
   drop_privileges(opts->uid, opts->gid, opts->groups, opts->n_groups, c->setgroups_allowed);
   environ = opts->env;
   apply_seccomp();

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { CancelledError, isTsbuildError, type SourceLocation } from './errors.js';
 import type { EventSink } from './events.js';
-import type { SandboxLimits } from './exec/types.js';
+import type { SandboxLimits, SandboxSettings } from './exec/types.js';
 import { imageAnnotations, parseAnnotation, type ImageAnnotations } from './export/annotations.js';
 import { dockerSocketPath, loadIntoDocker } from './export/docker-load.js';
 import { BUILD_ARCHIVE_TYPE, isDockerLoadOutput, isLayoutOutput, parseOutputSpec, writeOutput, type OutputSpec } from './export/outputs.js';
@@ -102,6 +102,7 @@ export {
 export { runSandboxed, sandboxHelperPath, sandboxHelperVersion } from './exec/sandbox.js';
 export { startsLikeArchive } from './exec/copy/archive.js';
 export type { SandboxIO, SandboxLimits, SandboxMount, SandboxResult, SandboxSpec } from './exec/types.js';
+export { ULIMIT_TYPES, type ExtraHost, type SandboxSettings, type Ulimit, type UlimitType } from './lib/sandbox-settings.js';
 
 // Recipe frontend (src/recipe, src/plan): Dockerfile text → Recipe → BuildGraph, .dockerignore.
 export {
@@ -162,6 +163,8 @@ export interface BuildOptions {
   /** RUN steps' network (default none: hermetic). */
   network?: 'none' | 'host';
   limits?: SandboxLimits;
+  /** `--add-host`, `--shm-size`, `--ulimit`: every RUN step's sandbox, part of its key and of an archive. */
+  sandbox?: SandboxSettings;
   platform?: string;
   /** `--label`: added to the image's labels. */
   labels?: Record<string, string>;
@@ -265,7 +268,8 @@ export async function build(options: BuildOptions, sink: EventSink): Promise<Bui
     cache = await openBuildCache(store, cacheFrom, registry);
     const solved = await solveBuild({
       store: cache.store, graph, bases, contextDir: options.contextDir, contextFilter, namedContexts,
-      network: options.network ?? 'none', limits: options.limits ?? {}, noCache: options.noCache ?? false, noCacheStages: options.noCacheStages,
+      network: options.network ?? 'none', limits: options.limits ?? {}, sandbox: options.sandbox,
+      noCache: options.noCache ?? false, noCacheStages: options.noCacheStages,
       maxParallelism: options.maxParallelism,
       sourceDateEpoch: options.sourceDateEpoch ?? 0, labels: options.labels, manifestAnnotations: annotations.manifest, secrets: options.secrets, ssh: options.ssh, signal: options.signal, sink,
       recordSteps: archiveDest !== undefined,
@@ -280,7 +284,7 @@ export async function build(options: BuildOptions, sink: EventSink): Promise<Bui
     if (archiveDest !== undefined) {
       await writeBuildArchiveFile(store, {
         graph, bases, solved, contextDir: resolve(options.contextDir), recipePath, contextFilter, namedContexts, namedImages, target: options.target,
-        network: options.network ?? 'none', sourceDateEpoch: options.sourceDateEpoch ?? 0, names, labels: options.labels ?? {},
+        network: options.network ?? 'none', sandbox: options.sandbox ?? {}, sourceDateEpoch: options.sourceDateEpoch ?? 0, names, labels: options.labels ?? {},
         storeLayout: store.layout, tsbuildVersion: readPackageVersion(), startedOn: new Date(started),
         cacheMounts: options.archiveCacheMounts ?? false,
       }, archiveDest);

@@ -28,6 +28,8 @@ export function sandboxArgv(spec: SandboxSpec): string[] {
     }
   }
   if (spec.hostname !== undefined) args.push('--hostname', spec.hostname);
+  for (const host of spec.extraHosts ?? []) args.push('--add-host', host.name, host.ip);
+  if (spec.shmSizeBytes !== undefined) args.push('--shm-size', String(spec.shmSizeBytes));
   args.push('--uid', String(spec.uid), '--gid', String(spec.gid));
   if (spec.groups !== undefined && spec.groups.length > 0) args.push('--groups', spec.groups.join(','));
   args.push('--chdir', insideRoot(spec.cwd || '/'));
@@ -41,8 +43,14 @@ export function sandboxArgv(spec: SandboxSpec): string[] {
   if (limits.cpus !== undefined) args.push('--cpus', String(limits.cpus));
   if (limits.cpuset !== undefined) args.push('--cpuset', limits.cpuset);
   if (limits.timeoutSeconds !== undefined) args.push('--timeout', String(limits.timeoutSeconds));
+  for (const ulimit of spec.ulimits ?? []) args.push('--ulimit', ulimit.type, rlimitArg(ulimit.soft), rlimitArg(ulimit.hard));
   args.push('--status-fd', String(STATUS_FD), '--', ...spec.argv);
   return args;
+}
+
+/** Docker's -1 (unlimited) as the helper spells it. */
+function rlimitArg(value: number): string {
+  return value === -1 ? 'unlimited' : String(value);
 }
 
 /** What the helper reads on ENV_FD: the spec's environment as NUL-terminated KEY=VALUE entries. */

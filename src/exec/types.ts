@@ -2,6 +2,9 @@
 // exec/ gets paths, never store objects (DESIGN.md).
 
 import type { StepFailure } from '../errors.js';
+import type { SandboxSettings } from '../lib/sandbox-settings.js';
+
+export type { ExtraHost, SandboxSettings, Ulimit, UlimitType } from '../lib/sandbox-settings.js';
 
 export interface SandboxMount {
   type: 'bind' | 'tmpfs';
@@ -22,7 +25,7 @@ export interface SandboxLimits {
   timeoutSeconds?: number;
 }
 
-export interface SandboxSpec {
+export interface SandboxSpec extends SandboxSettings {
   /** Overlay lower dirs, bottom first. Empty with `rootDir` unset means an empty root. */
   lowerDirs: string[];
   /** Overlay upper and work dirs: the upper dir becomes the step's layer. */

@@ -116,6 +116,7 @@ function buildInfo(record: BuildRecord, logs: Map<number, Descriptor>, namedDirs
     ...(Object.keys(record.labels).length > 0 ? { labels: record.labels } : {}),
     platform: record.platform,
     network: record.network,
+    ...(Object.keys(record.sandbox).length > 0 ? { sandbox: record.sandbox } : {}),
     sourceDateEpoch: record.sourceDateEpoch,
     baseImages: record.baseImages.map((base) => ({ ref: base.ref, digest: base.image.manifestDescriptor.digest })),
     versions: record.versions,

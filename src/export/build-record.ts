@@ -3,13 +3,14 @@
 
 import type { StepInfo } from '../events.js';
 import type { Digest } from '../lib/digest.js';
+import type { SandboxSettings } from '../lib/sandbox-settings.js';
 import type { StoredImage } from '../store/types.js';
 
 /**
  * The version of `build.json` this tsbuild writes. Each version only adds fields, so a reader
- * reads every version up to its own: 1 (the first), 2 (`namedContexts`).
+ * reads every version up to its own: 1 (the first), 2 (`namedContexts`), 3 (`sandbox`).
  */
-export const BUILD_RECORD_VERSION = 2;
+export const BUILD_RECORD_VERSION = 3;
 
 /** A step as the progress events name it, and what the archive keeps of it. */
 export interface ArchivedStep extends StepInfo {
@@ -39,6 +40,8 @@ export interface BuildRecord {
   labels: Record<string, string>;
   platform: string;
   network: 'none' | 'host';
+  /** `--add-host`, `--shm-size`, `--ulimit`: they change what RUN steps make, so replay needs them. */
+  sandbox: SandboxSettings;
   sourceDateEpoch: number;
   /** The base images as the build resolved them; replay rebuilds from these alone. */
   baseImages: Array<{ ref: string; image: StoredImage }>;
@@ -77,6 +80,8 @@ export interface ArchivedBuildInfo {
   labels?: Record<string, string>;
   platform: string;
   network: 'none' | 'host';
+  /** Since version 3: `--add-host`, `--shm-size`, `--ulimit` (absent: none were given). */
+  sandbox?: SandboxSettings;
   sourceDateEpoch: number;
   baseImages: Array<{ ref: string; digest: Digest }>;
   versions: BuildRecord['versions'];

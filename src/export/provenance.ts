@@ -27,6 +27,7 @@ export function provenanceStatement(info: ArchivedBuildInfo, recipeDigest: strin
           buildArgs: info.buildArgs,
           platform: info.platform,
           network: info.network,
+          sandbox: info.sandbox,
           sourceDateEpoch: info.sourceDateEpoch,
         },
         internalParameters: {

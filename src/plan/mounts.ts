@@ -4,6 +4,7 @@
 
 import { posix } from 'node:path';
 import type { SourceLocation } from '../errors.js';
+import { ramBytes } from '../lib/ram-size.js';
 import type { Flag } from '../recipe/index.js';
 import { expandIn, recipeError, type PlanContext, type StageState } from './context.js';
 import type { RunMount } from './types.js';
@@ -234,8 +235,5 @@ function splitCsv(text: string, fail: (message: string, hint: string) => never):
 }
 
 function parseSize(text: string, fail: (message: string, hint: string) => never): number {
-  const match = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b?)$/i.exec(text.trim());
-  if (!match) return fail(`size must be bytes with an optional unit, not "${text}"`, 'Write size=64m.');
-  const power = ' kmgtp'.indexOf(match[2]!.toLowerCase() || ' ');
-  return Math.floor(Number(match[1]) * 1024 ** power);
+  return ramBytes(text) ?? fail(`size must be bytes with an optional unit, not "${text}"`, 'Write size=64m.');
 }

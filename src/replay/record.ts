@@ -7,6 +7,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative } from 'node:path';
 import { release } from 'node:os';
 import type { ContextFilter } from '../exec/copy/types.js';
+import type { SandboxSettings } from '../exec/types.js';
 import { sandboxHelperVersion } from '../exec/sandbox.js';
 import { formatPlatform } from '../plan/index.js';
 import type { BuildGraph } from '../plan/types.js';
@@ -34,6 +35,7 @@ export interface RecordInputs {
   target?: string;
   labels: Record<string, string>;
   network: 'none' | 'host';
+  sandbox: SandboxSettings;
   sourceDateEpoch: number;
   names: string[];
   storeLayout: StoreLayout;
@@ -57,6 +59,7 @@ export async function collectBuildRecord(inputs: RecordInputs): Promise<BuildRec
     labels: inputs.labels,
     platform: formatPlatform(graph.platform),
     network: inputs.network,
+    sandbox: inputs.sandbox,
     sourceDateEpoch: inputs.sourceDateEpoch,
     baseImages: [...inputs.bases].map(([ref, image]) => ({ ref, image })),
     versions: { tsbuild: inputs.tsbuildVersion, helper: sandboxHelperVersion(), kernel: release(), node: process.version },

@@ -68,7 +68,8 @@ export async function replayArchive(store: Store, archivePath: string, options: 
     try {
       solved = await solveBuild({
         store, graph: prepared.graph, bases: prepared.bases, contextDir: sources.context, contextFilter: prepared.contextFilter,
-        namedContexts: prepared.namedContexts, network: info.network, limits: {}, noCache: true, sourceDateEpoch: info.sourceDateEpoch,
+        namedContexts: prepared.namedContexts, network: info.network, limits: {}, sandbox: info.sandbox,
+        noCache: true, sourceDateEpoch: info.sourceDateEpoch,
         labels: info.labels,
         secrets: options.secrets, ssh: options.ssh, signal: options.signal, sink, recordSteps: true,
       });

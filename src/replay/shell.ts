@@ -38,6 +38,8 @@ export async function runShell(store: Store, environment: Environment, options: 
         uid: user.uid, gid: user.gid, groups: user.groups,
         hostname: 'tsbuild-shell',
         network: 'none',
+        // An archived build's --add-host, --shm-size and --ulimit, as its RUN steps had them.
+        ...environment.archive?.info.sandbox,
         interactive: true,
         tty: options.tty,
       },

@@ -5,7 +5,7 @@
 import type { BuildEvent, EventSink, StepInfo } from '../events.js';
 import { StatCache } from '../exec/context/stat-cache.js';
 import type { ContextFilter } from '../exec/copy/types.js';
-import type { SandboxLimits } from '../exec/types.js';
+import type { SandboxLimits, SandboxSettings } from '../exec/types.js';
 import { SshAgents, type SshSource } from '../exec/ssh-forwarding.js';
 import { MediaType } from '../layer/oci.js';
 import type { BuildGraph, PlannedStep, StageConfig } from '../plan/types.js';
@@ -28,6 +28,8 @@ export interface SolveBuildOptions {
   namedContexts?: ReadonlyMap<string, LocalDir>;
   network: 'none' | 'host';
   limits: SandboxLimits;
+  /** `--add-host`, `--shm-size`, `--ulimit`: in every RUN step's sandbox and key. */
+  sandbox?: SandboxSettings;
   noCache: boolean;
   /** `--no-cache-filter`: stages (by name or index) whose steps ignore the cache. */
   noCacheStages?: readonly string[];
@@ -92,7 +94,7 @@ async function solveWithAgents(options: SolveBuildOptions, ssh: SshAgents): Prom
     contextFilter: options.contextFilter,
     namedContexts: options.namedContexts ?? new Map(),
     statCache,
-    keyContext: { platform: graph.platform, network: options.network, sourceDateEpoch: options.sourceDateEpoch },
+    keyContext: { platform: graph.platform, network: options.network, sourceDateEpoch: options.sourceDateEpoch, sandbox: options.sandbox },
     limits: options.limits,
     sourceDateEpoch: options.sourceDateEpoch,
     created: rfc3339(options.sourceDateEpoch),

@@ -69,6 +69,7 @@ export async function runStep(
         network: resolveNetwork(step, runtime.keyContext),
         mounts,
         limits: runtime.limits,
+        ...runtime.keyContext.sandbox,
       },
       {
         signal: ctx.signal,

@@ -2,10 +2,12 @@
 // parent's key and, for COPY/ADD, the content digests of the selected sources). After
 // BuildKit's ExecOp.CacheMap: take the step, keep only what can change its result, tag it with
 // its kind. Everything here is part of the key format (solve/key.ts): adding or dropping a
-// field means bumping KEY_VERSION.
+// field means bumping KEY_VERSION, except a new field that is absent unless a new option is
+// used: absent fields are not encoded, so every existing key stays as it was.
 
 import type { CopyStep, RunMount, RunStep, TargetPlatform, FileSource } from '../plan/types.js';
 import { isProxyArg } from '../plan/args.js';
+import type { SandboxSettings } from '../lib/sandbox-settings.js';
 import type { KeyValue } from './key.js';
 
 /** Build-wide settings that reach into step keys. Secrets are deliberately not here. */
@@ -15,6 +17,8 @@ export interface StepKeyContext {
   network: 'none' | 'host';
   /** SOURCE_DATE_EPOCH: file times in the layers a step makes are clamped to it. */
   sourceDateEpoch: number;
+  /** `--add-host`, `--shm-size`, `--ulimit`: every RUN step's sandbox. */
+  sandbox?: SandboxSettings;
 }
 
 /**
@@ -68,6 +72,20 @@ export function runDefinition(step: RunStep, context: StepKeyContext): KeyValue 
     mounts: step.mounts.map(mountDefinition),
     platform: platformDefinition(context.platform),
     epoch: context.sourceDateEpoch,
+    ...sandboxDefinition(context.sandbox ?? {}),
+  };
+}
+
+/**
+ * The build's sandbox settings as BuildKit keys them in its ExecOp: the extra hosts' names but
+ * not their addresses (which may differ between machines, as a proxy may), each ulimit, the
+ * /dev/shm size. A setting not given adds no field, so builds without them keep their keys.
+ */
+function sandboxDefinition({ extraHosts, ulimits, shmSizeBytes }: SandboxSettings): Record<string, KeyValue> {
+  return {
+    extraHosts: extraHosts?.length ? extraHosts.map((host) => host.name) : undefined,
+    ulimits: ulimits?.length ? ulimits.map(({ type, soft, hard }) => ({ type, soft, hard })) : undefined,
+    shmSize: shmSizeBytes || undefined,
   };
 }
 

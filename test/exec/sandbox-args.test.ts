@@ -40,6 +40,22 @@ describe('sandboxArgv', () => {
     expect(sandboxEnvPayload(spec).toString()).toBe('PATH=/bin\0A=x=y\0');
   });
 
+  it('passes the sandbox settings: each extra host, the /dev/shm size, each ulimit (-1 as unlimited)', () => {
+    const argv = sandboxArgv({
+      lowerDirs: [], upperDir: '/u', workDir: '/w', argv: ['true'], env: [], cwd: '/', uid: 0, gid: 0, network: 'none',
+      extraHosts: [{ name: 'db', ip: '10.0.0.5' }, { name: 'db', ip: 'fd00::5' }],
+      shmSizeBytes: 134217728,
+      ulimits: [{ type: 'core', soft: 0, hard: -1 }, { type: 'nofile', soft: 1024, hard: 4096 }],
+    });
+    expect(argv.join(' ')).toBe([
+      '--upper /u --work /w',
+      '--add-host db 10.0.0.5 --add-host db fd00::5 --shm-size 134217728',
+      '--uid 0 --gid 0 --chdir / --env-fd 4 --network none',
+      '--ulimit core 0 unlimited --ulimit nofile 1024 4096',
+      '--status-fd 3 -- true',
+    ].join(' '));
+  });
+
   it('refuses an environment entry without =', () => {
     expect(() =>
       sandboxEnvPayload({ lowerDirs: [], upperDir: '/u', workDir: '/w', argv: ['x'], env: ['NOVALUE'], cwd: '/', uid: 0, gid: 0, network: 'none' }),

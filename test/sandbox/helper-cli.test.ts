@@ -28,7 +28,8 @@ describe('tsbuild-sandbox command line', () => {
     expect(help.status).toBe(0);
     const readme = spawnSync('cat', [resolve(REPO_ROOT, 'native/README.md')], { encoding: 'utf8' }).stdout;
     const options = ['--lower', '--upper', '--work', '--root', '--bind', '--ro-bind', '--tmpfs', '--hostname', '--uid', '--gid',
-      '--groups', '--chdir', '--setenv', '--network', '--memory', '--pids', '--cpus', '--cpuset', '--timeout', '--status-fd'];
+      '--groups', '--chdir', '--setenv', '--network', '--memory', '--pids', '--cpus', '--cpuset', '--timeout', '--status-fd',
+      '--add-host', '--shm-size', '--ulimit'];
     for (const option of options) {
       expect(help.stdout, option).toContain(option);
       expect(readme, option).toContain(`\`${option}`);
@@ -51,6 +52,17 @@ describe('tsbuild-sandbox command line', () => {
     [[...root, '--cpuset', 'all', '--', 'true'], "--cpuset: 'all' is not a CPU list"],
     [[...root, '--uid', '-1', '--', 'true'], "--uid: '-1' is not a numeric id"],
     [[...root, '--bind', '/x'], '--bind needs 2 arguments'],
+    [[...root, '--add-host', 'db internal', '10.0.0.5', '--', 'true'], "--add-host: 'db internal' is not a host name"],
+    [[...root, '--add-host', 'db\n10.0.0.6\tevil', '10.0.0.5', '--', 'true'], 'is not a host name'],
+    [[...root, '--add-host', '-db', '10.0.0.5', '--', 'true'], "--add-host: '-db' is not a host name"],
+    [[...root, '--add-host', 'db', '10.0.0', '--', 'true'], "--add-host db: '10.0.0' is not an IPv4 or IPv6 address"],
+    [[...root, '--add-host', 'db', '[::1]', '--', 'true'], "--add-host db: '[::1]' is not an IPv4 or IPv6 address"],
+    [[...root, '--shm-size', '0', '--', 'true'], "--shm-size: '0' is not a positive whole number"],
+    [[...root, '--ulimit', 'files', '1', '2', '--', 'true'], "--ulimit: 'files' is not a limit type"],
+    [[...root, '--ulimit', 'nofile', '-1', '2', '--', 'true'], "--ulimit nofile: '-1' is not a whole number or 'unlimited'"],
+    [[...root, '--ulimit', 'nofile', '3', '2', '--', 'true'], '--ulimit nofile: the soft limit is above the hard limit'],
+    [[...root, '--ulimit', 'nofile', 'unlimited', '2', '--', 'true'], '--ulimit nofile: the soft limit is above the hard limit'],
+    [[...root, '--ulimit', 'nofile', '1'], '--ulimit needs 3 arguments'],
     [[...root, '--', 'true'], '--upper /nonexistent-u: No such file or directory'],
   ])('refuses %j with a message naming the problem', (args, message) => {
     const r = helper(args);

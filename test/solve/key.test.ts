@@ -102,6 +102,37 @@ describe('step definitions', () => {
     expect(new Set([base, ...digests]).size).toBe(variants.length + 1);
   });
 
+  it('a build without sandbox settings keeps the RUN keys it had before they existed', () => {
+    // Computed before --add-host, --shm-size and --ulimit were added: existing caches stay valid.
+    const before = 'sha256:6209bdd6a0ac7bebedaea04877f72758529fa29082510680bc9021400e89688e';
+    expect(digestOfRun()).toBe(before);
+    expect(digestOfRun(runStep('make'), { ...amd64, sandbox: {} })).toBe(before);
+    expect(digestOfRun(runStep('make'), { ...amd64, sandbox: { extraHosts: [], ulimits: [], shmSizeBytes: 0 } })).toBe(before);
+  });
+
+  it('RUN keys change with each sandbox setting: extra host names, ulimits, /dev/shm size', () => {
+    const db = { name: 'db', ip: '10.0.0.5' };
+    const nofile = { type: 'nofile' as const, soft: 1024, hard: 4096 };
+    const settings = [
+      { extraHosts: [db] },
+      { extraHosts: [{ ...db, name: 'cache' }] },
+      { extraHosts: [db, { name: 'cache', ip: '10.0.0.6' }] },
+      { extraHosts: [{ name: 'cache', ip: '10.0.0.6' }, db] },
+      { ulimits: [nofile] },
+      { ulimits: [{ ...nofile, hard: 8192 }] },
+      { ulimits: [{ ...nofile, type: 'nproc' as const }] },
+      { shmSizeBytes: 128 * 1024 * 1024 },
+      { shmSizeBytes: 256 * 1024 * 1024 },
+    ];
+    const digests = settings.map((sandbox) => digestOfRun(runStep('make'), { ...amd64, sandbox }));
+    expect(new Set([digestOfRun(), ...digests]).size).toBe(settings.length + 1);
+  });
+
+  it('an extra host\'s address is not in the key, as in BuildKit: it may differ between machines', () => {
+    const at = (ip: string) => digestOfRun(runStep('make'), { ...amd64, sandbox: { extraHosts: [{ name: 'db', ip }] } });
+    expect(at('10.0.0.5')).toBe(at('192.168.1.9'));
+  });
+
   it('RUN --network=default follows the build network', () => {
     expect(digestOfRun(runStep('make'), { ...amd64, network: 'host' })).toBe(digestOfRun(runStep('make', { network: 'host' })));
   });

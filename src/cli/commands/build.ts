@@ -13,11 +13,12 @@ import { STDIN_ARG } from '../argv.js';
 import { recipeFromStdin } from '../stdin.js';
 import { parsePairs, parseSecrets, parseSshSources } from '../flag-values.js';
 import { refuseAttestations, type AttestationFlags } from '../attestation-flags.js';
+import { parseSandboxFlags, type SandboxFlags } from '../sandbox-flags.js';
 import { buildArgValues } from './plan.js';
 import { registryFlags, registryOptions, type RegistryFlags } from './registry-flags.js';
 import type { CommandSpec } from './types.js';
 
-interface BuildArgs extends RegistryFlags, AttestationFlags {
+interface BuildArgs extends RegistryFlags, AttestationFlags, SandboxFlags {
   context: string;
   file?: string;
   tag: string[];
@@ -65,6 +66,7 @@ export const buildCommand: CommandSpec<BuildArgs> = {
     ['tsbuild build --cache-from type=registry,ref=reg.example/app:cache --cache-to type=registry,ref=reg.example/app:cache,mode=max .', 'share the build cache between CI runners through a registry'],
     ['tsbuild build --ssh default .', 'RUN --mount=type=ssh steps use your agent ($SSH_AUTH_SOCK); the key never enters the image'],
     ['tsbuild build --ssh github=$HOME/.ssh/deploy_key .', 'RUN --mount=type=ssh,id=github steps get an agent holding this key for the build'],
+    ['tsbuild build --add-host db.internal:10.0.0.5 --shm-size 256m --ulimit nofile=4096:8192 .', 'an /etc/hosts entry, a bigger /dev/shm and an open-file limit for every RUN step'],
     ['tsbuild build -t reg.example/app:1 --push .', 'build and push (FROM images missing from the store are pulled)'],
     ['tsbuild build -t app:dev --load .', 'also load the image into the Docker daemon at $DOCKER_HOST'],
     ['tsbuild build --annotation index:org.opencontainers.image.title=app -o type=oci,dest=app.tar .', 'annotate the index.json of the OCI output (manifest annotations need no output)'],
@@ -82,6 +84,9 @@ export const buildCommand: CommandSpec<BuildArgs> = {
       .option('memory', { type: 'string', describe: 'Memory limit of each RUN step, e.g. 512MiB' })
       .option('max-parallelism', { type: 'number', describe: 'How many steps run at once (default: two per CPU)' })
       .option('pids', { type: 'number', describe: 'Process limit of each RUN step' })
+      .option('add-host', { type: 'string', array: true, nargs: 1, default: [], describe: "Add NAME:IP (or NAME=IP, IPv6 as NAME=[::1]) to each RUN step's /etc/hosts (repeatable)" })
+      .option('shm-size', { type: 'string', describe: 'Size of /dev/shm in each RUN step, e.g. 128m (default 64m)' })
+      .option('ulimit', { type: 'string', array: true, nargs: 1, default: [], describe: 'Resource limit of each RUN step: TYPE=SOFT[:HARD], e.g. nofile=1024:4096 (repeatable)' })
       .option('progress', { choices: ['auto', 'tty', 'plain', 'json', 'quiet'] as const, default: 'auto' as const, describe: 'Progress output on stderr' })
       .option('output', { alias: 'o', type: 'string', array: true, nargs: 1, default: [], describe: 'Also write the image: type=oci|docker|tar,dest=FILE (- for stdout), type=docker alone (as --load), type=local,dest=DIR, type=registry,name=REF (push), or the build: type=archive,dest=FILE' })
       .option('archive', { type: 'string', describe: 'Write the whole build environment, step by step, to this OCI archive (for replay, shell, diff)' })
@@ -161,6 +166,7 @@ function buildOptions(args: BuildArgs & GlobalOptions, ctx: CliContext): BuildOp
       ...(args.memory === undefined ? {} : { memoryBytes: parseSize(args.memory) }),
       ...(args.pids === undefined ? {} : { pids: positiveInteger('--pids', args.pids) }),
     },
+    sandbox: parseSandboxFlags(args),
     platform: args.platform,
     labels: parsePairs('--label', args.label),
     annotations: args.annotation,
