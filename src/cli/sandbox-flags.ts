@@ -1,5 +1,6 @@
 // Parsers for the flags that shape every RUN step's sandbox, as `docker buildx build` reads
-// them: --add-host, --shm-size, --ulimit. Each bad value is a usage error with an example.
+// them: --add-host, --shm-size, --ulimit, and the sizes of --memory. Each bad value is a usage
+// error with an example.
 
 import { isIP } from 'node:net';
 import { UsageError } from '../errors.js';
@@ -17,8 +18,8 @@ export interface SandboxFlags {
 export function parseSandboxFlags(flags: SandboxFlags): SandboxSettings {
   // A list flag in buildx (a string slice): one value may hold several entries, comma-separated.
   const extraHosts = flags.addHost.flatMap((value) => value.split(',')).map(parseAddHost);
-  const shmSize = [flags.shmSize ?? []].flat().at(-1);
-  const shmSizeBytes = shmSize === undefined ? undefined : parseShmSize(shmSize);
+  const shmSize = lastOf(flags.shmSize);
+  const shmSizeBytes = shmSize === undefined ? undefined : parseRamSize('--shm-size', shmSize);
   const ulimits = parseUlimits(flags.ulimit);
   return {
     ...(extraHosts.length > 0 ? { extraHosts } : {}),
@@ -57,11 +58,19 @@ function ipAddress(value: string, text: string): string {
   return ip;
 }
 
-/** As buildx: binary units (`128m` is 128 MiB); 0 means the default, 64 MiB. */
-function parseShmSize(text: string): number {
+/** A flag's value; an array when the flag is repeated, and then the last wins, as in buildx. */
+export function lastOf(value: string | string[] | undefined): string | undefined {
+  return [value ?? []].flat().at(-1);
+}
+
+/**
+ * As Docker reads --memory and --shm-size: binary units (`128m` is 128 MiB, `512MiB` too);
+ * for --shm-size 0 means the default, 64 MiB.
+ */
+export function parseRamSize(flag: string, text: string): number {
   const bytes = ramBytes(text);
   if (bytes === undefined || !Number.isSafeInteger(bytes)) {
-    throw new UsageError(`invalid --shm-size "${text}"`, { hint: 'a size in bytes with an optional binary unit: 128m, 1g, 512k' });
+    throw new UsageError(`invalid ${flag} "${text}"`, { hint: 'a size in bytes with an optional binary unit: 128m, 1g, 512k' });
   }
   return bytes;
 }

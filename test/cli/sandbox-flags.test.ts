@@ -2,7 +2,7 @@
 // sandbox gets; a bad value is a usage error with an example.
 
 import { describe, expect, it } from 'vitest';
-import { parseSandboxFlags } from '../../src/cli/sandbox-flags.js';
+import { lastOf, parseRamSize, parseSandboxFlags } from '../../src/cli/sandbox-flags.js';
 
 const parse = (flags: Partial<Parameters<typeof parseSandboxFlags>[0]>) => parseSandboxFlags({ addHost: [], ulimit: [], ...flags });
 
@@ -48,6 +48,16 @@ describe('--shm-size', () => {
 
   it.each(['', '-1m', '12x', '1e3'])('refuses %j', (value) => {
     expect(() => parse({ shmSize: value })).toThrow(expect.objectContaining({ code: 'E_USAGE', message: `invalid --shm-size "${value}"` }));
+  });
+});
+
+describe('--memory', () => {
+  it('reads binary units as Docker does (512m is 512 MiB, as is 512MiB); a bad size is a usage error', () => {
+    expect(parseRamSize('--memory', '512m')).toBe(512 * 1024 ** 2);
+    expect(parseRamSize('--memory', '512MiB')).toBe(512 * 1024 ** 2);
+    expect(parseRamSize('--memory', '1g')).toBe(1024 ** 3);
+    expect(() => parseRamSize('--memory', '12 apples')).toThrow(/invalid --memory "12 apples"/);
+    expect(lastOf(['1g', '2g'])).toBe('2g');
   });
 });
 

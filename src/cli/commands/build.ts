@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InternalError, isTsbuildError, UsageError } from '../../errors.js';
 import type { EventSink } from '../../events.js';
-import { build, defaultStoreRoot, parseSize, parseSourceDateEpoch, planContext, type BuildOptions, type BuildResult } from '../../index.js';
+import { build, defaultStoreRoot, parseSourceDateEpoch, planContext, type BuildOptions, type BuildResult } from '../../index.js';
 import { chooseProgressMode, createRenderer, type RequestedProgressMode } from '../../ui/index.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 import { formatPlanText } from '../plan-output.js';
@@ -13,7 +13,7 @@ import { STDIN_ARG } from '../argv.js';
 import { recipeFromStdin } from '../stdin.js';
 import { parsePairs, parseSecrets, parseSshSources } from '../flag-values.js';
 import { refuseAttestations, type AttestationFlags } from '../attestation-flags.js';
-import { parseSandboxFlags, type SandboxFlags } from '../sandbox-flags.js';
+import { lastOf, parseRamSize, parseSandboxFlags, type SandboxFlags } from '../sandbox-flags.js';
 import { buildArgValues } from './plan.js';
 import { registryFlags, registryOptions, type RegistryFlags } from './registry-flags.js';
 import type { CommandSpec } from './types.js';
@@ -27,7 +27,8 @@ interface BuildArgs extends RegistryFlags, AttestationFlags, SandboxFlags {
   cache: boolean;
   noCacheFilter: string[];
   network: 'none' | 'host' | 'default';
-  memory?: string;
+  /** An array when the flag is repeated: the last one wins, as in buildx. */
+  memory?: string | string[];
   pids?: number;
   maxParallelism?: number;
   progress: RequestedProgressMode;
@@ -81,7 +82,7 @@ export const buildCommand: CommandSpec<BuildArgs> = {
       .option('cache', { type: 'boolean', default: true, describe: 'Use cached steps; --no-cache runs every step' })
       .option('no-cache-filter', { type: 'string', array: true, nargs: 1, default: [], describe: 'Run the steps of these stages again (names or indexes, comma-separated or repeated); the rest may be cached' })
       .option('network', { choices: ['none', 'host', 'default'] as const, default: 'none' as const, describe: 'Network of RUN steps (default: none)' })
-      .option('memory', { type: 'string', describe: 'Memory limit of each RUN step, e.g. 512MiB' })
+      .option('memory', { type: 'string', describe: 'Memory limit of each RUN step, e.g. 512m (binary units, as Docker)' })
       .option('max-parallelism', { type: 'number', describe: 'How many steps run at once (default: two per CPU)' })
       .option('pids', { type: 'number', describe: 'Process limit of each RUN step' })
       .option('add-host', { type: 'string', array: true, nargs: 1, default: [], describe: "Add NAME:IP (or NAME=IP, IPv6 as NAME=[::1]) to each RUN step's /etc/hosts (repeatable)" })
@@ -163,7 +164,7 @@ function buildOptions(args: BuildArgs & GlobalOptions, ctx: CliContext): BuildOp
     ...(args.maxParallelism === undefined ? {} : { maxParallelism: positiveInteger('--max-parallelism', args.maxParallelism) }),
     network: args.network === 'host' ? 'host' : 'none',
     limits: {
-      ...(args.memory === undefined ? {} : { memoryBytes: parseSize(args.memory) }),
+      ...(args.memory === undefined ? {} : { memoryBytes: parseRamSize('--memory', lastOf(args.memory)!) }),
       ...(args.pids === undefined ? {} : { pids: positiveInteger('--pids', args.pids) }),
     },
     sandbox: parseSandboxFlags(args),
