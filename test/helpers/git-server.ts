@@ -60,6 +60,15 @@ export class TestRepo {
     else git(this.dir, 'tag', '-a', name, '-m', message);
   }
 
+  /**
+   * Adds `sub`'s current commit as a submodule at `path`, fetched by `url` (relative URLs such as
+   * `../sub.git` resolve against the URL the superproject is fetched from). Not committed.
+   */
+  addSubmodule(path: string, sub: TestRepo, url: string): void {
+    git(this.dir, '-c', 'protocol.file.allow=always', 'submodule', '--quiet', 'add', sub.dir, path);
+    git(this.dir, 'config', '-f', '.gitmodules', `submodule.${path}.url`, url);
+  }
+
   checkout(branch: string, create = false): void {
     git(this.dir, 'checkout', '-q', ...(create ? ['-b'] : []), branch);
   }
