@@ -1,7 +1,7 @@
 // Before solving: read the recipe and .dockerignore, find the base images in the store, and
 // plan. Every failure here is the user's to fix and says where (file:line:col when it can).
 
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { BuildError, UsageError } from '../errors.js';
 import { isGitUrl, redactUrl, type GitOrigin } from '../lib/git-url.js';
@@ -96,7 +96,7 @@ async function openContext(store: ContentStore, options: PrepareOptions, checkou
 
 async function planFromContext(store: ContentStore, options: PrepareOptions, context: OpenedContext, named: NamedContexts): Promise<Omit<PreparedBuild, 'release'>> {
   const contextDir = context.dir;
-  const file = recipePath(options, context);
+  const file = await recipePath(options, context);
   const source = options.recipeText ?? (await readRecipe(file, options.file === undefined));
   // A checkout's path means nothing to the user: its recipe is named as in the repository.
   const displayDirs = context.git ? [contextDir] : [options.displayDir, contextDir];
@@ -120,16 +120,20 @@ async function planFromContext(store: ContentStore, options: PrepareOptions, con
   };
 }
 
-/** The Dockerfile: `-f` (relative to the context), else CONTEXT/Dockerfile; in a git context, inside the checkout. */
-function recipePath(options: PrepareOptions, context: OpenedContext): string {
+/**
+ * The Dockerfile: `-f` (relative to the context), else CONTEXT/Dockerfile. In a git context a
+ * relative one must stay inside the context, through symlinks too: a repository must not make
+ * the build read (and show in errors) a file of the host.
+ */
+async function recipePath(options: PrepareOptions, context: OpenedContext): Promise<string> {
   const file = resolve(context.dir, options.file ?? 'Dockerfile');
-  const insideRepository = options.file === undefined || isAbsolute(options.file) || !relative(context.dir, file).startsWith('..');
-  if (context.git && options.recipeText === undefined && !insideRepository) {
-    throw new UsageError(`-f ${options.file}: the Dockerfile of a git context must be inside the repository`, {
-      hint: 'give a path relative to the repository (or its subdir), or an absolute path to a local file',
-    });
-  }
-  return file;
+  const local = !context.git || options.recipeText !== undefined || (options.file !== undefined && isAbsolute(options.file));
+  if (local) return file;
+  const real = await realpath(file).catch(() => file);
+  if (!relative(await realpath(context.dir), real).startsWith('..')) return file;
+  throw new UsageError(`-f ${options.file ?? 'Dockerfile'}: the Dockerfile of a git context must be a file of the context`, {
+    hint: 'give a path relative to the context (the repository or its subdir), or an absolute path to a local file',
+  });
 }
 
 /** A `--build-context` value naming an image: `docker-image://REF`. */

@@ -35,6 +35,8 @@ describe('git sources', () => {
       'app/.dockerignore': 'ignored.txt\n',
       'app/run.sh': { file: '#!/bin/sh\necho run\n', mode: 0o755 },
       'lib/version.txt': '1\n',
+      // A repository's Dockerfile that points at a host file: never read.
+      'escape/Dockerfile': { symlink: '/etc/hostname' },
     });
     repo.tag('v1', 'release 1');
     server.publish(repo, 'repo');
@@ -144,6 +146,7 @@ describe('git sources', () => {
       [[`${url}##ref=main`], 'E_GIT_URL', 2],
       [[`${url}#main:../up`], 'E_GIT_URL', 2],
       [['-f', '../../Dockerfile', `${url}#main:app`], 'E_USAGE', 2],
+      [[`${url}#main:escape`], 'E_USAGE', 2],
       [['--build-context', `src=${url}#nope`, dockerfile('named-error', 'FROM busybox\n')], 'E_GIT_REF_NOT_FOUND', 1],
     ];
     for (const [args, code, status] of cases) {
