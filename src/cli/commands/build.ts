@@ -60,7 +60,7 @@ export const buildCommand: CommandSpec<BuildArgs> = {
     ['tsbuild build -t hello examples/hello', 'build and tag examples/hello'],
     ['tsbuild build -f ci.Dockerfile --target test .', 'build the test stage of ci.Dockerfile'],
     ['tsbuild build -f - . < ci.Dockerfile', 'read the Dockerfile from stdin (tsbuild build - < Dockerfile: no context)'],
-    ['tsbuild build https://github.com/org/app.git#v1.2:docker', 'build the docker/ dir of tag v1.2 of a git repository'],
+    ['tsbuild build -t app https://github.com/org/app.git#v1.2:docker', 'build the docker/ dir of tag v1.2 of a git repository'],
     ['tsbuild build --build-context docs=../docs --build-context alpine=docker-image://alpine:3.20 .', 'COPY --from=docs reads ../docs; FROM alpine uses alpine:3.20'],
     ['tsbuild build -q --build-arg VERSION=1.2 .', 'pass a build arg; print only the image digest'],
     ['tsbuild build -o type=oci,dest=image.tar .', 'also write an OCI image-layout tarball'],
