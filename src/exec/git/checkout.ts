@@ -7,7 +7,7 @@
 import { lstat, readdir, realpath, rm } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { BuildError } from '../../errors.js';
-import type { GitSource } from '../../lib/git-url.js';
+import { redactUrl, type GitSource } from '../../lib/git-url.js';
 import { GitCommandError, runGit } from './cli.js';
 
 export interface ResolvedRef {
@@ -131,7 +131,7 @@ async function updateSubmodules(source: GitSource, dir: string, signal?: AbortSi
  * index without the checkout's file times and inode numbers (git fills them in on first use).
  */
 async function tidyGitDir(source: GitSource, dir: string, signal?: AbortSignal): Promise<void> {
-  await runGit(['remote', 'set-url', 'origin', source.display], { cwd: dir, signal });
+  await runGit(['remote', 'set-url', 'origin', redactUrl(source.remote)], { cwd: dir, signal });
   await rm(join(dir, '.git', 'FETCH_HEAD'), { force: true });
   await runGit(['read-tree', 'HEAD'], { cwd: dir, signal });
 }

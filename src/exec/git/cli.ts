@@ -41,6 +41,8 @@ function gitEnvironment(): NodeJS.ProcessEnv {
 /** Config every command gets: no reflogs (they would stamp the host's time into a kept .git). */
 const CONFIG = ['-c', 'core.logAllRefUpdates=false', '-c', 'init.defaultBranch=main', '-c', 'advice.detachedHead=false'];
 
+const NOT_INSTALLED = { hint: 'install git (apt-get install git)' };
+
 /** Runs `git ARGS` in `cwd`; resolves with its stdout, rejects with GitCommandError or CancelledError. */
 export function runGit(args: string[], options: { cwd?: string; signal?: AbortSignal } = {}): Promise<string> {
   const { signal } = options;
@@ -57,21 +59,31 @@ export function runGit(args: string[], options: { cwd?: string; signal?: AbortSi
     const stderr: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-    const cancel = () => {
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-    };
+    const cancel = () => killGroup(child.pid);
     signal?.addEventListener('abort', cancel, { once: true });
-    child.on('error', (error) => reject(new BuildError('E_GIT_MISSING', `cannot run git: ${error.message}`, { hint: 'install git (apt-get install git)' })));
+    child.on('error', (error) => reject(new BuildError('E_GIT_MISSING', `cannot run git: ${error.message}`, NOT_INSTALLED)));
     child.on('close', (status) => {
       signal?.removeEventListener('abort', cancel);
-      const errors = redactUrl(Buffer.concat(stderr).toString('utf8'));
-      if (signal?.aborted) reject(new CancelledError());
-      else if (status === 127 && /git: not found/.test(errors)) {
-        reject(new BuildError('E_GIT_MISSING', 'git is not installed: git sources need the git command', { hint: 'install git (apt-get install git)' }));
-      } else if (status !== 0) reject(new GitCommandError(args.find((arg) => !arg.startsWith('-')) ?? 'git', status, errors));
+      const failure = signal?.aborted ? new CancelledError() : gitFailure(args, status, redactUrl(Buffer.concat(stderr).toString('utf8')));
+      if (failure) reject(failure);
       else resolve(Buffer.concat(stdout).toString('utf8'));
     });
   });
+}
+
+function killGroup(pid: number | undefined): void {
+  try {
+    if (pid !== undefined) process.kill(-pid, 'SIGKILL');
+  } catch {
+    // the group has exited already
+  }
+}
+
+/** Why git failed, if it did: not installed (the shell's 127), or its own error. */
+function gitFailure(args: string[], status: number | null, stderr: string): Error | undefined {
+  if (status === 0) return undefined;
+  if (status === 127 && /git: not found/.test(stderr)) return new BuildError('E_GIT_MISSING', 'git is not installed: git sources need the git command', NOT_INSTALLED);
+  return new GitCommandError(args.find((arg) => !arg.startsWith('-')) ?? 'git', status, stderr);
 }
 
 function lastLine(text: string): string {
