@@ -97,10 +97,10 @@ async function openContext(store: ContentStore, options: PrepareOptions, checkou
 async function planFromContext(store: ContentStore, options: PrepareOptions, context: OpenedContext, named: NamedContexts): Promise<Omit<PreparedBuild, 'release'>> {
   const contextDir = context.dir;
   const file = await recipePath(options, context);
-  const source = options.recipeText ?? (await readRecipe(file, options.file === undefined));
   // A checkout's path means nothing to the user: its recipe is named as in the repository.
-  const displayDirs = context.git ? [contextDir] : [options.displayDir, contextDir];
-  const recipe = parseRecipe(source, options.recipeText === undefined ? displayName(file, displayDirs) : 'stdin');
+  const shown = context.git ? displayName(file, [contextDir]) : displayName(file, [options.displayDir, contextDir]);
+  const source = options.recipeText ?? (await readRecipe(file, options.file === undefined, context.git ? `${shown} of ${context.git.url}` : file));
+  const recipe = parseRecipe(source, options.recipeText === undefined ? shown : 'stdin');
   const planOptions: PlanOptions = { target: options.target, buildArgs: options.buildArgs, platform: options.platform, namedContexts: named.plan };
   const refs = baseImageRefs(recipe, planOptions);
   let { found, missing } = await findBaseImages(store, refs);
@@ -203,11 +203,12 @@ async function requireDirectory(dir: string, what = 'build context'): Promise<vo
   }
 }
 
-async function readRecipe(file: string, defaulted: boolean): Promise<string> {
+/** `shownAs`: how the message names the file (a git checkout's path means nothing to the user). */
+async function readRecipe(file: string, defaulted: boolean, shownAs: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (cause) {
-    throw new BuildError('E_RECIPE_NOT_FOUND', `cannot read the Dockerfile ${file}`, {
+    throw new BuildError('E_RECIPE_NOT_FOUND', `cannot read the Dockerfile ${shownAs}`, {
       cause,
       hint: defaulted ? 'put a Dockerfile in the context, or name one with -f' : 'check the path given to -f',
     });

@@ -147,6 +147,7 @@ describe('git sources', () => {
       [[`${url}#main:../up`], 'E_GIT_URL', 2],
       [['-f', '../../Dockerfile', `${url}#main:app`], 'E_USAGE', 2],
       [[`${url}#main:escape`], 'E_USAGE', 2],
+      [[`${url}#main`], 'cannot read the Dockerfile Dockerfile of http://127.0.0.1', 1],
       [['--build-context', `src=${url}#nope`, dockerfile('named-error', 'FROM busybox\n')], 'E_GIT_REF_NOT_FOUND', 1],
     ];
     for (const [args, code, status] of cases) {
