@@ -6,6 +6,7 @@ import type { Writable } from 'node:stream';
 import { CancelledError, isTsbuildError, type SourceLocation } from './errors.js';
 import type { EventSink } from './events.js';
 import type { SandboxLimits, SandboxSettings } from './exec/types.js';
+import type { GitEnv } from './exec/git/cli.js';
 import { imageAnnotations, parseAnnotation, type ImageAnnotations } from './export/annotations.js';
 import { dockerSocketPath, loadIntoDocker } from './export/docker-load.js';
 import { BUILD_ARCHIVE_TYPE, isDockerLoadOutput, isLayoutOutput, parseOutputSpec, writeOutput, type OutputSpec } from './export/outputs.js';
@@ -149,6 +150,11 @@ export interface BuildOptions {
    * commit and a directory. Fetched for this build and removed after it.
    */
   contextGit?: string;
+  /**
+   * The environment git may read proxies (`HTTPS_PROXY`, `NO_PROXY`…) and an ssh agent
+   * (`SSH_AUTH_SOCK`) from, for git contexts and ADD <git url>; the CLI passes its own. Absent: none.
+   */
+  gitEnv?: GitEnv;
   /** The Dockerfile (`-f`), absolute or relative to the context; CONTEXT/Dockerfile by default. */
   file?: string;
   /** The Dockerfile's text itself (`-f -`: read from stdin); `file` is then not read. */
@@ -274,7 +280,7 @@ export async function build(options: BuildOptions, sink: EventSink): Promise<Bui
     for (const warning of graph.warnings) sink({ type: 'warning', time: Date.now(), ...warning });
     cache = await openBuildCache(store, cacheFrom, registry);
     const solved = await solveBuild({
-      store: cache.store, graph, bases, contextDir, contextIsTemporary: contextGit !== undefined, contextFilter, namedContexts,
+      store: cache.store, graph, bases, contextDir, contextIsTemporary: contextGit !== undefined, contextFilter, namedContexts, gitEnv: options.gitEnv,
       network: options.network ?? 'none', limits: options.limits ?? {}, sandbox: options.sandbox,
       noCache: options.noCache ?? false, noCacheStages: options.noCacheStages,
       maxParallelism: options.maxParallelism,

@@ -6,6 +6,7 @@ import type { BuildEvent, EventSink, StepInfo } from '../events.js';
 import { StatCache } from '../exec/context/stat-cache.js';
 import type { ContextFilter } from '../exec/copy/types.js';
 import type { SandboxLimits, SandboxSettings } from '../exec/types.js';
+import type { GitEnv } from '../exec/git/cli.js';
 import { SshAgents, type SshSource } from '../exec/ssh-forwarding.js';
 import { MediaType } from '../layer/oci.js';
 import { isFetchedSource } from '../lib/git-url.js';
@@ -26,6 +27,8 @@ export interface SolveBuildOptions {
   bases: ReadonlyMap<string, StoredImage>;
   contextDir: string;
   contextFilter?: ContextFilter;
+  /** Where ADD's git finds proxies and an ssh agent (`HTTPS_PROXY`…, `SSH_AUTH_SOCK`). */
+  gitEnv?: GitEnv;
   /** The context is a git checkout removed after the build: its file digests are not kept in the store. */
   contextIsTemporary?: boolean;
   /** `--build-context NAME=DIR`, by lower-case name. */
@@ -107,7 +110,7 @@ async function solveWithAgents(options: SolveBuildOptions, ssh: SshAgents): Prom
     created: rfc3339(options.sourceDateEpoch),
     secrets: options.secrets ?? {},
     ssh,
-    gitRefs: new GitRefs(),
+    gitRefs: new GitRefs(options.gitEnv),
   };
   const vertices = buildVertices(runtime, options.bases, stageIndexes(graph, options.noCacheStages ?? [], options.sink));
   const counts = { cached: 0, run: 0 };

@@ -6,7 +6,8 @@
 
 import { join } from 'node:path';
 import { BuildError } from '../errors.js';
-import { checkoutGitCommit, isCommitId, resolveGitRef, type ResolvedRef } from '../exec/git/checkout.js';
+import { checkoutGitCommit, isCommitId, resolveGitRef, type CheckoutOptions, type ResolvedRef } from '../exec/git/checkout.js';
+import type { GitEnv } from '../exec/git/cli.js';
 import { parseGitUrl, type GitOrigin, type GitSource } from '../lib/git-url.js';
 import type { CopyStep } from '../plan/types.js';
 import type { ContentStore } from '../store/types.js';
@@ -20,11 +21,11 @@ export interface GitCheckout {
 }
 
 /** Checks out a git context into the store's scratch space; the caller releases it after the build. */
-export async function checkoutGitContext(store: ContentStore, url: string, options: { keepGitDir: boolean; signal?: AbortSignal }): Promise<GitCheckout> {
+export async function checkoutGitContext(store: ContentStore, url: string, options: CheckoutOptions): Promise<GitCheckout> {
   const source = parseGitUrl(url);
   const scratch = await store.createTempDir('git-context');
   try {
-    const resolved = await resolveGitRef(source, options.signal);
+    const resolved = await resolveGitRef(source, options);
     const dir = await checkoutGitCommit(source, resolved, join(scratch.path, 'checkout'), options);
     return { dir, origin: { url: source.display, commit: resolved.commit }, release: scratch.release };
   } catch (error) {
@@ -39,12 +40,18 @@ export async function checkoutGitContext(store: ContentStore, url: string, optio
  */
 export class GitRefs {
   private readonly resolved = new Map<string, Promise<ResolvedRef>>();
+  /** What git may see of the user's environment (its proxies and ssh agent). */
+  readonly gitEnv: GitEnv;
+
+  constructor(gitEnv: GitEnv = {}) {
+    this.gitEnv = gitEnv;
+  }
 
   resolve(source: GitSource, signal?: AbortSignal): Promise<ResolvedRef> {
     const id = `${source.remote}#${source.ref ?? ''}`;
     let found = this.resolved.get(id);
     if (!found) {
-      found = resolveGitRef(source, signal);
+      found = resolveGitRef(source, { signal, gitEnv: this.gitEnv });
       this.resolved.set(id, found);
       // A failure (or a cancelled request) is not remembered: a later build in this process asks again.
       found.catch(() => this.resolved.delete(id));
@@ -69,7 +76,7 @@ export async function gitSourceDigest(refs: GitRefs, step: CopyStep, source: Git
 export async function fetchGitSource(refs: GitRefs, step: CopyStep, source: GitSource, dir: string, signal?: AbortSignal): Promise<string> {
   const resolved = await refs.resolve(source, signal);
   checkCommit(step, source, resolved.commit);
-  return checkoutGitCommit(source, resolved, dir, { keepGitDir: step.keepGitDir, signal });
+  return checkoutGitCommit(source, resolved, dir, { keepGitDir: step.keepGitDir, signal, gitEnv: refs.gitEnv });
 }
 
 /** --checksum of a git source: a commit id, full or abbreviated. */

@@ -7,6 +7,7 @@ import { BuildError, UsageError } from '../errors.js';
 import { isGitUrl, redactUrl, type GitOrigin } from '../lib/git-url.js';
 import type { ContextFilter } from '../exec/copy/types.js';
 import { exceptionMayMatchBelow } from '../exec/context/index.js';
+import type { GitEnv } from '../exec/git/cli.js';
 import { parseRecipe } from '../recipe/parse.js';
 import { createIgnoreMatcher, ignoreFileCandidates, readIgnorePatterns } from '../recipe/dockerignore.js';
 import { baseImageRefs, planBuild } from '../plan/plan.js';
@@ -21,6 +22,8 @@ export interface PrepareOptions {
   contextDir?: string;
   /** A git URL (`https://host/repo.git#ref:subdir`, `git@host:repo.git` …) whose checkout is the context. */
   contextGit?: string;
+  /** Where git finds proxies and an ssh agent (`HTTPS_PROXY`…, `SSH_AUTH_SOCK`): the CLI passes its env. */
+  gitEnv?: GitEnv;
   signal?: AbortSignal;
   /** The Dockerfile; CONTEXT/Dockerfile when absent. */
   file?: string;
@@ -89,7 +92,7 @@ async function openContext(store: ContentStore, options: PrepareOptions, checkou
     return { dir };
   }
   const keepGitDir = ['1', 'true'].includes(options.buildArgs?.BUILDKIT_CONTEXT_KEEP_GIT_DIR ?? '');
-  const checkout = await checkoutGitContext(store, options.contextGit, { keepGitDir, signal: options.signal });
+  const checkout = await checkoutGitContext(store, options.contextGit, { keepGitDir, signal: options.signal, gitEnv: options.gitEnv });
   checkouts.push(checkout);
   return { dir: checkout.dir, git: checkout.origin };
 }
@@ -164,15 +167,15 @@ async function namedContexts(store: ContentStore, options: PrepareOptions, check
       continue;
     }
     named.plan[name] = { kind: 'dir' };
-    named.dirs.set(name, await namedDir(store, rawName, value, cwd, options.signal, checkouts));
+    named.dirs.set(name, await namedDir(store, rawName, value, cwd, options, checkouts));
   }
   return named;
 }
 
 /** A named context that is a directory: a local one, or a git checkout kept until the build is over. */
-async function namedDir(store: ContentStore, rawName: string, value: string, cwd: string, signal: AbortSignal | undefined, checkouts: GitCheckout[]): Promise<LocalDir> {
+async function namedDir(store: ContentStore, rawName: string, value: string, cwd: string, options: PrepareOptions, checkouts: GitCheckout[]): Promise<LocalDir> {
   if (isGitUrl(value)) {
-    const checkout = await checkoutGitContext(store, value, { keepGitDir: false, signal });
+    const checkout = await checkoutGitContext(store, value, { keepGitDir: false, signal: options.signal, gitEnv: options.gitEnv });
     checkouts.push(checkout);
     return { path: checkout.dir, filter: await contextFilter(join(checkout.dir, 'Dockerfile'), checkout.dir), git: checkout.origin };
   }

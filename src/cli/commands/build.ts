@@ -157,6 +157,7 @@ function buildOptions(args: BuildArgs & GlobalOptions, ctx: CliContext): BuildOp
   const fromGit = isGitUrl(args.context);
   return {
     ...(fromGit ? { contextGit: args.context } : { contextDir: contextDir(args.context, ctx.cwd) }),
+    gitEnv: ctx.env,
     file: recipeFile(args.file, fromGit, ctx.cwd),
     storeRoot: args.root ?? defaultStoreRoot(ctx.env),
     tags: args.tag,

@@ -8,7 +8,7 @@ import { lstat, readdir, realpath, rm } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { BuildError } from '../../errors.js';
 import { redactUrl, type GitSource } from '../../lib/git-url.js';
-import { GitCommandError, runGit } from './cli.js';
+import { GitCommandError, runGit, type GitRunOptions } from './cli.js';
 
 export interface ResolvedRef {
   /** The commit id (40 hex). */
@@ -24,10 +24,10 @@ export function isCommitId(text: string): boolean {
 }
 
 /** The commit the source's ref names now; a commit id names itself and needs no request. */
-export async function resolveGitRef(source: GitSource, signal?: AbortSignal): Promise<ResolvedRef> {
+export async function resolveGitRef(source: GitSource, run: GitRunOptions = {}): Promise<ResolvedRef> {
   if (source.ref !== undefined && isCommitId(source.ref)) return { commit: source.ref };
   const ref = source.ref ?? 'HEAD';
-  const listing = await remoteGit(source, ['ls-remote', source.remote, ref, `${ref}^{}`], { signal });
+  const listing = await remoteGit(source, ['ls-remote', source.remote, ref, `${ref}^{}`], run);
   const found = pickRef(parseLsRemote(listing), ref);
   if (found) return found;
   throw new BuildError('E_GIT_REF_NOT_FOUND', source.ref === undefined
@@ -55,10 +55,9 @@ function pickRef(refs: Map<string, string>, ref: string): ResolvedRef | undefine
   return { commit: refs.get(`${name}^{}`) ?? refs.get(name)!, name };
 }
 
-export interface CheckoutOptions {
+export interface CheckoutOptions extends GitRunOptions {
   /** Keep the `.git` dir (ADD --keep-git-dir, BUILDKIT_CONTEXT_KEEP_GIT_DIR). */
   keepGitDir: boolean;
-  signal?: AbortSignal;
 }
 
 /**
@@ -66,44 +65,44 @@ export interface CheckoutOptions {
  * source's subdir in it. The checkout is complete or this throws; the caller removes `dir`.
  */
 export async function checkoutGitCommit(source: GitSource, resolved: ResolvedRef, dir: string, options: CheckoutOptions): Promise<string> {
-  const { signal } = options;
-  await runGit(['init', '-q', '--template=', dir], { signal });
-  await runGit(['remote', 'add', 'origin', source.remote], { cwd: dir, signal });
-  await fetchCommit(source, resolved, dir, signal);
-  await runGit(['checkout', '-q', '--detach', resolved.commit], { cwd: dir, signal });
+  const run: GitRunOptions = { signal: options.signal, gitEnv: options.gitEnv };
+  await runGit(['init', '-q', '--template=', dir], run);
+  await runGit(['remote', 'add', 'origin', source.remote], { ...run, cwd: dir });
+  await fetchCommit(source, resolved, dir, run);
+  await runGit(['checkout', '-q', '--detach', resolved.commit], { ...run, cwd: dir });
   const submodules = await hasSubmodules(dir);
-  if (submodules) await updateSubmodules(source, dir, signal);
-  if (options.keepGitDir) await tidyGitDir(source, dir, signal);
+  if (submodules) await updateSubmodules(source, dir, run);
+  if (options.keepGitDir) await tidyGitDir(source, dir, run);
   else await removeGitDirs(dir, submodules);
   return subdirOf(source, resolved, dir);
 }
 
 /** Only the commit, by the ref's name first (every server serves those), then by id, then everything. */
-async function fetchCommit(source: GitSource, resolved: ResolvedRef, dir: string, signal?: AbortSignal): Promise<void> {
-  const shallow = (what: string) => remoteGit(source, ['fetch', '-q', '--depth=1', '--no-tags', 'origin', what], { cwd: dir, signal });
+async function fetchCommit(source: GitSource, resolved: ResolvedRef, dir: string, run: GitRunOptions): Promise<void> {
+  const shallow = (what: string) => remoteGit(source, ['fetch', '-q', '--depth=1', '--no-tags', 'origin', what], { ...run, cwd: dir });
   if (resolved.name !== undefined) {
     await shallow(resolved.name);
     // The ref may have moved since ls-remote; the key names the commit seen then.
-    if (await hasCommit(dir, resolved.commit, signal)) return;
+    if (await hasCommit(dir, resolved.commit, run)) return;
   }
   try {
     await shallow(resolved.commit);
-    if (await hasCommit(dir, resolved.commit, signal)) return;
+    if (await hasCommit(dir, resolved.commit, run)) return;
   } catch (error) {
     if (!(error instanceof BuildError && error.code === 'E_GIT_FETCH')) throw error;
     // A server may refuse a commit that is no ref's tip ("not our ref"): fetch everything instead.
   }
   const unshallow = await lstat(join(dir, '.git', 'shallow')).then(() => ['--unshallow'], () => []);
-  await remoteGit(source, ['fetch', '-q', ...unshallow, 'origin', '+refs/heads/*:refs/remotes/origin/*', '+refs/tags/*:refs/tags/*'], { cwd: dir, signal });
-  if (await hasCommit(dir, resolved.commit, signal)) return;
+  await remoteGit(source, ['fetch', '-q', ...unshallow, 'origin', '+refs/heads/*:refs/remotes/origin/*', '+refs/tags/*:refs/tags/*'], { ...run, cwd: dir });
+  if (await hasCommit(dir, resolved.commit, run)) return;
   throw new BuildError('E_GIT_REF_NOT_FOUND', `${source.display}: the repository has no commit ${resolved.commit}`, {
     hint: 'check the commit id after #; a commit must be given by its full 40-hex id',
   });
 }
 
-async function hasCommit(dir: string, commit: string, signal?: AbortSignal): Promise<boolean> {
+async function hasCommit(dir: string, commit: string, run: GitRunOptions): Promise<boolean> {
   try {
-    await runGit(['cat-file', '-e', `${commit}^{commit}`], { cwd: dir, signal });
+    await runGit(['cat-file', '-e', `${commit}^{commit}`], { ...run, cwd: dir });
     return true;
   } catch (error) {
     if (error instanceof GitCommandError) return false;
@@ -116,8 +115,8 @@ async function hasSubmodules(dir: string): Promise<boolean> {
 }
 
 /** As BuildKit does: every submodule, recursively, shallow when the server allows it. */
-async function updateSubmodules(source: GitSource, dir: string, signal?: AbortSignal): Promise<void> {
-  const update = (depth: string[]) => remoteGit(source, ['submodule', '--quiet', 'update', '--init', '--recursive', ...depth], { cwd: dir, signal });
+async function updateSubmodules(source: GitSource, dir: string, run: GitRunOptions): Promise<void> {
+  const update = (depth: string[]) => remoteGit(source, ['submodule', '--quiet', 'update', '--init', '--recursive', ...depth], { ...run, cwd: dir });
   try {
     await update(['--depth=1']);
   } catch (error) {
@@ -130,10 +129,10 @@ async function updateSubmodules(source: GitSource, dir: string, signal?: AbortSi
  * A kept `.git` says nothing of this host: the remote without credentials, no FETCH_HEAD, and an
  * index without the checkout's file times and inode numbers (git fills them in on first use).
  */
-async function tidyGitDir(source: GitSource, dir: string, signal?: AbortSignal): Promise<void> {
-  await runGit(['remote', 'set-url', 'origin', redactUrl(source.remote)], { cwd: dir, signal });
+async function tidyGitDir(source: GitSource, dir: string, run: GitRunOptions): Promise<void> {
+  await runGit(['remote', 'set-url', 'origin', redactUrl(source.remote)], { ...run, cwd: dir });
   await rm(join(dir, '.git', 'FETCH_HEAD'), { force: true });
-  await runGit(['read-tree', 'HEAD'], { cwd: dir, signal });
+  await runGit(['read-tree', 'HEAD'], { ...run, cwd: dir });
 }
 
 /** `.git` dirs, and with submodules the `.git` files that point into them (git tracks no path named `.git`). */
@@ -164,7 +163,7 @@ async function subdirOf(source: GitSource, resolved: ResolvedRef, dir: string): 
 }
 
 /** A git command that talks to the remote: its failures say whether the remote could be reached. */
-async function remoteGit(source: GitSource, args: string[], options: { cwd?: string; signal?: AbortSignal }): Promise<string> {
+async function remoteGit(source: GitSource, args: string[], options: GitRunOptions & { cwd?: string }): Promise<string> {
   try {
     return await runGit(args, options);
   } catch (error) {

@@ -20,10 +20,19 @@ export class GitCommandError extends Error {
   }
 }
 
-/** The host environment git may see: the proxy settings and the ssh agent, nothing else. */
+/** The user's environment, of which git sees only the proxies and the ssh agent (PASSED_ENV). */
+export type GitEnv = Readonly<Record<string, string | undefined>>;
+
+/** How a build runs git: its cancellation, and the environment the CLI passes. */
+export interface GitRunOptions {
+  signal?: AbortSignal;
+  gitEnv?: GitEnv;
+}
+
+/** What git may see of the user's environment: the proxy settings and the ssh agent, nothing else. */
 const PASSED_ENV = ['http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'all_proxy', 'ALL_PROXY', 'no_proxy', 'NO_PROXY', 'SSH_AUTH_SOCK'];
 
-function gitEnvironment(): NodeJS.ProcessEnv {
+function gitEnvironment(gitEnv: GitEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: '/dev/null',
@@ -34,7 +43,7 @@ function gitEnvironment(): NodeJS.ProcessEnv {
     GIT_SSH_COMMAND: 'ssh -o BatchMode=yes',
     LC_ALL: 'C',
   };
-  for (const name of PASSED_ENV) if (process.env[name] !== undefined) env[name] = process.env[name];
+  for (const name of PASSED_ENV) if (gitEnv[name] !== undefined) env[name] = gitEnv[name];
   return env;
 }
 
@@ -44,14 +53,14 @@ const CONFIG = ['-c', 'core.logAllRefUpdates=false', '-c', 'init.defaultBranch=m
 const NOT_INSTALLED = { hint: 'install git (apt-get install git)' };
 
 /** Runs `git ARGS` in `cwd`; resolves with its stdout, rejects with GitCommandError or CancelledError. */
-export function runGit(args: string[], options: { cwd?: string; signal?: AbortSignal } = {}): Promise<string> {
+export function runGit(args: string[], options: GitRunOptions & { cwd?: string } = {}): Promise<string> {
   const { signal } = options;
   if (signal?.aborted) return Promise.reject(new CancelledError());
   return new Promise((resolve, reject) => {
     // Its own process group: git's remote helpers are killed with it when the build is cancelled.
     const child = spawn('/bin/sh', ['-c', 'umask 022 && exec git "$@"', 'git', ...CONFIG, ...args], {
       cwd: options.cwd,
-      env: gitEnvironment(),
+      env: gitEnvironment(options.gitEnv),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
