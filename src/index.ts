@@ -6,6 +6,7 @@ import type { Writable } from 'node:stream';
 import { CancelledError, isTsbuildError, type SourceLocation } from './errors.js';
 import type { EventSink } from './events.js';
 import type { SandboxLimits, SandboxSettings } from './exec/types.js';
+import type { GitEnv } from './exec/git/cli.js';
 import { imageAnnotations, parseAnnotation, type ImageAnnotations } from './export/annotations.js';
 import { dockerSocketPath, loadIntoDocker } from './export/docker-load.js';
 import { BUILD_ARCHIVE_TYPE, isDockerLoadOutput, isLayoutOutput, parseOutputSpec, writeOutput, type OutputSpec } from './export/outputs.js';
@@ -22,7 +23,7 @@ import type { RegistryOptions } from './registry/options.js';
 import { ProgressStream, transferLabel } from './registry/progress.js';
 import { pushImage } from './registry/push.js';
 import { solveBuild } from './solve/build.js';
-import { prepareBuild, type PrepareOptions } from './solve/prepare.js';
+import { prepareBuild, type PreparedBuild, type PrepareOptions } from './solve/prepare.js';
 import { writeImageStepLogs } from './solve/step-logs.js';
 import type { SecretSource } from './solve/run-mounts.js';
 import type { SshSource } from './exec/ssh-forwarding.js';
@@ -141,13 +142,24 @@ export { diffEnvironments, formatEnvironmentDiff, type EnvironmentDiff } from '.
 export { stepLogs, type StepLog } from './replay/logs.js';
 
 export interface BuildOptions {
-  /** The build context directory. */
-  contextDir: string;
+  /** The build context directory (the current directory when neither it nor `contextGit` is given). */
+  contextDir?: string;
+  /**
+   * A git URL whose checkout is the context, instead of `contextDir`: `https://host/org/repo.git`,
+   * `git://…`, `ssh://…` or `git@host:org/repo.git`, with `#REF:SUBDIR` to pick a branch, tag or
+   * commit and a directory. Fetched for this build and removed after it.
+   */
+  contextGit?: string;
+  /**
+   * The environment git may read proxies (`HTTPS_PROXY`, `NO_PROXY`…) and an ssh agent
+   * (`SSH_AUTH_SOCK`) from, for git contexts and ADD <git url>; the CLI passes its own. Absent: none.
+   */
+  gitEnv?: GitEnv;
   /** The Dockerfile (`-f`), absolute or relative to the context; CONTEXT/Dockerfile by default. */
   file?: string;
   /** The Dockerfile's text itself (`-f -`: read from stdin); `file` is then not read. */
   recipeText?: string;
-  /** `--build-context NAME=VALUE`: a directory (relative to `cwd`) or `docker-image://REF`. */
+  /** `--build-context NAME=VALUE`: a directory (relative to `cwd`), a git URL, or `docker-image://REF`. */
   buildContexts?: Record<string, string>;
   /** The store directory (`--root`). */
   storeRoot: string;
@@ -230,8 +242,9 @@ export interface BuildResult {
 export async function planContext(options: Omit<BuildOptions, 'tags' | 'outputs' | 'labels' | 'signal'>): Promise<BuildGraph> {
   const store = await Store.open(options.storeRoot);
   try {
-    const { graph } = await prepareBuild(store, { ...options, displayDir: options.cwd, allowMissingBases: true });
-    return graph;
+    const prepared = await prepareBuild(store, { ...options, displayDir: options.cwd, allowMissingBases: true });
+    await prepared.release();
+    return prepared.graph;
   } finally {
     await store.close();
   }
@@ -243,7 +256,7 @@ export async function planContext(options: Omit<BuildOptions, 'tags' | 'outputs'
  */
 export async function build(options: BuildOptions, sink: EventSink): Promise<BuildResult> {
   const started = Date.now();
-  const cwd = options.cwd ?? options.contextDir;
+  const cwd = options.cwd ?? options.contextDir ?? process.cwd();
   const imageOutputs = (options.outputs ?? []).map((text) => parseImageOutput(text));
   const fileOutputs = (options.outputs ?? []).filter((_, i) => !imageOutputs[i]);
   const load = options.load === true || fileOutputs.some(isDockerLoadOutput);
@@ -259,15 +272,15 @@ export async function build(options: BuildOptions, sink: EventSink): Promise<Bui
   const store = await Store.open(options.storeRoot);
   let cache: BuildCache | undefined;
   let recipeText: string | undefined;
+  let prepared: PreparedBuild | undefined;
   try {
-    const { graph, bases, contextFilter, recipePath, namedContexts, namedImages } = await prepareBuild(store, {
-      ...options, displayDir: options.cwd, ...baseFetching(store, options, registry),
-    });
+    prepared = await prepareBuild(store, { ...options, displayDir: options.cwd, ...baseFetching(store, options, registry) });
+    const { graph, bases, contextDir, contextGit, contextFilter, recipePath, namedContexts, namedImages } = prepared;
     recipeText = graph.source;
     for (const warning of graph.warnings) sink({ type: 'warning', time: Date.now(), ...warning });
     cache = await openBuildCache(store, cacheFrom, registry);
     const solved = await solveBuild({
-      store: cache.store, graph, bases, contextDir: options.contextDir, contextFilter, namedContexts,
+      store: cache.store, graph, bases, contextDir, contextIsTemporary: contextGit !== undefined, contextFilter, namedContexts, gitEnv: options.gitEnv,
       network: options.network ?? 'none', limits: options.limits ?? {}, sandbox: options.sandbox,
       noCache: options.noCache ?? false, noCacheStages: options.noCacheStages,
       maxParallelism: options.maxParallelism,
@@ -283,7 +296,7 @@ export async function build(options: BuildOptions, sink: EventSink): Promise<Bui
     }
     if (archiveDest !== undefined) {
       await writeBuildArchiveFile(store, {
-        graph, bases, solved, contextDir: resolve(options.contextDir), recipePath, contextFilter, namedContexts, namedImages, target: options.target,
+        graph, bases, solved, contextDir, contextGit, recipePath, contextFilter, namedContexts, namedImages, target: options.target,
         network: options.network ?? 'none', sandbox: options.sandbox ?? {}, sourceDateEpoch: options.sourceDateEpoch ?? 0, names, labels: options.labels ?? {},
         storeLayout: store.layout, tsbuildVersion: readPackageVersion(), startedOn: new Date(started),
         cacheMounts: options.archiveCacheMounts ?? false,
@@ -318,6 +331,7 @@ export async function build(options: BuildOptions, sink: EventSink): Promise<Bui
     throw failure;
   } finally {
     cache?.close();
+    await prepared?.release();
     await store.close();
   }
 }

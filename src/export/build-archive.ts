@@ -123,6 +123,7 @@ function buildInfo(record: BuildRecord, logs: Map<number, Descriptor>, namedDirs
     startedOn: record.startedOn,
     finishedOn: record.finishedOn,
     names: record.names,
+    ...(record.contextGit ? { contextGit: record.contextGit } : {}),
     final: record.final.manifestDescriptor.digest,
     steps: record.steps.map(({ image, logFile: _log, ...step }) => ({
       ...step,
@@ -132,7 +133,7 @@ function buildInfo(record: BuildRecord, logs: Map<number, Descriptor>, namedDirs
     })),
     cacheMounts: (record.cacheMounts ?? []).map((m) => m.id),
     namedContexts: record.namedContexts.map((named): ArchivedNamedContext => named.kind === 'dir'
-      ? { kind: 'dir', name: named.name, context: namedDirs.get(named.name)!.descriptor.digest }
+      ? { kind: 'dir', name: named.name, context: namedDirs.get(named.name)!.descriptor.digest, ...(named.git ? { git: named.git } : {}) }
       : named),
   };
 }

@@ -4,11 +4,14 @@
 import type { StepInfo } from '../events.js';
 import type { Digest } from '../lib/digest.js';
 import type { SandboxSettings } from '../lib/sandbox-settings.js';
+import type { GitOrigin } from '../lib/git-url.js';
 import type { StoredImage } from '../store/types.js';
 
 /**
  * The version of `build.json` this tsbuild writes. Each version only adds fields, so a reader
- * reads every version up to its own: 1 (the first), 2 (`namedContexts`), 3 (`sandbox`).
+ * reads every version up to its own: 1 (the first), 2 (`namedContexts`), 3 (`sandbox`). Fields
+ * replay does not read (`contextGit`, a named dir's `git`: where files it has anyway came from)
+ * need none.
  */
 export const BUILD_RECORD_VERSION = 3;
 
@@ -29,6 +32,8 @@ export interface BuildRecord {
   /** The .dockerignore that applied, if any. */
   ignoreFile?: { name: string; content: string };
   contextDir: string;
+  /** Set when the context was a git repository: its URL and commit (its files are the context's). */
+  contextGit?: GitOrigin;
   /** Context files after .dockerignore, relative to the context, sorted. */
   contextFiles: string[];
   /** `--build-context NAME=…`, by name; empty when none were given. */
@@ -60,12 +65,12 @@ export interface BuildRecord {
  * .dockerignore, like the main context's) or the image ref a `docker-image://` value named.
  */
 export type NamedContextRecord =
-  | { kind: 'dir'; name: string; dir: string; files: string[] }
+  | { kind: 'dir'; name: string; dir: string; files: string[]; git?: GitOrigin }
   | { kind: 'image'; name: string; ref: string };
 
 /** A named context in `build.json`: a dir's files are the archive blob `context`; an image is one of the base images. */
 export type ArchivedNamedContext =
-  | { kind: 'dir'; name: string; context: Digest }
+  | { kind: 'dir'; name: string; context: Digest; git?: GitOrigin }
   | { kind: 'image'; name: string; ref: string };
 
 /** `build.json` in the archive: the record without host paths and store objects. */
@@ -91,6 +96,8 @@ export interface ArchivedBuildInfo {
   final: Digest;
   steps: Array<Omit<ArchivedStep, 'image' | 'logFile'> & { manifest: Digest; diffIds: Digest[]; log?: string }>;
   cacheMounts: string[];
+  /** The git repository and commit the context was checked out from (absent: a local dir). */
+  contextGit?: GitOrigin;
   /** Since version 2: the `--build-context` values by name (absent: the build had none). */
   namedContexts?: ArchivedNamedContext[];
 }

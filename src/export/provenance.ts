@@ -4,6 +4,7 @@
 // replay bit for bit.
 
 import { sha256 } from '../lib/digest.js';
+import type { GitOrigin } from '../lib/git-url.js';
 import type { ArchivedBuildInfo } from './build-record.js';
 
 export const BUILD_TYPE = 'https://tsbuild.dev/build/dockerfile/v1';
@@ -11,6 +12,11 @@ export const BUILD_TYPE = 'https://tsbuild.dev/build/dockerfile/v1';
 function digestMap(digest: string): Record<string, string> {
   const [alg, hex] = digest.split(':');
   return { [alg!]: hex! };
+}
+
+/** A git context as SLSA names a repository at a commit. */
+function gitDependency(origin: GitOrigin): { uri: string; digest: Record<string, string> } {
+  return { uri: `git+${origin.url}`, digest: { gitCommit: origin.commit } };
 }
 
 export function provenanceStatement(info: ArchivedBuildInfo, recipeDigest: string, contextDigest: string): unknown {
@@ -36,8 +42,9 @@ export function provenanceStatement(info: ArchivedBuildInfo, recipeDigest: strin
         resolvedDependencies: [
           { uri: `recipe:${info.recipe}`, digest: digestMap(recipeDigest) },
           { uri: 'context:', digest: digestMap(contextDigest) },
+          ...(info.contextGit ? [gitDependency(info.contextGit)] : []),
           ...(info.namedContexts ?? []).flatMap((named) => (named.kind === 'dir'
-            ? [{ uri: `context:${named.name}`, digest: digestMap(named.context) }]
+            ? [{ uri: `context:${named.name}`, digest: digestMap(named.context) }, ...(named.git ? [gitDependency(named.git)] : [])]
             : [])),
           ...info.baseImages.map((base) => ({ uri: `docker-image:${base.ref}`, digest: digestMap(base.digest) })),
         ],

@@ -2,6 +2,8 @@
 // unless their delimiter was quoted; the destination made absolute against WORKDIR.
 
 import { posix } from 'node:path';
+import type { SourceLocation } from '../errors.js';
+import { GitUrlError, isFetchedSource, isGitUrl, parseGitUrl, redactUrl } from '../lib/git-url.js';
 import type { CopyInstruction, Flag, HeredocSource } from '../recipe/index.js';
 import { boolFlag, listFlag, stringFlag } from '../recipe/index.js';
 import { expandIn, recipeError, type PlanContext, type StageState } from './context.js';
@@ -17,11 +19,14 @@ export function planCopyStep(ctx: PlanContext, state: StageState, instruction: C
   };
   const sources = instruction.sources.map(expand);
   if (instruction.keyword === 'COPY') {
-    const remote = sources.find((source) => /^(https?|git):\/\/|^git@/.test(source));
+    const remote = sources.find(isFetchedSource);
     if (remote) {
-      throw recipeError(ctx, 'E_RECIPE_SYNTAX', `source can't be a URL or git ref for COPY: ${remote}`, instruction.argsLocation, 'Use ADD for remote sources.');
+      throw recipeError(ctx, 'E_RECIPE_SYNTAX', `source can't be a URL or git ref for COPY: ${redactUrl(remote)}`, instruction.argsLocation, 'Use ADD for remote sources.');
     }
   }
+  for (const source of sources.filter(isGitUrl)) checkGitUrl(ctx, source, instruction.argsLocation);
+  // Progress, history and plans show the sources; a token in a URL must not appear there.
+  const shownSources = sources.map(redactUrl);
   const writtenDest = expand(instruction.dest);
   const chown = flag('chown')?.value;
   const chmod = flag('chmod');
@@ -36,14 +41,14 @@ export function planCopyStep(ctx: PlanContext, state: StageState, instruction: C
     ...(parents ? ['--parents'] : []),
     ...(chown ? [`--chown=${chown}`] : []),
     ...(chmod ? [`--chmod=${chmod.value}`] : []),
-    ...sources,
+    ...shownSources,
     ...heredocs.map((heredoc) => `<<${heredoc.name}`),
     writtenDest,
   ].join(' ');
   return {
     kind: instruction.keyword === 'ADD' ? 'add' : 'copy',
     location: at,
-    instruction: `${instruction.keyword} ${flagText(instruction.flags, expandFlag)}${[...sources, ...heredocs.map((h) => `<<${h.name}`), writtenDest].join(' ')}`,
+    instruction: `${instruction.keyword} ${flagText(instruction.flags, expandFlag)}${[...shownSources, ...heredocs.map((h) => `<<${h.name}`), writtenDest].join(' ')}`,
     createdBy: `${history} # buildkit`,
     config: structuredClone(state.config),
     args: state.args.toRecord(),
@@ -85,11 +90,21 @@ function checkChmod(ctx: PlanContext, flag: Flag, value: string): void {
   throw recipeError(ctx, 'E_RECIPE_FLAG', `invalid chmod parameter: '${value}'. it should be octal string and between 0 and 07777, or a symbolic mode`, flag.location, 'Write --chmod=0755 or --chmod=u+x.');
 }
 
+/** A git URL's ref and subdir are checked here, so a bad one is reported at its line before any fetch. */
+function checkGitUrl(ctx: PlanContext, source: string, location: SourceLocation): void {
+  try {
+    parseGitUrl(source);
+  } catch (error) {
+    if (!(error instanceof GitUrlError)) throw error;
+    throw recipeError(ctx, error.code, error.message, location, error.hint);
+  }
+}
+
 function checkChecksum(ctx: PlanContext, flag: Flag, value: string, sources: string[]): void {
   const fail = (message: string): never => {
     throw recipeError(ctx, 'E_RECIPE_FLAG', message, flag.location, 'Use --checksum with one http(s) or git source.');
   };
   if (sources.length !== 1) fail("checksum can't be specified for multiple sources");
-  if (!/^(https?:\/\/|git@|git:\/\/)/.test(sources[0]!) && !/\.git(#.*)?$/.test(sources[0]!)) fail('checksum requires HTTP(S) or Git sources');
+  if (!isFetchedSource(sources[0]!)) fail('checksum requires HTTP(S) or Git sources');
   if (!/^(sha256:[a-f0-9]{64}|[a-f0-9]{7,40})$/.test(value)) fail(`invalid checksum "${value}": write sha256:<64 hex digits>`);
 }

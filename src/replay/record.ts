@@ -8,6 +8,7 @@ import { basename, isAbsolute, join, relative } from 'node:path';
 import { release } from 'node:os';
 import type { ContextFilter } from '../exec/copy/types.js';
 import type { SandboxSettings } from '../exec/types.js';
+import type { GitOrigin } from '../lib/git-url.js';
 import { sandboxHelperVersion } from '../exec/sandbox.js';
 import { formatPlatform } from '../plan/index.js';
 import type { BuildGraph } from '../plan/types.js';
@@ -25,6 +26,8 @@ export interface RecordInputs {
   bases: ReadonlyMap<string, StoredImage>;
   solved: SolvedImage;
   contextDir: string;
+  /** Set when the context was a git checkout. */
+  contextGit?: GitOrigin;
   /** The Dockerfile's path. */
   recipePath: string;
   contextFilter?: ContextFilter;
@@ -52,6 +55,7 @@ export async function collectBuildRecord(inputs: RecordInputs): Promise<BuildRec
     recipe: { name: recipeName(inputs.recipePath, inputs.contextDir), content: graph.source },
     ...(ignore ? { ignoreFile: ignore } : {}),
     contextDir: inputs.contextDir,
+    ...(inputs.contextGit ? { contextGit: inputs.contextGit } : {}),
     contextFiles: await listContext(inputs.contextDir, inputs.contextFilter),
     namedContexts: await recordNamedContexts(inputs.namedContexts, inputs.namedImages),
     ...(inputs.target !== undefined ? { target: inputs.target } : {}),
@@ -81,7 +85,9 @@ export async function collectBuildRecord(inputs: RecordInputs): Promise<BuildRec
 /** The named contexts sorted by name; a dir's files are those its own .dockerignore leaves in. */
 async function recordNamedContexts(dirs: ReadonlyMap<string, LocalDir>, images: ReadonlyMap<string, string>): Promise<NamedContextRecord[]> {
   const records: NamedContextRecord[] = [];
-  for (const [name, dir] of dirs) records.push({ kind: 'dir', name, dir: dir.path, files: await listContext(dir.path, dir.filter) });
+  for (const [name, dir] of dirs) {
+    records.push({ kind: 'dir', name, dir: dir.path, files: await listContext(dir.path, dir.filter), ...(dir.git ? { git: dir.git } : {}) });
+  }
   for (const [name, ref] of images) records.push({ kind: 'image', name, ref });
   return records.sort((a, b) => (a.name < b.name ? -1 : 1));
 }

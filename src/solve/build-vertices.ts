@@ -167,13 +167,13 @@ function copyVertex(runtime: BuildRuntime, step: CopyStep, id: number, parent: B
     // The last layer this COPY made on this parent, whatever it copied then (from a stage, that
     // stage's result may differ too): only a likely match, as every linked file is compared.
     const lineage = localRecordKey('copy-lineage', definitionDigest({ definition: definitionDigest(definition), parent: ctx.inputKeys[0]! }));
-    const layer = await copyStep(runtime, step, state!, fromState, await previousSnapshot(runtime, lineage));
+    const layer = await copyStep(runtime, step, state!, fromState, await previousSnapshot(runtime, lineage), ctx.signal);
     await runtime.store.putCacheRecord(lineage, { layer, createdAt: new Date().toISOString() });
     return layer;
   });
   return {
     ...vertex,
-    contentDigests: ([, fromState]) => atStep(runtime, step.location, () => copyContentDigests(runtime, step, fromState)),
+    contentDigests: ([, fromState], signal) => atStep(runtime, step.location, () => copyContentDigests(runtime, step, fromState, signal)),
   };
 }
 

@@ -6,11 +6,14 @@ import type { BuildEvent, EventSink, StepInfo } from '../events.js';
 import { StatCache } from '../exec/context/stat-cache.js';
 import type { ContextFilter } from '../exec/copy/types.js';
 import type { SandboxLimits, SandboxSettings } from '../exec/types.js';
+import type { GitEnv } from '../exec/git/cli.js';
 import { SshAgents, type SshSource } from '../exec/ssh-forwarding.js';
 import { MediaType } from '../layer/oci.js';
+import { isFetchedSource } from '../lib/git-url.js';
 import type { BuildGraph, PlannedStep, StageConfig } from '../plan/types.js';
 import type { ContentStore, StoredImage } from '../store/types.js';
 import { buildVertices } from './build-vertices.js';
+import { GitRefs } from './git-source.js';
 import { imageConfig, imageManifest, rfc3339, type ImageState } from './image.js';
 import type { SecretSource } from './run-mounts.js';
 import type { BuildRuntime, LocalDir } from './runtime.js';
@@ -24,6 +27,10 @@ export interface SolveBuildOptions {
   bases: ReadonlyMap<string, StoredImage>;
   contextDir: string;
   contextFilter?: ContextFilter;
+  /** Where ADD's git finds proxies and an ssh agent (`HTTPS_PROXY`…, `SSH_AUTH_SOCK`). */
+  gitEnv?: GitEnv;
+  /** The context is a git checkout removed after the build: its file digests are not kept in the store. */
+  contextIsTemporary?: boolean;
   /** `--build-context NAME=DIR`, by lower-case name. */
   namedContexts?: ReadonlyMap<string, LocalDir>;
   network: 'none' | 'host';
@@ -86,7 +93,10 @@ export async function solveBuild(options: SolveBuildOptions): Promise<SolvedImag
 
 async function solveWithAgents(options: SolveBuildOptions, ssh: SshAgents): Promise<SolvedImage> {
   const { store, graph } = options;
-  const statCache = await StatCache.open(store.layout.contextCache(options.contextDir), { contextDir: options.contextDir });
+  // A checkout removed after the build would leave a cache file for a dir that no longer exists.
+  const statCache = options.contextIsTemporary
+    ? await StatCache.open()
+    : await StatCache.open(store.layout.contextCache(options.contextDir), { contextDir: options.contextDir });
   const runtime: BuildRuntime = {
     store,
     graph,
@@ -100,6 +110,7 @@ async function solveWithAgents(options: SolveBuildOptions, ssh: SshAgents): Prom
     created: rfc3339(options.sourceDateEpoch),
     secrets: options.secrets ?? {},
     ssh,
+    gitRefs: new GitRefs(options.gitEnv),
   };
   const vertices = buildVertices(runtime, options.bases, stageIndexes(graph, options.noCacheStages ?? [], options.sink));
   const counts = { cached: 0, run: 0 };
@@ -141,7 +152,7 @@ async function solveWithAgents(options: SolveBuildOptions, ssh: SshAgents): Prom
 /** A step that could reach the network (RUN with host networking, ADD of a URL) may not replay bit for bit. */
 function isHermetic(step: PlannedStep, buildNetwork: 'none' | 'host'): boolean {
   if (step.kind === 'run') return (step.network === 'default' ? buildNetwork : step.network) !== 'host';
-  if (step.kind === 'add') return !step.sources.some((source) => /^(https?|git):\/\/|^git@/.test(source));
+  if (step.kind === 'add') return !step.sources.some(isFetchedSource);
   return true;
 }
 

@@ -1,6 +1,7 @@
 // COPY/ADD: the selected sources are copied into a fresh upper dir by exec's file copier;
-// ADD extracts local tar archives there instead, and fetches an http(s) URL when the build
-// has the host network (remote-source.ts). Inline heredoc files are written to a scratch
+// ADD extracts local tar archives there instead, and, when the build has the host network,
+// fetches an http(s) URL (remote-source.ts) or checks out a git repository (git-source.ts) and
+// copies that. Inline heredoc files are written to a scratch
 // dir first and copied from it like any source. The content digest that completes the key
 // comes from the same selection the copier walks (exec's hashCopySources).
 
@@ -21,13 +22,16 @@ import type { CopyStep } from '../plan/types.js';
 import type { Digest } from '../lib/digest.js';
 import { localRecordKey } from '../store/cache.js';
 import type { LayerRef } from '../store/types.js';
+import { isFetchedSource, isGitUrl, parseGitUrl, redactUrl, type GitSource } from '../lib/git-url.js';
 import { commitUpperDir } from './commit-layer.js';
+import { fetchGitSource, gitSourceDigest } from './git-source.js';
 import type { ImageState } from './image.js';
 import { definitionDigest, type KeyValue } from './key.js';
-import { fetchRemoteSource, isHttpFile, remoteSourceDigest } from './remote-source.js';
+import { fetchRemoteSource, remoteSourceDigest } from './remote-source.js';
 import { localDir, scratchUpper, snapshotDirs, type BuildRuntime } from './runtime.js';
 
-const REMOTE = /^(?:https?:\/\/|git@|git:\/\/)/i;
+/** What an ADD fetches instead of reading local files. */
+type RemoteSource = { kind: 'http'; url: string } | { kind: 'git'; source: GitSource };
 
 /** Where the step reads from: the context dir, or the root of another stage or image. */
 async function copySource(runtime: BuildRuntime, step: CopyStep, from: ImageState | undefined): Promise<CopySource> {
@@ -38,9 +42,10 @@ async function copySource(runtime: BuildRuntime, step: CopyStep, from: ImageStat
 }
 
 /** The content half of a COPY/ADD key: one digest over exactly what it would copy. */
-export async function copyContentDigests(runtime: BuildRuntime, step: CopyStep, from: ImageState | undefined): Promise<string[]> {
+export async function copyContentDigests(runtime: BuildRuntime, step: CopyStep, from: ImageState | undefined, signal?: AbortSignal): Promise<string[]> {
   const remote = fetchableRemote(runtime, step);
-  if (remote) return [await remoteSourceDigest(step, remote)];
+  if (remote?.kind === 'http') return [await remoteSourceDigest(step, remote.url, signal)];
+  if (remote?.kind === 'git') return [await gitSourceDigest(runtime.gitRefs, step, remote.source, signal)];
   if (step.sources.length === 0) return [];
   const selection = { sources: step.sources, exclude: step.exclude, parents: step.parents, chown: step.chown, chmod: step.chmod };
   const hash = async () => hashCopySources({ source: await copySource(runtime, step, from), ...selection }, runtime.statCache);
@@ -72,18 +77,17 @@ export async function copyStep(
   parent: ImageState,
   from: ImageState | undefined,
   reuseFrom?: string,
+  signal?: AbortSignal,
 ): Promise<LayerRef | null> {
   const lowerDirs = await snapshotDirs(runtime, parent);
   const chown = step.chown === undefined ? undefined : await resolveChown(new LayeredRoot(lowerDirs), step.chown);
   const scratch = await scratchUpper(runtime, step.kind);
   try {
     const remote = fetchableRemote(runtime, step);
-    const fetched = remote ? join(scratch.path, 'remote') : undefined;
-    const source: CopySource = fetched
-      ? { kind: 'dir', path: fetched }
-      : await copySource(runtime, step, from);
+    const fetched = remote ? await fetchRemote(runtime, step, remote, join(scratch.path, 'remote'), signal) : undefined;
+    const source: CopySource = fetched?.source ?? (await copySource(runtime, step, from));
     const { archives, files } = fetched
-      ? { archives: [], files: [await fetchRemoteSource(step, remote!, fetched)] }
+      ? { archives: [], files: fetched.files }
       : step.kind === 'add' && source.kind === 'dir'
         ? await splitArchives(source.path, step.sources)
         : { archives: [], files: step.sources };
@@ -175,14 +179,24 @@ async function decompressedArchive(hostPath: string): Promise<Readable> {
   return output;
 }
 
-/** The one http(s) URL an ADD fetches; any other remote source is an error, said clearly. */
-function fetchableRemote(runtime: BuildRuntime, step: CopyStep): string | undefined {
-  const remote = step.sources.filter((source) => REMOTE.test(source));
-  if (remote.length === 0) return undefined;
-  const url = remote[0]!;
+/**
+ * Fetches what an ADD names into `dir`: an http(s) file is copied as that one file, a git
+ * checkout as a directory's contents.
+ */
+async function fetchRemote(runtime: BuildRuntime, step: CopyStep, remote: RemoteSource, dir: string, signal?: AbortSignal): Promise<{ source: CopySource; files: string[] }> {
+  if (remote.kind === 'http') return { source: { kind: 'dir', path: dir }, files: [await fetchRemoteSource(step, remote.url, dir, signal)] };
+  return { source: { kind: 'dir', path: await fetchGitSource(runtime.gitRefs, step, remote.source, dir, signal) }, files: ['.'] };
+}
+
+/** The one http(s) URL or git repository an ADD fetches; any other remote source is an error, said clearly. */
+function fetchableRemote(runtime: BuildRuntime, step: CopyStep): RemoteSource | undefined {
+  const url = step.sources.find(isFetchedSource);
+  if (url === undefined) return undefined;
   const network = runtime.keyContext.network;
-  if (step.kind === 'add' && network === 'host' && step.sources.length === 1 && isHttpFile(url)) return url;
-  throw remoteAddError(step, url, network);
+  if (step.kind === 'add' && network === 'host' && step.sources.length === 1) {
+    return isGitUrl(url) ? { kind: 'git', source: parseGitUrl(url) } : { kind: 'http', url };
+  }
+  throw remoteAddError(step, redactUrl(url), network);
 }
 
 function remoteAddError(step: CopyStep, url: string, network: 'none' | 'host'): BuildError {
@@ -195,11 +209,11 @@ function remoteAddError(step: CopyStep, url: string, network: 'none' | 'host'): 
   if (network === 'none') {
     return new BuildError('E_ADD_REMOTE_NO_NETWORK', `ADD ${url} needs the network, and this build runs with --network none`, {
       location: step.location,
-      hint: 'download the file into the build context and ADD it from there',
+      hint: isGitUrl(url) ? 'clone the repository into the build context and ADD it from there' : 'download the file into the build context and ADD it from there',
     });
   }
-  return new BuildError('E_ADD_REMOTE', `ADD ${url}: ${isHttpFile(url) ? 'a URL among other sources' : 'git sources'} are not supported yet`, {
+  return new BuildError('E_ADD_REMOTE', `ADD ${url}: a URL among other sources is not supported`, {
     location: step.location,
-    hint: isHttpFile(url) ? 'ADD each URL in its own instruction' : 'clone the repository into the build context and ADD it from there',
+    hint: 'ADD each URL or repository in its own instruction',
   });
 }

@@ -12,11 +12,6 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { BuildError } from '../errors.js';
 import type { CopyStep } from '../plan/types.js';
 
-/** An http(s) URL of a file; `….git` and `….git#ref` URLs name git repositories, as in BuildKit. */
-export function isHttpFile(url: string): boolean {
-  return /^https?:\/\//i.test(url) && !/\.git(#.*)?$/.test(url);
-}
-
 /** The name BuildKit's Dockerfile frontend gives the fetched file: the URL path's last name. */
 export function remoteFileName(url: string): string {
   const base = posix.basename(new URL(url).pathname);

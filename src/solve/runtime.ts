@@ -11,6 +11,8 @@ import { knowOpaqueDirs, LayeredRoot } from '../exec/layered-root.js';
 import type { SshAgents } from '../exec/ssh-forwarding.js';
 import type { BuildGraph, FileSource } from '../plan/types.js';
 import type { ContentStore } from '../store/types.js';
+import type { GitOrigin } from '../lib/git-url.js';
+import type { GitRefs } from './git-source.js';
 import type { ImageState } from './image.js';
 import type { SecretSource } from './run-mounts.js';
 import type { StepKeyContext } from './step-definitions.js';
@@ -32,11 +34,15 @@ export interface BuildRuntime {
   secrets: Readonly<Record<string, SecretSource>>;
   /** `--ssh` agents by id; only RUN's ssh mounts reach them, never a key. */
   ssh: Pick<SshAgents, 'has' | 'forward'>;
+  /** The commits ADD's git sources name, resolved once per build. */
+  gitRefs: GitRefs;
 }
 
 export interface LocalDir {
   path: string;
   filter?: ContextFilter;
+  /** Set when the dir is a checkout of a git context (removed after the build). */
+  git?: GitOrigin;
 }
 
 /** The host dir a file source reads, when it is the context or a named local context. */

@@ -77,16 +77,16 @@ describe('tsbuild build --build-context', () => {
   it('says clearly what it cannot do', async () => {
     const context = join(session.dir, 'errors');
     writeTree(context, { Dockerfile: 'FROM busybox\nRUN true\n' });
-    const git = await session.tsbuild(['build', '--build-context', 'src=https://example.com/repo.git', context]);
-    expect(git.status).toBe(2);
-    expect(git.stderr).toContain('only local directories and docker-image:// references are supported');
+    const tarball = await session.tsbuild(['build', '--build-context', 'src=https://example.com/src.tar.gz', context]);
+    expect(tarball.status).toBe(2);
+    expect(tarball.stderr).toContain('only local directories, git repositories and docker-image:// references are supported');
     const missing = await session.tsbuild(['build', '--build-context', 'src=nowhere', context]);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain('--build-context src');
     const twice = await session.tsbuild(['build', '--build-context', 'Docs=docs', '--build-context', 'docs=docker-image://busybox', context]);
     expect(twice.status).toBe(2);
     expect(twice.stderr).toContain('the name docs is given twice (names ignore case)');
-    for (const run of [git, missing, twice]) expect(run.stderr).not.toMatch(/\n\s+at /);
+    for (const run of [tarball, missing, twice]) expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 
   /** `tsbuild build -q --archive` of `context`; the image digest it printed. */

@@ -202,6 +202,10 @@ describe('config evolution', () => {
     ['COPY --chmod=999 a b', 'invalid chmod parameter'],
     ['ADD --checksum=sha256:00 a b', 'checksum requires HTTP(S) or Git sources'],
     ['COPY https://example.com/a /a', "source can't be a URL or git ref for COPY"],
+    ['COPY git@github.com:org/repo.git /a', "source can't be a URL or git ref for COPY"],
+    ['ADD https://example.com/repo.git#-upload-pack=x /a', 'is not a valid branch, tag or commit'],
+    ['ADD https://example.com/repo.git#main:../.. /a', 'climbs out of the repository'],
+    ['ADD https://example.com/repo.git?branch=main /a', 'query parameters'],
     ['RUN --network=bridge x', '--network must be default or none or host'],
     ['RUN --security=root x', '--security must be sandbox or insecure'],
   ])('rejects %j with its location', (text, message) => {
@@ -294,6 +298,7 @@ describe('history text (created_by) as BuildKit writes it', () => {
     ['COPY --parents a/b ./', 'COPY --parents a/b ./ # buildkit'],
     ['ARG D=/x\nCOPY file $D', 'COPY file /x # buildkit'],
     ['ADD https://example.com/f.tgz /', 'ADD https://example.com/f.tgz / # buildkit'],
+    ['ADD --keep-git-dir https://x-token:t0ken@example.com/r.git#v1:src /src', 'ADD https://***@example.com/r.git#v1:src /src # buildkit'],
     ['COPY <<EOF /etc/motd\nhi\nEOF', 'COPY <<EOF /etc/motd # buildkit'],
     ['ENV A=b C="d e"', 'ENV A=b C=d e'],
     ['LABEL a=b', 'LABEL a=b'],

@@ -97,9 +97,9 @@ describe('ADD <URL>', () => {
     for (const text of [mismatch.stderr, missing.stderr, offline.stderr]) expect(text).not.toMatch(/^\s+at .*:\d+:\d+\)?$/m);
   });
 
-  it('git sources are refused with a clear message', async () => {
-    const result = await build('FROM busybox\nADD https://example.invalid/repo.git#main /src\n', ['--network', 'host']);
+  it('a git source among other sources is refused with a clear message', async () => {
+    const result = await build('FROM busybox\nADD https://example.invalid/repo.git#main Dockerfile /src/\n', ['--network', 'host']);
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/ADD https:\/\/example.invalid\/repo.git#main/);
+    expect(result.stderr).toMatch(/ADD https:\/\/example.invalid\/repo.git#main: a URL among other sources is not supported/);
   });
 });

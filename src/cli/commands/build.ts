@@ -2,8 +2,9 @@
 // the chosen renderer; stdout carries only results (the digest with -q).
 
 import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { InternalError, isTsbuildError, UsageError } from '../../errors.js';
+import { isGitUrl, redactUrl } from '../../lib/git-url.js';
 import type { EventSink } from '../../events.js';
 import { build, defaultStoreRoot, parseSourceDateEpoch, planContext, type BuildOptions, type BuildResult } from '../../index.js';
 import { chooseProgressMode, createRenderer, type RequestedProgressMode } from '../../ui/index.js';
@@ -54,11 +55,12 @@ interface BuildArgs extends RegistryFlags, AttestationFlags, SandboxFlags {
 
 export const buildCommand: CommandSpec<BuildArgs> = {
   command: 'build <context>',
-  describe: 'Build an image from a Dockerfile and a context directory',
+  describe: 'Build an image from a Dockerfile and a context directory or git repository',
   examples: [
     ['tsbuild build -t hello examples/hello', 'build and tag examples/hello'],
     ['tsbuild build -f ci.Dockerfile --target test .', 'build the test stage of ci.Dockerfile'],
     ['tsbuild build -f - . < ci.Dockerfile', 'read the Dockerfile from stdin (tsbuild build - < Dockerfile: no context)'],
+    ['tsbuild build -t app https://github.com/org/app.git#v1.2:docker', 'build the docker/ dir of tag v1.2 of a git repository'],
     ['tsbuild build --build-context docs=../docs --build-context alpine=docker-image://alpine:3.20 .', 'COPY --from=docs reads ../docs; FROM alpine uses alpine:3.20'],
     ['tsbuild build -q --build-arg VERSION=1.2 .', 'pass a build arg; print only the image digest'],
     ['tsbuild build -o type=oci,dest=image.tar .', 'also write an OCI image-layout tarball'],
@@ -74,8 +76,8 @@ export const buildCommand: CommandSpec<BuildArgs> = {
   ],
   builder: (y) =>
     registryFlags(y)
-      .positional('context', { type: 'string', describe: 'The build context directory; - for none (the Dockerfile comes from stdin)' })
-      .option('file', { alias: 'f', type: 'string', describe: 'The Dockerfile (default: CONTEXT/Dockerfile); - reads it from stdin' })
+      .positional('context', { type: 'string', describe: 'The build context: a directory, a git URL (https://host/org/repo.git#REF:DIR, git@host:org/repo.git), or - for none (the Dockerfile comes from stdin)' })
+      .option('file', { alias: 'f', type: 'string', describe: 'The Dockerfile (default: CONTEXT/Dockerfile; in a git context, relative to it); - reads it from stdin' })
       .option('tag', { alias: 't', type: 'string', array: true, nargs: 1, default: [], describe: 'Name the image NAME[:TAG] (repeatable)' })
       .option('build-arg', { type: 'string', array: true, nargs: 1, default: [], describe: 'Set a build arg K=V (K alone takes it from the environment)' })
       .option('target', { type: 'string', describe: 'Build this stage (name or index) instead of the last' })
@@ -95,7 +97,7 @@ export const buildCommand: CommandSpec<BuildArgs> = {
       .option('platform', { type: 'string', describe: 'Target platform os/arch[/variant] (default: this host)' })
       .option('secret', { type: 'string', array: true, nargs: 1, default: [], describe: 'Give RUN --mount=type=secret a secret: id=ID,src=FILE or id=ID,env=VAR' })
       .option('ssh', { type: 'string', array: true, nargs: 1, default: [], describe: 'Give RUN --mount=type=ssh an agent: default (your $SSH_AUTH_SOCK), ID=SOCKET or ID=KEYFILE[,KEYFILE…] (repeatable)' })
-      .option('build-context', { type: 'string', array: true, nargs: 1, default: [], describe: 'Name another context NAME=DIR or NAME=docker-image://REF, for FROM NAME and COPY --from=NAME (repeatable)' })
+      .option('build-context', { type: 'string', array: true, nargs: 1, default: [], describe: 'Name another context NAME=DIR, NAME=<git URL> or NAME=docker-image://REF, for FROM NAME and COPY --from=NAME (repeatable)' })
       .option('label', { type: 'string', array: true, nargs: 1, default: [], describe: 'Add an image label K=V (repeatable)' })
       .option('annotation', { type: 'string', array: true, nargs: 1, default: [], describe: 'Add an OCI annotation KEY=VALUE (on the manifest) or TYPE:KEY=VALUE, TYPE manifest, manifest-descriptor or index (repeatable)' })
       .option('load', { type: 'boolean', default: false, describe: 'Also load the image into the Docker daemon at $DOCKER_HOST (unix:// only)' })
@@ -152,9 +154,11 @@ async function runBuild(args: BuildArgs & GlobalOptions, ctx: CliContext, option
 }
 
 function buildOptions(args: BuildArgs & GlobalOptions, ctx: CliContext): BuildOptions {
+  const fromGit = isGitUrl(args.context);
   return {
-    contextDir: resolve(ctx.cwd, args.context),
-    file: args.file === undefined || args.file === STDIN_ARG ? undefined : resolve(ctx.cwd, args.file),
+    ...(fromGit ? { contextGit: args.context } : { contextDir: contextDir(args.context, ctx.cwd) }),
+    gitEnv: ctx.env,
+    file: recipeFile(args.file, fromGit, ctx.cwd),
     storeRoot: args.root ?? defaultStoreRoot(ctx.env),
     tags: args.tag,
     buildArgs: buildArgValues(args.buildArg, ctx.env),
@@ -188,6 +192,22 @@ function buildOptions(args: BuildArgs & GlobalOptions, ctx: CliContext): BuildOp
     sourceDateEpoch: parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH),
     signal: ctx.signal,
   };
+}
+
+/** A local context dir; a URL that names no git repository is refused here, not taken for a path. */
+function contextDir(context: string, cwd: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(context)) {
+    throw new UsageError(`${redactUrl(context)} is not a git repository URL: a context is a directory or a git URL`, {
+      hint: 'an http(s) URL names a git repository when its path ends in .git (https://host/org/repo.git#ref:dir); download other files into a directory',
+    });
+  }
+  return resolve(cwd, context);
+}
+
+/** `-f`: relative to the current dir, except with a git context, where it names a file of the repository (as in buildx). */
+function recipeFile(file: string | undefined, fromGit: boolean, cwd: string): string | undefined {
+  if (file === undefined || file === STDIN_ARG) return undefined;
+  return fromGit && !isAbsolute(file) ? file : resolve(cwd, file);
 }
 
 function positiveInteger(flag: string, value: number): number {

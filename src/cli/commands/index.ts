@@ -5,7 +5,7 @@
 import type { CommandEntry } from './types.js';
 
 export const commands: CommandEntry[] = [
-  { command: 'build <context>', describe: 'Build an image from a Dockerfile and a context directory', load: async () => (await import('./build.js')).buildCommand },
+  { command: 'build <context>', describe: 'Build an image from a Dockerfile and a context directory or git repository', load: async () => (await import('./build.js')).buildCommand },
   { command: 'plan <context>', describe: 'Show the stages and steps a build would run, values expanded, without running anything', load: async () => (await import('./plan.js')).planCommand },
   { command: 'version', describe: 'Print the tsbuild version', load: async () => (await import('./version.js')).versionCommand },
   { command: 'images', describe: 'List the tagged images in the store', load: async () => (await import('./images.js')).imagesCommand },
