@@ -156,7 +156,6 @@ function isHermetic(step: PlannedStep, buildNetwork: 'none' | 'host'): boolean {
   return true;
 }
 
-/** File digests of this context's files by stat identity, kept in the store between builds. */
 /** Stage names or indexes → the indexes of the stages this build has; a name it lacks is a warning. */
 function stageIndexes(graph: BuildGraph, names: readonly string[], sink: EventSink): Set<number> {
   const indexes = new Set<number>();
@@ -167,8 +166,6 @@ function stageIndexes(graph: BuildGraph, names: readonly string[], sink: EventSi
   }
   return indexes;
 }
-
-
 
 function finalConfig(graph: BuildGraph, labels: Record<string, string> = {}): StageConfig {
   const stage = graph.stages.find((s) => s.index === graph.target) ?? graph.stages.at(-1)!;
