@@ -274,7 +274,7 @@ export async function build(options: BuildOptions, sink: EventSink): Promise<Bui
   let recipeText: string | undefined;
   let prepared: PreparedBuild | undefined;
   try {
-    prepared = await prepareBuild(store, { ...options, displayDir: options.cwd, ...baseFetching(store, options, registry) });
+    prepared = await prepareBuild(store, { ...options, displayDir: options.cwd, onEvent: sink, ...baseFetching(store, options, registry) });
     const { graph, bases, contextDir, contextGit, contextFilter, recipePath, namedContexts, namedImages } = prepared;
     recipeText = graph.source;
     for (const warning of graph.warnings) sink({ type: 'warning', time: Date.now(), ...warning });

@@ -10,6 +10,8 @@ import { checkoutGitCommit, isCommitId, resolveGitRef, type CheckoutOptions, typ
 import type { GitEnv } from '../exec/git/cli.js';
 import { parseGitUrl, type GitOrigin, type GitSource } from '../lib/git-url.js';
 import type { CopyStep } from '../plan/types.js';
+import type { EventSink } from '../events.js';
+import { treeSize } from '../store/snapshots.js';
 import type { ContentStore } from '../store/types.js';
 
 export interface GitCheckout {
@@ -20,13 +22,20 @@ export interface GitCheckout {
   release(): Promise<void>;
 }
 
-/** Checks out a git context into the store's scratch space; the caller releases it after the build. */
-export async function checkoutGitContext(store: ContentStore, url: string, options: CheckoutOptions): Promise<GitCheckout> {
+/**
+ * Checks out a git context into the store's scratch space; the caller releases it after the
+ * build. Shown as a transfer `git:<url>` (credentials removed), done with the checkout's size.
+ */
+export async function checkoutGitContext(store: ContentStore, url: string, options: CheckoutOptions, onEvent?: EventSink): Promise<GitCheckout> {
   const source = parseGitUrl(url);
+  const report = (current: number, done: boolean) =>
+    onEvent?.({ type: 'transfer', time: Date.now(), id: `git:${source.display}`, label: `fetching ${source.display}`, current, ...(done ? { done } : {}) });
   const scratch = await store.createTempDir('git-context');
   try {
+    report(0, false);
     const resolved = await resolveGitRef(source, options);
     const dir = await checkoutGitCommit(source, resolved, join(scratch.path, 'checkout'), options);
+    report((await treeSize(dir)).size, true);
     return { dir, origin: { url: source.display, commit: resolved.commit }, release: scratch.release };
   } catch (error) {
     await scratch.release();

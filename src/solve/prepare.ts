@@ -12,6 +12,7 @@ import { parseRecipe } from '../recipe/parse.js';
 import { createIgnoreMatcher, ignoreFileCandidates, readIgnorePatterns } from '../recipe/dockerignore.js';
 import { baseImageRefs, planBuild } from '../plan/plan.js';
 import type { BaseImageInfo, BuildGraph, NamedContext, PlanOptions } from '../plan/types.js';
+import type { EventSink } from '../events.js';
 import type { ContentStore, StoredImage } from '../store/types.js';
 import { baseImageInfo, findBaseImages, missingBaseError } from './base-images.js';
 import { checkoutGitContext, type GitCheckout } from './git-source.js';
@@ -44,6 +45,8 @@ export interface PrepareOptions {
   refreshBases?: boolean;
   /** `--build-context NAME=VALUE`: VALUE a dir (relative to `displayDir`), a git URL, or docker-image://REF. */
   buildContexts?: Record<string, string>;
+  /** Told of git checkouts as transfers, since a large repository takes a while before any step shows. */
+  onEvent?: EventSink;
 }
 
 export interface PreparedBuild {
@@ -92,7 +95,7 @@ async function openContext(store: ContentStore, options: PrepareOptions, checkou
     return { dir };
   }
   const keepGitDir = ['1', 'true'].includes(options.buildArgs?.BUILDKIT_CONTEXT_KEEP_GIT_DIR ?? '');
-  const checkout = await checkoutGitContext(store, options.contextGit, { keepGitDir, signal: options.signal, gitEnv: options.gitEnv });
+  const checkout = await checkoutGitContext(store, options.contextGit, { keepGitDir, signal: options.signal, gitEnv: options.gitEnv }, options.onEvent);
   checkouts.push(checkout);
   return { dir: checkout.dir, git: checkout.origin };
 }
@@ -175,7 +178,7 @@ async function namedContexts(store: ContentStore, options: PrepareOptions, check
 /** A named context that is a directory: a local one, or a git checkout kept until the build is over. */
 async function namedDir(store: ContentStore, rawName: string, value: string, cwd: string, options: PrepareOptions, checkouts: GitCheckout[]): Promise<LocalDir> {
   if (isGitUrl(value)) {
-    const checkout = await checkoutGitContext(store, value, { keepGitDir: false, signal: options.signal, gitEnv: options.gitEnv });
+    const checkout = await checkoutGitContext(store, value, { keepGitDir: false, signal: options.signal, gitEnv: options.gitEnv }, options.onEvent);
     checkouts.push(checkout);
     return { path: checkout.dir, filter: await contextFilter(join(checkout.dir, 'Dockerfile'), checkout.dir), git: checkout.origin };
   }

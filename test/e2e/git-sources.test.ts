@@ -74,6 +74,16 @@ describe('git sources', () => {
     expect(JSON.stringify(config)).not.toContain('git-context');
   });
 
+  it('shows each checkout as a transfer, done with the size of what was checked out', async () => {
+    const built = await session.tsbuild(['build', '--progress', 'json', `${url}#main:app`]);
+    expect(built.status, built.stderr).toBe(0);
+    const transfers = built.stderr.split('\n').filter((line) => line.includes('"type":"transfer"')).map((line) => JSON.parse(line) as { id: string; label: string; current: number; done?: boolean });
+    const git = transfers.filter((t) => t.id.startsWith('git:'));
+    expect(git[0]).toMatchObject({ label: expect.stringContaining(`fetching ${url}`), current: 0 });
+    expect(git.at(-1)).toMatchObject({ done: true, current: expect.any(Number) });
+    expect(git.at(-1)!.current).toBeGreaterThan(0);
+  });
+
   it('--build-context NAME=<git url> is a named directory for COPY --from', async () => {
     const context = dockerfile('named', 'FROM busybox\nCOPY --from=src version.txt /version.txt\n');
     const { listing } = await buildImage('named', ['--build-context', `src=${url}#v1:lib`, context]);
