@@ -124,5 +124,9 @@ describe('tsbuild plan', () => {
     expect((await run(dir, {}, 'plan', '--platform', 'linux', '.')).stderr).toContain('invalid platform "linux"');
     expect(await run(dir, {}, 'plan', 'missing-dir')).toMatchObject({ status: 2 });
     expect((await run(dir, {}, 'plan', '--build-arg', '=x', '.')).status).toBe(2);
+    const git = await run(dir, {}, 'plan', 'https://user:secret@git.example/org/app.git#main');
+    expect(git).toMatchObject({ status: 2 });
+    expect(git.stderr).toContain('tsbuild build --dry-run URL');
+    expect(git.stderr).not.toContain('secret');
   });
 });

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { BuildError, UsageError } from '../../errors.js';
+import { isGitUrl, redactUrl } from '../../lib/git-url.js';
 import {
   Store, baseImageInfo, baseImageRefs, defaultStoreRoot, findBaseImages, parseRecipe, planBuild,
   type BaseImageInfo, type BuildGraph, type PlanOptions, type Recipe,
@@ -55,6 +56,11 @@ export const planCommand: CommandSpec<PlanArgs> = {
 };
 
 async function planFromArgs(args: PlanArgs & GlobalOptions, ctx: CliContext): Promise<BuildGraph> {
+  if (isGitUrl(args.context)) {
+    throw new UsageError(`tsbuild plan reads a local directory, not a git repository (${redactUrl(args.context)})`, {
+      hint: 'tsbuild build --dry-run URL plans a git context: it checks the repository out, prints the plan and builds nothing',
+    });
+  }
   const contextDir = resolve(ctx.cwd, args.context);
   const info = await stat(contextDir).catch(() => undefined);
   if (!info?.isDirectory()) {
