@@ -24,6 +24,8 @@ export interface ArchivedStep extends StepInfo {
   image: StoredImage;
   /** The step's whole output, when it ran in this build or an earlier one kept it. */
   logFile?: string;
+  /** `ADD <url>`: the URL (credentials removed) and its content digest or `git-commit:<sha>`. */
+  fetched?: { uri: string; digest: string };
 }
 
 export interface BuildRecord {

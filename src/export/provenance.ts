@@ -19,6 +19,12 @@ function gitDependency(origin: GitOrigin): { uri: string; digest: Record<string,
   return { uri: `git+${origin.url}`, digest: { gitCommit: origin.commit } };
 }
 
+/** What an `ADD <url>` fetched: a URL with the digest of its content, or a repository at a commit. */
+function fetchedDependency(fetched: { uri: string; digest: string }): { uri: string; digest: Record<string, string> } {
+  const commit = /^git-commit:(.+)$/.exec(fetched.digest)?.[1];
+  return commit !== undefined ? gitDependency({ url: fetched.uri, commit }) : { uri: fetched.uri, digest: digestMap(fetched.digest) };
+}
+
 export function provenanceStatement(info: ArchivedBuildInfo, recipeDigest: string, contextDigest: string): unknown {
   return {
     _type: 'https://in-toto.io/Statement/v1',
@@ -47,6 +53,7 @@ export function provenanceStatement(info: ArchivedBuildInfo, recipeDigest: strin
             ? [{ uri: `context:${named.name}`, digest: digestMap(named.context) }, ...(named.git ? [gitDependency(named.git)] : [])]
             : [])),
           ...info.baseImages.map((base) => ({ uri: `docker-image:${base.ref}`, digest: digestMap(base.digest) })),
+          ...info.steps.flatMap((step) => (step.fetched ? [fetchedDependency(step.fetched)] : [])),
         ],
       },
       runDetails: {

@@ -74,6 +74,7 @@ export async function collectBuildRecord(inputs: RecordInputs): Promise<BuildRec
       hermetic: step.hermetic,
       cached: step.cached,
       image: step.image,
+      ...(step.fetched ? { fetched: step.fetched } : {}),
       ...(step.logFile ? { logFile: step.logFile } : {}),
     })),
     final: solved.image,

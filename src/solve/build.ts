@@ -9,7 +9,7 @@ import type { SandboxLimits, SandboxSettings } from '../exec/types.js';
 import type { GitEnv } from '../exec/git/cli.js';
 import { SshAgents, type SshSource } from '../exec/ssh-forwarding.js';
 import { MediaType } from '../layer/oci.js';
-import { isFetchedSource } from '../lib/git-url.js';
+import { isFetchedSource, redactUrl } from '../lib/git-url.js';
 import type { BuildGraph, PlannedStep, StageConfig } from '../plan/types.js';
 import type { ContentStore, StoredImage } from '../store/types.js';
 import { buildVertices } from './build-vertices.js';
@@ -66,7 +66,15 @@ export interface RecordedStep {
   cached: boolean;
   /** False when the step could reach the network, so a replay may differ. */
   hermetic: boolean;
+  /** What an `ADD <url>` read, as resolved: the URL (credentials removed) and its content digest or git commit. */
+  fetched?: FetchedSource;
   logFile?: string;
+}
+
+export interface FetchedSource {
+  uri: string;
+  /** `sha256:<hex>` of a URL's content, or `git-commit:<sha>`. */
+  digest: string;
 }
 
 export interface SolvedImage {
@@ -139,6 +147,7 @@ async function solveWithAgents(options: SolveBuildOptions, ssh: SshAgents): Prom
         image: await writeImage(store, stepResults[i]!.result, vertices.plannedSteps[i]!.config, runtime),
         cached: cachedSteps.has(info.id),
         hermetic: isHermetic(vertices.plannedSteps[i]!, options.network),
+        ...fetchedSource(vertices.plannedSteps[i]!, stepResults[i]!.contents),
         ...(logs.logs.has(info.id) ? { logFile: logs.logs.get(info.id)! } : {}),
       })));
     }
@@ -147,6 +156,12 @@ async function solveWithAgents(options: SolveBuildOptions, ssh: SshAgents): Prom
     await logs.flush();
     await statCache.save();
   }
+}
+
+/** An ADD of a URL or git repository: what it fetched, named by the digest its key holds. */
+function fetchedSource(step: PlannedStep, contents: readonly string[]): { fetched?: FetchedSource } {
+  const url = step.kind === 'add' ? step.sources.find(isFetchedSource) : undefined;
+  return url !== undefined && contents[0] !== undefined ? { fetched: { uri: redactUrl(url), digest: contents[0] } } : {};
 }
 
 /** A step that could reach the network (RUN with host networking, ADD of a URL) may not replay bit for bit. */

@@ -57,6 +57,8 @@ export interface Vertex<R> {
 export interface Solved<R> {
   key: string;
   result: R;
+  /** The content digests that completed the key (what a COPY/ADD read), in the vertex's order. */
+  contents: readonly string[];
   /** `cached` when nothing ran for this vertex or anything below it in this solve. */
   outcome: 'cached' | 'executed';
 }
@@ -192,7 +194,7 @@ class Job<R> {
     const key = cacheKey(vertex.digest, inputs.map((input) => input.key), contents);
     const cached = (hit: R): Solved<R> => {
       this.reportSuccess(vertex, hit, 'cached', 0, key);
-      return { key, result: hit, outcome: inputsCached ? 'cached' : 'executed' };
+      return { key, result: hit, contents, outcome: inputsCached ? 'cached' : 'executed' };
     };
     if (!this.ignoresCache(vertex) && vertex.load) {
       const hit = await this.own(vertex.load(key, results));
@@ -210,7 +212,7 @@ class Job<R> {
     const { result, ranElsewhere } = await run;
     if (ranElsewhere) return cached(result);
     this.reportSuccess(vertex, result, 'executed', Date.now() - startedAt, key);
-    return { key, result, outcome: 'executed' };
+    return { key, result, contents, outcome: 'executed' };
   }
 
   /**
@@ -229,7 +231,7 @@ class Job<R> {
     const outcome = seen && input.outcome === 'cached' ? 'cached' : 'executed';
     if (outcome === 'executed' && vertex.step !== undefined) this.emit({ type: 'step.start', time: Date.now(), step: vertex.step });
     this.reportSuccess(vertex, result, outcome, 0);
-    return { key: input.key, result, outcome };
+    return { key: input.key, result, contents: [], outcome };
   }
 
   private runShared(vertex: Vertex<R>, key: string, inputKeys: readonly string[], inputs: readonly R[], onStart: () => void): Promise<Ran<R>> {

@@ -64,6 +64,19 @@ describe('git sources', () => {
 
   const paths = (listing: string[]) => listing.map((line) => line.split(' ')[0]!);
 
+  /** The JSON blobs of an archive (build.json, the provenance, manifests…), parsed. */
+  function archivedJson(archive: string): Array<Record<string, unknown>> {
+    const names = execFileSync('tar', ['-tf', archive], { encoding: 'utf8' }).split('\n').filter((name) => name.startsWith('blobs/sha256/'));
+    return names.flatMap((name) => {
+      const text = execFileSync('tar', ['-xOf', archive, name], { maxBuffer: 1 << 28 }).toString('utf8');
+      try {
+        return text.startsWith('{') ? [JSON.parse(text) as Record<string, unknown>] : [];
+      } catch {
+        return [];
+      }
+    });
+  }
+
   it('builds from a git context #ref:subdir, with the subdir .dockerignore and without .git', async () => {
     const { listing, config } = await buildImage('context', [`${url}#main:app`]);
     expect(listing.find((line: string) => line.startsWith('/app/hello.txt '))).toMatch(/ 0644 0:0 15 /);
@@ -238,6 +251,14 @@ describe('git sources', () => {
     const buildJson = execFileSync('tar', ['-xOf', archive, '--wildcards', 'blobs/sha256/*'], { maxBuffer: 1 << 28 }).toString('latin1');
     expect(buildJson).toContain(`"gitCommit":"${v1}"`);
     expect(buildJson).toContain(`"contextGit":{"commit":"${v1}","url":"${url}#v1:app"}`);
+
+    // The provenance names what an ADD fetched: the repository at the commit its key holds.
+    const addArchive = join(session.dir, 'add-git.tar');
+    const added = await session.tsbuild(['build', '-q', '--network', 'host', '--archive', addArchive, join(session.dir, 'add')]);
+    expect(added.status, added.stderr).toBe(0);
+    const provenance = archivedJson(addArchive).find((json) => json.predicateType === 'https://slsa.dev/provenance/v1') as
+      { predicate: { buildDefinition: { resolvedDependencies: Array<{ uri: string; digest: Record<string, string> }> } } };
+    expect(provenance.predicate.buildDefinition.resolvedDependencies).toContainEqual({ uri: `git+${url}#v1`, digest: { gitCommit: v1 } });
 
     await server.close();
     const replayed = await runCli(['replay', '--root', join(session.dir, 'replay-store'), '--progress', 'json', archive], { cwd: session.dir });
