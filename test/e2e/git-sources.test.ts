@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../../src/index.js';
 import { runCli } from '../helpers/run-cli.js';
 import { startGitServer, TestRepo, type GitServer } from '../helpers/git-server.js';
+import { provenanceDependencies } from '../helpers/archive-json.js';
 import { writeTree } from '../helpers/testdir.js';
 import { openSession, stepOutcomes, type Session } from './session.js';
 
@@ -63,19 +64,6 @@ describe('git sources', () => {
   }
 
   const paths = (listing: string[]) => listing.map((line) => line.split(' ')[0]!);
-
-  /** The JSON blobs of an archive (build.json, the provenance, manifests…), parsed. */
-  function archivedJson(archive: string): Array<Record<string, unknown>> {
-    const names = execFileSync('tar', ['-tf', archive], { encoding: 'utf8' }).split('\n').filter((name) => name.startsWith('blobs/sha256/'));
-    return names.flatMap((name) => {
-      const text = execFileSync('tar', ['-xOf', archive, name], { maxBuffer: 1 << 28 }).toString('utf8');
-      try {
-        return text.startsWith('{') ? [JSON.parse(text) as Record<string, unknown>] : [];
-      } catch {
-        return [];
-      }
-    });
-  }
 
   it('builds from a git context #ref:subdir, with the subdir .dockerignore and without .git', async () => {
     const { listing, config } = await buildImage('context', [`${url}#main:app`]);
@@ -256,9 +244,7 @@ describe('git sources', () => {
     const addArchive = join(session.dir, 'add-git.tar');
     const added = await session.tsbuild(['build', '-q', '--network', 'host', '--archive', addArchive, join(session.dir, 'add')]);
     expect(added.status, added.stderr).toBe(0);
-    const provenance = archivedJson(addArchive).find((json) => json.predicateType === 'https://slsa.dev/provenance/v1') as
-      { predicate: { buildDefinition: { resolvedDependencies: Array<{ uri: string; digest: Record<string, string> }> } } };
-    expect(provenance.predicate.buildDefinition.resolvedDependencies).toContainEqual({ uri: `git+${url}#v1`, digest: { gitCommit: v1 } });
+    expect(provenanceDependencies(addArchive)).toContainEqual({ uri: `git+${url}#v1`, digest: { gitCommit: v1 } });
 
     await server.close();
     const replayed = await runCli(['replay', '--root', join(session.dir, 'replay-store'), '--progress', 'json', archive], { cwd: session.dir });

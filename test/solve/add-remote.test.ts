@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxImageLayout } from '../helpers/busybox-image.js';
+import { archivedJson, provenanceDependencies } from '../helpers/archive-json.js';
 import { runCli } from '../helpers/run-cli.js';
 import { testdir } from '../helpers/testdir.js';
 // @ts-expect-error plain JS helper shared with scripts/conformance-reference.mjs
@@ -80,6 +81,16 @@ describe('ADD <URL>', () => {
     expect(second.status, second.stderr).toBe(0);
     expect(second.stderr).toMatch(/CACHED/);
     expect(requests.length).toBe(before);
+  });
+
+  it('an archive records what ADD fetched: build.json names the URL and digest, the provenance lists it', async () => {
+    const file = files.get('/file.txt')!;
+    const archive = join(work, 'fetched.tar');
+    const result = await runCli(['build', '--root', store, '-q', '--network', 'host', '--archive', archive, testdir({ Dockerfile: `FROM busybox\nADD ${base}/file.txt /f\n` })]);
+    expect(result.status, result.stderr).toBe(0);
+    const buildJson = archivedJson(archive).find((json) => json.recipe !== undefined) as { steps: Array<{ fetched?: unknown }> };
+    expect(buildJson.steps.map((step) => step.fetched).filter(Boolean)).toEqual([{ uri: `${base}/file.txt`, digest: sha256(file) }]);
+    expect(provenanceDependencies(archive)).toContainEqual({ uri: `${base}/file.txt`, digest: { sha256: sha256(file).slice('sha256:'.length) } });
   });
 
   it('a checksum mismatch, a 404 and a missing network are clear errors', async () => {
