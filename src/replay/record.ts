@@ -37,6 +37,7 @@ export interface RecordInputs {
   namedImages: ReadonlyMap<string, string>;
   target?: string;
   labels: Record<string, string>;
+  manifestAnnotations: Record<string, string>;
   network: 'none' | 'host';
   sandbox: SandboxSettings;
   sourceDateEpoch: number;
@@ -61,6 +62,7 @@ export async function collectBuildRecord(inputs: RecordInputs): Promise<BuildRec
     ...(inputs.target !== undefined ? { target: inputs.target } : {}),
     buildArgs: graph.buildArgs,
     labels: inputs.labels,
+    manifestAnnotations: inputs.manifestAnnotations,
     platform: formatPlatform(graph.platform),
     network: inputs.network,
     sandbox: inputs.sandbox,
