@@ -297,7 +297,7 @@ export async function build(options: BuildOptions, sink: EventSink): Promise<Bui
     if (archiveDest !== undefined) {
       await writeBuildArchiveFile(store, {
         graph, bases, solved, contextDir, contextGit, recipePath, contextFilter, namedContexts, namedImages, target: options.target,
-        network: options.network ?? 'none', sandbox: options.sandbox ?? {}, sourceDateEpoch: options.sourceDateEpoch ?? 0, names, labels: options.labels ?? {},
+        network: options.network ?? 'none', sandbox: options.sandbox ?? {}, sourceDateEpoch: options.sourceDateEpoch ?? 0, names, labels: options.labels ?? {}, manifestAnnotations: annotations.manifest,
         storeLayout: store.layout, tsbuildVersion: readPackageVersion(), startedOn: new Date(started),
         cacheMounts: options.archiveCacheMounts ?? false,
       }, archiveDest);

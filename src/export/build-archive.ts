@@ -114,6 +114,7 @@ function buildInfo(record: BuildRecord, logs: Map<number, Descriptor>, namedDirs
     ...(record.target !== undefined ? { target: record.target } : {}),
     buildArgs: record.buildArgs,
     ...(Object.keys(record.labels).length > 0 ? { labels: record.labels } : {}),
+    ...(Object.keys(record.manifestAnnotations).length > 0 ? { manifestAnnotations: record.manifestAnnotations } : {}),
     platform: record.platform,
     network: record.network,
     ...(Object.keys(record.sandbox).length > 0 ? { sandbox: record.sandbox } : {}),

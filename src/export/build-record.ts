@@ -9,11 +9,12 @@ import type { StoredImage } from '../store/types.js';
 
 /**
  * The version of `build.json` this tsbuild writes. Each version only adds fields, so a reader
- * reads every version up to its own: 1 (the first), 2 (`namedContexts`), 3 (`sandbox`). Fields
+ * reads every version up to its own: 1 (the first), 2 (`namedContexts`), 3 (`sandbox`), 4
+ * (`manifestAnnotations`). Fields
  * replay does not read (`contextGit`, a named dir's `git`: where files it has anyway came from)
  * need none.
  */
-export const BUILD_RECORD_VERSION = 3;
+export const BUILD_RECORD_VERSION = 4;
 
 /** A step as the progress events name it, and what the archive keeps of it. */
 export interface ArchivedStep extends StepInfo {
@@ -45,6 +46,8 @@ export interface BuildRecord {
   buildArgs: Record<string, string>;
   /** `--label K=V`: part of the final image's config, so replay needs them to make the same image. */
   labels: Record<string, string>;
+  /** `--annotation` values on the image manifest: part of the image digest, so replay needs them too. */
+  manifestAnnotations: Record<string, string>;
   platform: string;
   network: 'none' | 'host';
   /** `--add-host`, `--shm-size`, `--ulimit`: they change what RUN steps make, so replay needs them. */
@@ -85,6 +88,8 @@ export interface ArchivedBuildInfo {
   buildArgs: Record<string, string>;
   /** Since version 2: `--label` values (absent: none were given). */
   labels?: Record<string, string>;
+  /** Since version 4: the manifest's `--annotation` values (absent: none were given). */
+  manifestAnnotations?: Record<string, string>;
   platform: string;
   network: 'none' | 'host';
   /** Since version 3: `--add-host`, `--shm-size`, `--ulimit` (absent: none were given). */

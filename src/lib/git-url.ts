@@ -87,6 +87,8 @@ function urlPath(text: string): string | undefined {
 }
 
 function checkRemote(remote: string, display: string): void {
+  // git ls-remote, remote add and fetch would take it for an option of theirs.
+  if (remote.startsWith('-')) throw new GitUrlError(`${display}: a repository URL that starts with - is not allowed`, 'write user@host:path or a URL with a scheme');
   if (!SCHEME.test(remote)) return;
   let url: URL;
   try {

@@ -3,7 +3,7 @@
 // resolved args, base images, versions, and every step's environment and log.
 
 import { existsSync } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative } from 'node:path';
 import { release } from 'node:os';
 import type { ContextFilter } from '../exec/copy/types.js';
@@ -12,8 +12,8 @@ import type { GitOrigin } from '../lib/git-url.js';
 import { sandboxHelperVersion } from '../exec/sandbox.js';
 import { formatPlatform } from '../plan/index.js';
 import type { BuildGraph } from '../plan/types.js';
-import { ignoreFileCandidates } from '../recipe/dockerignore.js';
 import type { SolvedImage } from '../solve/build.js';
+import { readIgnoreFile } from '../solve/prepare.js';
 import type { LocalDir } from '../solve/runtime.js';
 import type { ContentStore, StoredImage } from '../store/types.js';
 import type { StoreLayout } from '../store/layout.js';
@@ -37,6 +37,7 @@ export interface RecordInputs {
   namedImages: ReadonlyMap<string, string>;
   target?: string;
   labels: Record<string, string>;
+  manifestAnnotations: Record<string, string>;
   network: 'none' | 'host';
   sandbox: SandboxSettings;
   sourceDateEpoch: number;
@@ -50,7 +51,7 @@ export interface RecordInputs {
 
 export async function collectBuildRecord(inputs: RecordInputs): Promise<BuildRecord> {
   const { graph, solved } = inputs;
-  const ignore = await readIgnoreFile(inputs.recipePath, inputs.contextDir);
+  const ignore = await readAppliedIgnoreFile(inputs.recipePath, inputs.contextDir, inputs.contextGit !== undefined);
   return {
     recipe: { name: recipeName(inputs.recipePath, inputs.contextDir), content: graph.source },
     ...(ignore ? { ignoreFile: ignore } : {}),
@@ -61,6 +62,7 @@ export async function collectBuildRecord(inputs: RecordInputs): Promise<BuildRec
     ...(inputs.target !== undefined ? { target: inputs.target } : {}),
     buildArgs: graph.buildArgs,
     labels: inputs.labels,
+    manifestAnnotations: inputs.manifestAnnotations,
     platform: formatPlatform(graph.platform),
     network: inputs.network,
     sandbox: inputs.sandbox,
@@ -109,12 +111,10 @@ function recipeName(recipePath: string, contextDir: string): string {
   return rel.startsWith('..') || isAbsolute(rel) ? basename(recipePath) : rel;
 }
 
-async function readIgnoreFile(recipePath: string, contextDir: string) {
-  for (const candidate of ignoreFileCandidates(recipePath, contextDir)) {
-    const content = await readFile(candidate, 'utf8').catch(() => undefined);
-    if (content !== undefined) return { name: basename(candidate), content };
-  }
-  return undefined;
+/** The .dockerignore the build applied (a git checkout's only from inside it, as prepare reads it). */
+async function readAppliedIgnoreFile(recipePath: string, contextDir: string, confined: boolean) {
+  const found = await readIgnoreFile(recipePath, contextDir, confined);
+  return found && { name: basename(found.path), content: found.content };
 }
 
 /** Every path of the context that .dockerignore leaves in, sorted; directories included. */

@@ -70,7 +70,7 @@ export async function replayArchive(store: Store, archivePath: string, options: 
         store, graph: prepared.graph, bases: prepared.bases, contextDir: sources.context, contextFilter: prepared.contextFilter,
         namedContexts: prepared.namedContexts, network: info.network, limits: {}, sandbox: info.sandbox,
         noCache: true, sourceDateEpoch: info.sourceDateEpoch,
-        labels: info.labels,
+        labels: info.labels, manifestAnnotations: info.manifestAnnotations,
         secrets: options.secrets, ssh: options.ssh, signal: options.signal, sink, recordSteps: true,
       });
     } catch (error) {

@@ -122,7 +122,7 @@ async function planFromContext(store: ContentStore, options: PrepareOptions, con
   if (missing.length > 0 && !options.allowMissingBases) throw missingBaseError(missing[0]!, graph, fetchFailures.get(missing[0]!));
   return {
     graph, contextDir, ...(context.git ? { contextGit: context.git } : {}), recipePath: file, bases: found,
-    contextFilter: await contextFilter(file, contextDir), namedContexts: named.dirs, namedImages: named.images,
+    contextFilter: await contextFilter(file, contextDir, context.git !== undefined), namedContexts: named.dirs, namedImages: named.images,
   };
 }
 
@@ -180,7 +180,7 @@ async function namedDir(store: ContentStore, rawName: string, value: string, cwd
   if (isGitUrl(value)) {
     const checkout = await checkoutGitContext(store, value, { keepGitDir: false, signal: options.signal, gitEnv: options.gitEnv }, options.onEvent);
     checkouts.push(checkout);
-    return { path: checkout.dir, filter: await contextFilter(join(checkout.dir, 'Dockerfile'), checkout.dir), git: checkout.origin };
+    return { path: checkout.dir, filter: await contextFilter(join(checkout.dir, 'Dockerfile'), checkout.dir, true), git: checkout.origin };
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) || value.startsWith('target:')) {
     throw new UsageError(`--build-context ${rawName}=${redactUrl(value)}: only local directories, git repositories and docker-image:// references are supported`, {
@@ -222,13 +222,34 @@ async function readRecipe(file: string, defaulted: boolean, shownAs: string): Pr
 }
 
 /** `.dockerignore` (or `<Dockerfile>.dockerignore`, which wins, as in BuildKit). */
-async function contextFilter(dockerfile: string, contextDir: string): Promise<ContextFilter> {
-  for (const candidate of ignoreFileCandidates(dockerfile, contextDir)) {
-    const text = await readFile(candidate, 'utf8').catch(() => undefined);
-    if (text === undefined) continue;
-    const patterns = readIgnorePatterns(text);
+async function contextFilter(dockerfile: string, contextDir: string, confined = false): Promise<ContextFilter> {
+  const found = await readIgnoreFile(dockerfile, contextDir, confined);
+  if (found !== undefined) {
+    const patterns = readIgnorePatterns(found.content);
     // mayIncludeBelow: an excluded dir is still walked when an exception (`!dir/keep`) may match below it.
     return { isExcluded: createIgnoreMatcher(patterns), mayIncludeBelow: exceptionMayMatchBelow(patterns) };
   }
   return { isExcluded: () => false };
+}
+
+/**
+ * The .dockerignore that applies, if any. `confined` (a git checkout): one in the context is
+ * read only when it does not lead out of it through a symlink, so a repository cannot make the
+ * build read (and an archive keep) a file of the host.
+ */
+export async function readIgnoreFile(dockerfile: string, contextDir: string, confined: boolean): Promise<{ path: string; content: string } | undefined> {
+  for (const candidate of ignoreFileCandidates(dockerfile, contextDir)) {
+    if (confined && isInside(contextDir, candidate)) {
+      const real = await realpath(candidate).catch(() => undefined);
+      if (real === undefined || !isInside(await realpath(contextDir), real)) continue;
+    }
+    const content = await readFile(candidate, 'utf8').catch(() => undefined);
+    if (content !== undefined) return { path: candidate, content };
+  }
+  return undefined;
+}
+
+function isInside(dir: string, path: string): boolean {
+  const rel = relative(dir, path);
+  return !rel.startsWith('..') && !isAbsolute(rel);
 }

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildEvent } from '../../src/events.js';
 import { formatPlatform, hostPlatform } from '../../src/lib/platform.js';
 import { dockerdUnavailable, useDockerd } from '../helpers/dockerd.js';
+import { runCli } from '../helpers/run-cli.js';
 import { writeTree } from '../helpers/testdir.js';
 import { openSession, type Session } from './session.js';
 
@@ -93,6 +94,15 @@ describe('buildx flags', () => {
       execFileSync('tar', ['-xf', out, '-C', layout]);
       const stat = JSON.parse(execFileSync('umoci', ['stat', '--json', '--image', `${layout}:1`], { encoding: 'utf8' }));
       expect(stat.history.at(-1).created_by).toContain('CMD');
+    });
+
+    it('a manifest annotation is archived: replay makes the same image', async () => {
+      const archive = join(session.dir, 'annotated.tar');
+      const digest = await digestOf('--archive', archive, '--annotation', 'org.opencontainers.image.title=greeter');
+      const replayed = await runCli(['replay', '--root', join(session.dir, 'replay-annotated'), '--progress', 'json', archive], { cwd: session.dir });
+      expect(replayed.status, replayed.stderr).toBe(0);
+      const report = JSON.parse(replayed.stdout.trim().split('\n').at(-1)!);
+      expect(report).toMatchObject({ image: { archived: digest, rebuilt: digest } });
     });
 
     it('refuses a bad spec, and an annotation no output can carry', async () => {

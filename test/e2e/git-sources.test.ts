@@ -232,6 +232,18 @@ describe('git sources', () => {
     }
   });
 
+  it("a repository's .dockerignore that points at a host file is not read, nor kept in the archive", async () => {
+    const hostFile = join(session.dir, 'host-notes.txt');
+    writeTree(session.dir, { 'host-notes.txt': 'host-only-secret\nkept.txt\n' });
+    const escaping = TestRepo.create(join(session.dir, 'ignore-escape-work'));
+    escaping.commit({ Dockerfile: 'FROM busybox\nCOPY kept.txt /kept.txt\n', 'kept.txt': 'kept\n', '.dockerignore': { symlink: hostFile } });
+    server.publish(escaping, 'ignore-escape');
+    const archive = join(session.dir, 'ignore-escape.tar');
+    const built = await session.tsbuild(['build', '-q', '--archive', archive, server.url('ignore-escape')]);
+    expect(built.status, built.stderr).toBe(0);
+    expect(execFileSync('tar', ['-xOf', archive, '--wildcards', 'blobs/sha256/*'], { maxBuffer: 1 << 28 }).toString('latin1')).not.toContain('host-only-secret');
+  });
+
   it('--archive records the git context (files, URL, commit), and replay needs no server', async () => {
     const archive = join(session.dir, 'from-git.tar');
     const built = await session.tsbuild(['build', '-q', '--archive', archive, `${url}#v1:app`]);

@@ -2,7 +2,7 @@
 // names (as git itself would pick it), a commit that is no ref's tip, modes that do not depend
 // on the host's umask, and a kept .git that says nothing of the checkout's time.
 
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,6 +85,23 @@ describe('git checkouts', () => {
     expect(readFileSync(join(a, '.git', 'config'), 'utf8')).toContain(`url = ${server.url('repo').replace('//', '//***@')}\n`);
     expect(readFileSync(join(a, '.git', 'config'), 'utf8')).not.toContain('secret');
     expect(await runGit(['status', '--porcelain'], { cwd: a })).toBe('');
+  });
+
+  it('a kept .git with a submodule fetched by a relative URL keeps no credentials', async () => {
+    const sub = TestRepo.create(join(work, 'sub-work'));
+    sub.commit({ 'lib.txt': 'sub\n' });
+    server.publish(sub, 'sub');
+    const parent = TestRepo.create(join(work, 'parent-work'));
+    parent.addSubmodule('vendor/sub', sub, '../sub.git');
+    const commit = parent.commit({ 'top.txt': 'top\n' });
+    server.publish(parent, 'parent');
+    const withCredentials = parseGitUrl(server.url('parent').replace('//', '//user:secret3@'));
+    const dir = join(testdir(), 'checkout');
+    await checkoutGitCommit(withCredentials, { commit, name: 'refs/heads/main' }, dir, { keepGitDir: true });
+    expect(readFileSync(join(dir, 'vendor', 'sub', 'lib.txt'), 'utf8')).toBe('sub\n');
+    const files = readdirSync(join(dir, '.git'), { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
+    const leaking = files.filter((entry) => readFileSync(join(entry.parentPath, entry.name)).includes('secret3'));
+    expect(leaking.map((entry) => entry.name)).toEqual([]);
   });
 
   it('says so when git is not installed', async () => {

@@ -48,6 +48,9 @@ describe('parseGitUrl', () => {
     ['https://host/repo.git#--upload-pack=touch', 'is not a valid branch, tag or commit'],
     ['https://host/repo.git#a..b', 'is not a valid branch, tag or commit'],
     ['https://host/repo.git#main:../../etc', 'climbs out of the repository'],
+    // git's own commands would read it as an option (-u is ls-remote's --upload-pack).
+    ['-utouch@host:repo.git#main', 'starts with -'],
+    ['--upload-pack@host:repo.git', 'starts with -'],
   ])('refuses %s', (text, message) => {
     expect(() => parseGitUrl(text)).toThrow(message);
     try {

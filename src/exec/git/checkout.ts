@@ -131,8 +131,40 @@ async function updateSubmodules(source: GitSource, dir: string, run: GitRunOptio
  */
 async function tidyGitDir(source: GitSource, dir: string, run: GitRunOptions): Promise<void> {
   await runGit(['remote', 'set-url', 'origin', redactUrl(source.remote)], { ...run, cwd: dir });
+  // A relative submodule URL resolves against the remote, credentials and all.
+  await redactConfigUrls(join(dir, '.git', 'config'), run);
+  await redactModuleUrls(join(dir, '.git', 'modules'), run);
   await rm(join(dir, '.git', 'FETCH_HEAD'), { force: true });
   await runGit(['read-tree', 'HEAD'], { ...run, cwd: dir });
+}
+
+/** The git dirs of submodules (`modules/NAME`, NAME may hold slashes), theirs nested in them. */
+async function redactModuleUrls(at: string, run: GitRunOptions): Promise<void> {
+  const entries = await readdir(at, { withFileTypes: true }).catch(() => []);
+  const gitDir = entries.some((entry) => entry.name === 'HEAD' && entry.isFile()) && entries.some((entry) => entry.name === 'objects' && entry.isDirectory());
+  if (gitDir) {
+    await redactConfigUrls(join(at, 'config'), run);
+    await redactModuleUrls(join(at, 'modules'), run);
+    return;
+  }
+  for (const entry of entries) if (entry.isDirectory()) await redactModuleUrls(join(at, entry.name), run);
+}
+
+/** Every `*.url` of a git config file (remotes, submodules) without credentials. */
+async function redactConfigUrls(file: string, run: GitRunOptions): Promise<void> {
+  let listing: string;
+  try {
+    listing = await runGit(['config', '--file', file, '--null', '--get-regexp', '\\.url$'], run);
+  } catch (error) {
+    if (error instanceof GitCommandError) return; // no such key
+    throw error;
+  }
+  for (const item of listing.split('\0')) {
+    const newline = item.indexOf('\n');
+    if (newline === -1) continue;
+    const [key, value] = [item.slice(0, newline), item.slice(newline + 1)];
+    if (redactUrl(value) !== value) await runGit(['config', '--file', file, key, redactUrl(value)], run);
+  }
 }
 
 /** `.git` dirs, and with submodules the `.git` files that point into them (git tracks no path named `.git`). */
