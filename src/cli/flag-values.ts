@@ -45,14 +45,15 @@ export function parseSecrets(values: string[], ctx: CliContext): Record<string, 
  * buildx reads them; whether a path is a socket or a key is told when the build starts.
  */
 export function parseSshSources(values: string[], ctx: CliContext): Record<string, SshSource> {
-  const sources: Record<string, SshSource> = {};
+  // No prototype: an id such as __proto__ or toString is a key like any other.
+  const sources: Record<string, SshSource> = Object.create(null) as Record<string, SshSource>;
   for (const value of values) {
     const eq = value.indexOf('=');
     const id = eq < 0 ? value : value.slice(0, eq);
     if (id === '' || /[\0-\x1f,]/.test(id)) {
       throw new UsageError(`invalid --ssh "${value}": expected default, ID, ID=SOCKET or ID=KEYFILE[,KEYFILE…]`, { hint: 'e.g. --ssh default or --ssh github=~/.ssh/id_ed25519' });
     }
-    if (id in sources) throw new UsageError(`--ssh ${id} is given twice`, { hint: 'give each id once; list several key files as ID=KEY1,KEY2' });
+    if (Object.hasOwn(sources, id)) throw new UsageError(`--ssh ${id} is given twice`, { hint: 'give each id once; list several key files as ID=KEY1,KEY2' });
     const paths = eq < 0 ? [] : value.slice(eq + 1).split(',').filter((path) => path !== '');
     sources[id] = { paths: paths.length > 0 ? paths.map((path) => resolve(ctx.cwd, path)) : [agentFromEnvironment(id, ctx)] };
   }

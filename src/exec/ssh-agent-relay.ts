@@ -32,7 +32,10 @@ export async function relaySocket(agent: string, path: string, owner: SocketOwne
   };
   // Half-open: a client that ends its side right after a request still gets the reply.
   const server = createServer({ allowHalfOpen: true }, (client) => void relay(track(client), () => track(connect(agent))));
-  await listen(server, path);
+  await listen(server, path).catch((error: unknown) => {
+    server.close();
+    throw error;
+  });
   // Like the agent, a relay left open by mistake must not keep tsbuild from exiting.
   server.unref();
   const close = async () => {

@@ -47,7 +47,8 @@ export async function loadIntoDocker(store: ContentStore, image: StoredImage, op
   });
   const responded = new Promise<IncomingMessage>((resolve, reject) => {
     post.once('response', resolve);
-    post.once('error', reject);
+    // `on`, not `once`: a second error (the socket failing after the request did) must not go unhandled.
+    post.on('error', reject);
   });
   responded.catch(() => undefined); // awaited below, once the archive is sent
   const sendFailure = await sendArchive(store, image, post, options).then(() => undefined, (error: unknown) => error);

@@ -33,4 +33,10 @@ describe('--ssh', () => {
     expect(() => parseSshSources(['=key'], context())).toThrow(/invalid --ssh "=key"/);
     expect(() => parseSshSources(['git=a', 'git=b'], context())).toThrow(/--ssh git is given twice/);
   });
+
+  it('takes ids that are names of object properties like any other', () => {
+    const sources = parseSshSources(['toString=/k1', '__proto__=/k2', 'constructor=/k3'], context());
+    expect(Object.keys(sources).sort()).toEqual(['__proto__', 'constructor', 'toString']);
+    expect(sources['__proto__']).toEqual({ paths: ['/k2'] });
+  });
 });
