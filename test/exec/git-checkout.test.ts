@@ -96,12 +96,22 @@ describe('git checkouts', () => {
     const commit = parent.commit({ 'top.txt': 'top\n' });
     server.publish(parent, 'parent');
     const withCredentials = parseGitUrl(server.url('parent').replace('//', '//user:secret3@'));
-    const dir = join(testdir(), 'checkout');
-    await checkoutGitCommit(withCredentials, { commit, name: 'refs/heads/main' }, dir, { keepGitDir: true });
+    const checkouts: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const dir = join(testdir(), 'checkout');
+      await checkoutGitCommit(withCredentials, { commit, name: 'refs/heads/main' }, dir, { keepGitDir: true });
+      checkouts.push(dir);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+    }
+    const [dir, again] = checkouts as [string, string];
     expect(readFileSync(join(dir, 'vendor', 'sub', 'lib.txt'), 'utf8')).toBe('sub\n');
     const files = readdirSync(join(dir, '.git'), { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
     const leaking = files.filter((entry) => readFileSync(join(entry.parentPath, entry.name)).includes('secret3'));
     expect(leaking.map((entry) => entry.name)).toEqual([]);
+    // The submodule's index holds no file times either: the same commit gives the same bytes.
+    const subIndex = (root: string) => readFileSync(join(root, '.git', 'modules', 'vendor', 'sub', 'index'));
+    expect(subIndex(dir)).toEqual(subIndex(again));
+    expect(await runGit(['status', '--porcelain'], { cwd: join(dir, 'vendor', 'sub') })).toBe('');
   });
 
   it('says so when git is not installed', async () => {

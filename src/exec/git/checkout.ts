@@ -135,7 +135,10 @@ async function tidyGitDir(source: GitSource, dir: string, run: GitRunOptions): P
   await redactConfigUrls(join(dir, '.git', 'config'), run);
   await redactModuleUrls(join(dir, '.git', 'modules'), run);
   await rm(join(dir, '.git', 'FETCH_HEAD'), { force: true });
+  // An index written by checkout holds this host's file times and inodes; read-tree writes one
+  // from the commit alone, so the same commit gives the same .git, submodules' included.
   await runGit(['read-tree', 'HEAD'], { ...run, cwd: dir });
+  await runGit(['submodule', 'foreach', '--quiet', '--recursive', 'git read-tree HEAD'], { ...run, cwd: dir });
 }
 
 /** The git dirs of submodules (`modules/NAME`, NAME may hold slashes), theirs nested in them. */
