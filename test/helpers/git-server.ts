@@ -151,6 +151,8 @@ async function serve(root: string, req: IncomingMessage, res: ServerResponse, re
     },
     stdio: ['pipe', 'pipe', 'ignore'],
   });
+  // http-backend may answer (an error, a refusal) before it reads the whole request body.
+  cgi.stdin.on('error', () => {});
   cgi.stdin.end(plain);
   const output: Buffer[] = [];
   for await (const chunk of cgi.stdout) output.push(chunk as Buffer);
