@@ -105,7 +105,8 @@ export function listOpaqueDirs(layerDir: string): Promise<Set<string>> {
  */
 export function knowOpaqueDirs(layerDir: string, opaqueDirs: readonly string[]): void {
   const real = realDir(layerDir);
-  cacheOpaqueDirs(opaqueCacheKey(real), Promise.resolve(new Set(opaqueDirs.map((dir) => join(real, dir)))));
+  const key = opaqueCacheKey(real);
+  if (!opaqueDirsByLayer.has(key)) cacheOpaqueDirs(key, Promise.resolve(new Set(opaqueDirs.map((dir) => join(real, dir)))));
 }
 
 function opaqueCacheKey(layerDir: string): string {

@@ -36,6 +36,8 @@ type TempDirFactory = (purpose: string) => Promise<{ path: string; release(): Pr
 
 export class SnapshotStore {
   private readonly inFlight = new Map<Digest, Promise<string>>();
+  /** Recorded opaque dirs by diffID: every step of a build asks for each layer below it. */
+  private readonly opaqueDirsKnown = new Map<Digest, string[]>();
 
   private readonly layout: StoreLayout;
   private readonly blobs: BlobStore;
@@ -68,6 +70,18 @@ export class SnapshotStore {
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * The dirs of a snapshot recorded as opaque when it was made, or undefined when not recorded.
+   * Kept once read: a snapshot made again for the same diffID has the same tree.
+   */
+  async opaqueDirs(diffId: Digest): Promise<string[] | undefined> {
+    const known = this.opaqueDirsKnown.get(diffId);
+    if (known) return known;
+    const recorded = (await this.info(diffId))?.opaqueDirs;
+    if (recorded) this.opaqueDirsKnown.set(diffId, recorded);
+    return recorded;
   }
 
   async list(): Promise<string[]> {

@@ -166,8 +166,8 @@ export class Store implements ContentStore {
     return this.snapshots.commit(diffId, dir, opaqueDirs);
   }
 
-  async snapshotOpaqueDirs(diffId: Digest): Promise<string[] | undefined> {
-    return (await this.snapshots.info(diffId))?.opaqueDirs;
+  snapshotOpaqueDirs(diffId: Digest): Promise<string[] | undefined> {
+    return this.snapshots.opaqueDirs(diffId);
   }
 
   // Cache index
