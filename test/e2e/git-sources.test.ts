@@ -4,7 +4,7 @@
 // fetches nothing and a new commit on the branch runs the step again.
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:http';
@@ -14,7 +14,7 @@ import { build } from '../../src/index.js';
 import { runCli } from '../helpers/run-cli.js';
 import { startGitServer, TestRepo, type GitServer } from '../helpers/git-server.js';
 import { provenanceDependencies } from '../helpers/archive-json.js';
-import { writeTree } from '../helpers/testdir.js';
+import { usePrivateTmpdir, writeTree } from '../helpers/testdir.js';
 import { openSession, stepOutcomes, type Session } from './session.js';
 
 describe('git sources', () => {
@@ -23,14 +23,8 @@ describe('git sources', () => {
   let repo: TestRepo;
   let v1: string;
   let url: string;
-  // The builds run in this process: a TMPDIR of its own keeps the leftover check to this file's
-  // builds, whatever other test files (git-checkout's repositories, say) hold meanwhile.
-  let previousTmp: string | undefined;
-
   beforeAll(async () => {
     session = await openSession();
-    previousTmp = process.env.TMPDIR;
-    process.env.TMPDIR = mkdtempSync(join(tmpdir(), 'tsbuild-git-e2e-'));
     server = await startGitServer(join(session.dir, 'served'));
     repo = TestRepo.create(join(session.dir, 'work'));
     v1 = repo.commit({
@@ -49,12 +43,10 @@ describe('git sources', () => {
   });
   afterAll(async () => {
     await server.close();
-    const privateTmp = tmpdir();
-    if (previousTmp === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = previousTmp;
-    rmSync(privateTmp, { recursive: true, force: true });
     session.close();
   });
+  // The leftover check looks at this file's builds only (git-checkout's repositories may be there).
+  usePrivateTmpdir('tsbuild-git-e2e-');
 
   /** Builds into an OCI archive; the image's files, one line each, and the digest -q printed. */
   async function buildImage(name: string, args: string[]) {

@@ -4,12 +4,12 @@
 // agent from inside the step.
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/fixtures.js';
-import { filesUnder, testdir } from '../helpers/testdir.js';
+import { filesUnder, testdir, usePrivateTmpdir } from '../helpers/testdir.js';
 import { openSession, type Session } from './session.js';
 
 const KEY_COMMENT = 'tsbuild-test-key';
@@ -66,26 +66,16 @@ describe.skipIf(missing.length > 0)('RUN --mount=type=ssh', () => {
   let key: string;
   let client: string;
 
-  // The builds run in this process: a TMPDIR of its own keeps the checks for leftover agents and
-  // socket dirs to this file's builds, whatever other test files (or suites) run meanwhile.
-  let previousTmp: string | undefined;
-
   beforeAll(async () => {
     session = await openSession();
     keys = join(session.dir, 'keys');
     mkdirSync(keys, { mode: 0o700 });
     key = generateKey(keys, 'id_ed25519');
     client = compileClient(session.dir);
-    previousTmp = process.env.TMPDIR;
-    process.env.TMPDIR = mkdtempSync(join(tmpdir(), 'tsbuild-ssh-e2e-'));
   }, 60_000);
-  afterAll(() => {
-    const privateTmp = tmpdir();
-    if (previousTmp === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = previousTmp;
-    rmSync(privateTmp, { recursive: true, force: true });
-    session.close();
-  });
+  afterAll(() => session.close());
+  // The checks for leftover agents and socket dirs look at this file's builds only.
+  usePrivateTmpdir('tsbuild-ssh-e2e-');
 
   /** A context with the agent client at /agent-client and these steps after FROM busybox + COPY. */
   function contextWith(steps: string): string {

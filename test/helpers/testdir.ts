@@ -18,7 +18,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { onTestFinished } from 'vitest';
+import { afterAll, beforeAll, onTestFinished } from 'vitest';
 
 /** A tree entry: file content, or a typed entry. A key ending in `/` is an empty dir. */
 export type TreeEntry =
@@ -30,6 +30,25 @@ export type TreeEntry =
   | { whiteout: true };
 
 export type Tree = Record<string, TreeEntry>;
+
+/**
+ * Gives the rest of the describe block (call it after the hooks that make its other dirs) a
+ * TMPDIR of its own, removed after it: builds run in-process then make their temp files there,
+ * so a check for leftovers sees this file's builds only, whatever other files run meanwhile.
+ */
+export function usePrivateTmpdir(prefix: string): void {
+  let previous: string | undefined;
+  beforeAll(() => {
+    previous = process.env.TMPDIR;
+    process.env.TMPDIR = mkdtempSync(join(tmpdir(), prefix));
+  });
+  afterAll(() => {
+    const own = tmpdir();
+    if (previous === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = previous;
+    rmSync(own, { recursive: true, force: true });
+  });
+}
 
 /** Writes `tree` into a fresh temp dir and returns its path. Entries are written in key order. */
 export function testdir(tree: Tree = {}): string {
